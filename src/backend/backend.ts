@@ -1,0 +1,320 @@
+import type { ScheduleDescriptor } from '../schedule/schedule.js';
+import type { OverlapPolicy } from '../job/job-definition.js';
+
+/**
+ * The storage contract every backend fulfils: job state, slot claims, the
+ * run ledger and history, one-off runs, pause flags and the retention sweep.
+ *
+ * Every method is atomic with respect to every other caller (in Redis: one
+ * Lua script each). Time inside the backend is the backend's own clock (Redis
+ * `TIME` for Redis), never the caller's: that is what makes claims safe
+ * against instances with skewed clocks. Methods reject with
+ * `BackendUnavailableError` (`E_BACKEND_UNAVAILABLE`) when the store cannot be
+ * reached, and never leave a half-applied change behind.
+ *
+ * The conformance suite in `test/conformance/` is the executable form of this
+ * contract; every implementation must pass it unchanged.
+ */
+export interface Backend {
+  /** Short name for logs (`memory`, `redis`). */
+  readonly kind: string;
+
+  /** The backend's current time (epoch ms). */
+  time(): Promise<number>;
+
+  /**
+   * Records that this instance has these jobs registered. Creates the state
+   * of new jobs, clears a removal tombstone older than the registration,
+   * updates `lastSeenAt`, and settles definition changes: the definition with
+   * the newest `definedAt` wins and is returned in `stored`.
+   */
+  upsertJobs(jobs: readonly JobUpsert[]): Promise<JobUpsertResult[]>;
+
+  /** The stored state of one job, or null. */
+  getJob(key: string): Promise<StoredJob | null>;
+
+  /** Every stored job, optionally of one tenant (`''` = jobs without tenant). Order: by key. */
+  listJobs(filter?: { tenantId?: string }): Promise<StoredJob[]>;
+
+  /** Sets or clears the pause flag. Returns false when the job is unknown. */
+  setPaused(key: string, paused: boolean): Promise<boolean>;
+
+  /**
+   * Deletes the job's state, history and pending runs, and leaves a tombstone
+   * so claims from instances that still have the job registered return
+   * `removed`. Active runs finish but are not recorded. Returns false when
+   * the job was unknown.
+   */
+  removeJob(key: string): Promise<boolean>;
+
+  /**
+   * Claims one slot of a recurring job: the atomic heart of "exactly once per
+   * slot". See `SlotClaim` and `SlotClaimResult` for every outcome. A claimed
+   * slot becomes the job's `lastSlot`, increments `slotCount` and `fence`;
+   * when `nextRunAt` is null or `slotCount` reaches `limit` the job is
+   * marked `completed`.
+   */
+  claimSlot(claim: SlotClaim): Promise<SlotClaimResult>;
+
+  /**
+   * Enqueues a one-off run. With an `id` that already exists (pending, active
+   * or finished and not yet swept) nothing changes and the existing run is
+   * returned with `created: false`. Rejects with `E_JOB_NOT_FOUND` when the
+   * job has no stored state (never registered, or removed).
+   */
+  enqueueRun(run: RunEnqueue): Promise<{ run: RunSummary; created: boolean }>;
+
+  /**
+   * Claims up to `runIds.length` pending runs whose `dueAt` has passed, oldest due
+   * first, for jobs in `keys` (all jobs when `keys` is undefined). Skips runs
+   * of paused jobs, and exclusive runs of jobs that already have an active
+   * exclusive run (they wait for it to finish).
+   */
+  claimDueRuns(request: DueRunsClaim): Promise<ClaimedRun[]>;
+
+  /** When the earliest pending run is due (epoch ms, backend time), or null. */
+  nextDueAt(): Promise<number | null>;
+
+  /**
+   * Extends the lease of active runs to now + `leaseMs`. Returns, per run,
+   * whether it is still active with that fencing token (false: it was reaped
+   * as stalled, or the job was removed).
+   */
+  heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<boolean[]>;
+
+  /**
+   * Ends an active run: appends the history entry, updates the job's
+   * counters and either finishes the run, or puts it back to pending
+   * (`retryAt` for another attempt, `requeue` for the same attempt).
+   * Returns `recorded: false` (and changes nothing) when the run is no longer
+   * active with that fencing token.
+   */
+  finishRun(finish: RunFinish): Promise<{ recorded: boolean }>;
+
+  /**
+   * Finds active runs whose lease expired, records them as `stalled` and
+   * puts each back to pending (attempt + 1, due now) when it asked for that
+   * at claim time and has attempts left; otherwise finishes it.
+   */
+  reapStalledRuns(): Promise<StalledRun[]>;
+
+  /** The newest history entries of a job, newest first. */
+  history(key: string, limit: number): Promise<HistoryEntry[]>;
+
+  /**
+   * Deletes finished one-off runs older than `retentionMs`, and jobs (with
+   * their history and runs) not seen registered for `orphanTimeoutMs`.
+   */
+  sweep(options: { retentionMs: number; orphanTimeoutMs: number }): Promise<SweepResult>;
+
+  /**
+   * Calls `listener` when pending runs may have become due (enqueued,
+   * requeued, or an exclusive run finished). Best effort: callers also poll.
+   * Returns an unsubscribe function.
+   */
+  onRunsChanged(listener: () => void): () => void;
+}
+
+/** The outcome recorded for an attempt (or a skipped slot). */
+export type RunOutcome = 'success' | 'failed' | 'timeout' | 'stalled' | 'lock-lost' | 'skipped' | 'interrupted';
+
+/** `scheduled` | `running` | `paused` | `completed` | `failed` */
+export type JobStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'failed';
+
+export interface JobUpsert {
+  key: string;
+  name: string;
+  tenantId: string | undefined;
+  schedule: ScheduleDescriptor | null;
+  /** Hash of everything that decides slot times (schedule + limit). */
+  definitionHash: string;
+  /** When this definition was written (caller's clock, ms): newest wins on conflict. */
+  definedAt: number;
+  /** Next slot by this definition, shown in `getJob` until a claim updates it. */
+  nextRunAt: number | null;
+  limit: number | null;
+}
+
+export interface JobUpsertResult {
+  key: string;
+  /** The state after the upsert; its definition is the cluster's winner. */
+  stored: StoredJob;
+  /** True when this call created the job. */
+  created: boolean;
+  /** True when this call replaced a different stored definition (log it once). */
+  definitionChanged: boolean;
+}
+
+export interface StoredJob {
+  key: string;
+  name: string;
+  tenantId: string | undefined;
+  schedule: ScheduleDescriptor | null;
+  definitionHash: string;
+  definedAt: number;
+  limit: number | null;
+  paused: boolean;
+  /** A once schedule ran, the limit was reached, or the schedule ended. */
+  completed: boolean;
+  /** The newest slot ever claimed (the deduplication mark), or null. */
+  lastSlot: number | null;
+  /** Slots claimed so far (compared with `limit`). */
+  slotCount: number;
+  /** The last fencing token handed out for this job. */
+  fence: number;
+  nextRunAt: number | null;
+  lastRunAt: number | null;
+  lastDurationMs: number | null;
+  lastError: string | null;
+  lastOutcome: RunOutcome | null;
+  /** Attempts that finished (any outcome but skipped/interrupted). */
+  runCount: number;
+  /** Attempts that failed, timed out, stalled or lost their lock. */
+  failCount: number;
+  skippedCount: number;
+  /** Runs active right now, cluster-wide. */
+  activeRuns: number;
+  /** When an instance first registered the job. */
+  createdAt: number;
+  /** When an instance last said it has the job registered. */
+  lastSeenAt: number;
+}
+
+/** Identity of an active run: its id plus the fencing token of its current claim. */
+export interface ActiveRunRef {
+  key: string;
+  id: string;
+  fencingToken: number;
+}
+
+export interface SlotClaim {
+  key: string;
+  /** The slot (epoch ms) being claimed. */
+  slot: number;
+  /** Id of the attempt if the claim succeeds (uuid v7); also the run's id. */
+  runId: string;
+  instanceId: string;
+  /** Lease of the active run; refreshed by `heartbeat`. */
+  leaseMs: number;
+  /** The claimer's definition; a newer stored one answers `superseded`. */
+  definitionHash: string;
+  overlap: OverlapPolicy;
+  /** The slot after this one, stored as the job's `nextRunAt`. */
+  nextRunAt: number | null;
+  /** What to do if the claimer dies: put the run back (`requeueOnStall`) up to `maxAttempts`. */
+  requeueOnStall: boolean;
+  maxAttempts: number;
+}
+
+export type SlotClaimResult =
+  /** This caller runs the slot now. */
+  | { status: 'claimed'; run: ClaimedRun }
+  /** `buffer-one`: the slot waits as a pending exclusive run until the active run ends. */
+  | { status: 'buffered'; run: RunSummary }
+  /** Slot already claimed (by anyone), or older than the newest claimed slot. */
+  | { status: 'taken' }
+  /** `skip` (or a full `buffer-one`): a run is active; the skip was recorded in history. */
+  | { status: 'skipped' }
+  /** The job is paused; the slot is consumed without running. */
+  | { status: 'paused' }
+  /** The job reached its limit or ended. */
+  | { status: 'completed' }
+  /** The job was removed everywhere (or never stored). */
+  | { status: 'removed' }
+  /** A newer definition is stored; the caller should adopt it. */
+  | { status: 'superseded'; stored: StoredJob }
+  /** The slot is in the future by backend time; try again in `retryInMs`. */
+  | { status: 'early'; retryInMs: number };
+
+export interface RunEnqueue {
+  key: string;
+  id: string;
+  kind: 'trigger';
+  /** When the run may start (epoch ms). */
+  dueAt: number;
+  /** JSON text of the params, or undefined to use the job's params. */
+  params: string | undefined;
+  /** Stalled or interrupted attempts are put back while attempts remain. */
+  maxAttempts: number;
+}
+
+export interface DueRunsClaim {
+  instanceId: string;
+  leaseMs: number;
+  /** Fresh attempt ids (uuid v7), one per run that may be claimed; their count is the limit. */
+  runIds: readonly string[];
+  keys?: ReadonlySet<string>;
+}
+
+/** A run as it is stored, pending or finished. */
+export interface RunSummary {
+  id: string;
+  key: string;
+  kind: 'slot' | 'trigger';
+  state: 'pending' | 'active' | 'done';
+  scheduledAt: number;
+  dueAt: number;
+  attempt: number;
+  outcome: RunOutcome | null;
+}
+
+/** A run this instance now holds: start it, heartbeat it, finish it. */
+export interface ClaimedRun {
+  /** Id of this attempt (uuid v7). */
+  runId: string;
+  /** Stable id of the run across attempts (a trigger's id, or the slot's first runId). */
+  id: string;
+  key: string;
+  kind: 'slot' | 'trigger';
+  scheduledAt: number;
+  attempt: number;
+  /** JSON text of the params for this run, or undefined for the job's params. */
+  params: string | undefined;
+  /** True when the run takes the job's exclusive lock (overlap other than `allow`). */
+  exclusive: boolean;
+  fencingToken: number;
+  /** Backend time of the claim. */
+  claimedAt: number;
+}
+
+export interface RunFinish extends ActiveRunRef {
+  instanceId: string;
+  outcome: Exclude<RunOutcome, 'skipped' | 'stalled'>;
+  error: string | null;
+  startedAt: number;
+  finishedAt: number;
+  /** Put the run back for another attempt due at this time (retry). */
+  retryAt?: number;
+  /** Put the run back, same attempt, due now (shutdown interrupted it). */
+  requeue?: boolean;
+}
+
+export interface StalledRun {
+  key: string;
+  id: string;
+  kind: 'slot' | 'trigger';
+  scheduledAt: number;
+  attempt: number;
+  instanceId: string;
+  /** True when the run was put back to pending for another attempt. */
+  requeued: boolean;
+}
+
+export interface HistoryEntry {
+  runId: string;
+  /** The run's stable id across attempts. */
+  id: string;
+  kind: 'slot' | 'trigger';
+  scheduledAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  outcome: RunOutcome;
+  error: string | null;
+  instanceId: string;
+  attempt: number;
+}
+
+export interface SweepResult {
+  runsDeleted: number;
+  jobsDeleted: number;
+}

@@ -1,0 +1,40 @@
+import { ConfigError } from '../errors/schedkit-error.js';
+import { defaultConfig, type SchedulerConfigInput } from './config.js';
+
+const STRING_FIELDS = new Set(['instanceId', 'defaultOverlap', 'defaultMisfire', 'redisUrl']);
+const NOT_FROM_ENV = new Set(['defaultRetry']);
+
+/** `maxConcurrent` → `SCHEDKIT_MAX_CONCURRENT`. */
+export function envName(field: string): string {
+  return `SCHEDKIT_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/**
+ * Reads `SCHEDKIT_*` variables into a config input (pass it to
+ * `resolveConfig` or `schedulerModule`, which validate it). Numbers must be
+ * plain decimal numbers; a variable that is not one is reported in a
+ * `ConfigError` naming the variable. Unset and empty variables are ignored.
+ *
+ * @example
+ * // SCHEDKIT_MAX_CONCURRENT=20 SCHEDKIT_REDIS_URL=redis://127.0.0.1:6379
+ * const config = resolveConfig(configFromEnv(process.env));
+ */
+export function configFromEnv(env: Record<string, string | undefined> = process.env): SchedulerConfigInput {
+  const input: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const field of Object.keys(defaultConfig())) {
+    if (NOT_FROM_ENV.has(field)) continue;
+    const name = envName(field);
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') continue;
+    if (STRING_FIELDS.has(field)) {
+      input[field] = raw;
+    } else if (/^-?\d+(\.\d+)?$/.test(raw)) {
+      input[field] = Number(raw);
+    } else {
+      problems.push(`${name} must be a number, got ${JSON.stringify(raw.slice(0, 40))}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems, 'configFromEnv');
+  return input as SchedulerConfigInput;
+}

@@ -1,0 +1,44 @@
+/**
+ * Error texts, in one place so they stay consistent: each says where the
+ * problem is (job, field, option) and what was expected.
+ */
+
+/** `job "acme/report"` or `job "report"` — how errors name a job. */
+export function jobLabel(name: string, tenantId?: string): string {
+  return tenantId === undefined ? `job "${name}"` : `job "${tenantId}/${name}"`;
+}
+
+/** Short, printable rendering of a bad value for messages (never huge). */
+export function show(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = JSON.stringify(value);
+  else if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) text = String(value);
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else if (typeof value === 'function') text = 'a function';
+  else if (typeof value === 'symbol') text = value.toString();
+  else if (value instanceof Date) text = Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  else if (Array.isArray(value)) text = 'an array';
+  else text = 'an object';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export const messages = {
+  invalidSchedule: (job: string, field: string, why: string) => `${job}: invalid ${field}: ${why}`,
+  invalidJob: (job: string, field: string, why: string) => `${job}: invalid ${field}: ${why}`,
+  invalidName: (field: string, value: unknown) =>
+    `invalid ${field} ${show(value)}: expected 1-200 characters from [A-Za-z0-9_.:-]`,
+  invalidParams: (where: string, path: string, why: string) => `${where}: params${path} ${why}`,
+  invalidArgument: (call: string, field: string, why: string) => `${call}: invalid ${field}: ${why}`,
+  duplicateJob: (job: string) => `${job} is already registered on this scheduler (pass { replace: true } to replace it)`,
+  jobNotFound: (job: string) => `${job} is not registered on this scheduler`,
+  timeout: (job: string, ms: number) => `${job} timed out after ${ms} ms`,
+  lockLost: (resource: string, why: string) => `lock "${resource}" was lost: ${why}`,
+  lockNotAcquired: (resource: string) => `lock "${resource}" is held by another owner`,
+  notStarted: (call: string) => `${call}: the scheduler is not started`,
+  stopped: (call: string) => `${call}: the scheduler is stopping or stopped`,
+  handlerThrewNonError: (job: string, value: unknown) => `${job} handler threw a non-Error value: ${show(value)}`,
+  hookTimeout: (hook: string, phase: 'start' | 'stop', ms: number) =>
+    `lifecycle hook "${hook}" did not finish its ${phase} within ${ms} ms`,
+  startFailed: (hook: string, why: string) => `start failed in hook "${hook}": ${why}; started hooks were rolled back`,
+  stopFailed: (count: number, why: string) => `stop finished with ${count} error(s): ${why}`,
+} as const;

@@ -1,0 +1,40 @@
+import type { JobHandler, RunContext } from '../job/job-definition.js';
+
+/**
+ * Runs one attempt of a handler: applies the timeout, turns every way a
+ * handler can fail into an outcome, and never lets a handler hold the caller.
+ */
+export interface JobExecutor {
+  execute(request: ExecutionRequest): Promise<ExecutionResult>;
+}
+
+export interface ExecutionRequest {
+  handler: JobHandler<never>;
+  /** The context without `signal`; the executor builds the signal. */
+  context: Omit<RunContext<unknown>, 'signal'>;
+  timeoutMs: number;
+  /**
+   * Aborts the run from outside: lock lost (`LockLostError`) or shutdown
+   * (`ShutdownError`). Its reason becomes the run's signal reason.
+   */
+  signal?: AbortSignal;
+}
+
+export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'lock-lost' | 'interrupted';
+
+export interface ExecutionResult {
+  outcome: ExecutionOutcome;
+  /** The failure, normalised to an `Error` (the original is its `cause` when it was not one). */
+  error: Error | null;
+  /** Clock time the handler was called. */
+  startedAt: number;
+  /** Clock time the outcome was decided (the abort, or the settle). */
+  finishedAt: number;
+  /**
+   * True when the outcome was decided by an abort while the handler had not
+   * settled: the caller keeps its concurrency slot (and lock) until `settled`.
+   */
+  abandoned: boolean;
+  /** Resolves (never rejects) when the handler's promise has settled. */
+  settled: Promise<void>;
+}

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Examples import the package by its public name, as a user would; point that
+// name at the sources so tests need no build step.
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^schedkit\/testing$/, replacement: here('./src/testing.ts') },
+      { find: /^schedkit$/, replacement: here('./index.ts') },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    pool: 'forks',
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+  },
+});
