@@ -30,6 +30,12 @@ export interface Backend {
    */
   upsertJobs(jobs: readonly JobUpsert[]): Promise<JobUpsertResult[]>;
 
+  /**
+   * Refreshes `lastSeenAt` of jobs that exist (the orphan sweep spares them).
+   * Unlike `upsertJobs` it never creates a job or clears a removal.
+   */
+  touchJobs(keys: readonly string[]): Promise<void>;
+
   /** The stored state of one job, or null. */
   getJob(key: string): Promise<StoredJob | null>;
 
@@ -57,8 +63,8 @@ export interface Backend {
   claimSlot(claim: SlotClaim): Promise<SlotClaimResult>;
 
   /**
-   * Enqueues a one-off run. With an `id` that already exists (pending, active
-   * or finished and not yet swept) nothing changes and the existing run is
+   * Enqueues a one-off run. Run ids are unique per job. With an `id` that
+   * already exists for the job (pending, active or finished and not yet swept) nothing changes and the existing run is
    * returned with `created: false`. Rejects with `E_JOB_NOT_FOUND` when the
    * job has no stored state (never registered, or removed).
    */
@@ -85,7 +91,7 @@ export interface Backend {
   /**
    * Ends an active run: appends the history entry, updates the job's
    * counters and either finishes the run, or puts it back to pending
-   * (`retryAt` for another attempt, `requeue` for the same attempt).
+   * (`retryAt` for another attempt, `requeueAt` for the same attempt).
    * Returns `recorded: false` (and changes nothing) when the run is no longer
    * active with that fencing token.
    */
@@ -198,7 +204,12 @@ export interface SlotClaim {
   leaseMs: number;
   /** The claimer's definition; a newer stored one answers `superseded`. */
   definitionHash: string;
-  overlap: OverlapPolicy;
+  /**
+   * The job's overlap policy, or `queue` for a misfire catch-up: when a run
+   * is active the slot waits as a pending exclusive run (like `buffer-one`,
+   * without the limit of one), so `run-all` runs every missed slot in turn.
+   */
+  overlap: OverlapPolicy | 'queue';
   /** The slot after this one, stored as the job's `nextRunAt`. */
   nextRunAt: number | null;
   /** What to do if the claimer dies: put the run back (`requeueOnStall`) up to `maxAttempts`. */
@@ -243,7 +254,8 @@ export interface DueRunsClaim {
   leaseMs: number;
   /** Fresh attempt ids (uuid v7), one per run that may be claimed; their count is the limit. */
   runIds: readonly string[];
-  keys?: ReadonlySet<string>;
+  /** Only runs of these jobs (the ones registered on the caller); all when left out. */
+  keys?: { has(key: string): boolean };
 }
 
 /** A run as it is stored, pending or finished. */
@@ -283,10 +295,10 @@ export interface RunFinish extends ActiveRunRef {
   error: string | null;
   startedAt: number;
   finishedAt: number;
-  /** Put the run back for another attempt due at this time (retry). */
+  /** Put the run back for another attempt (attempt + 1) due at this time: a retry. */
   retryAt?: number;
-  /** Put the run back, same attempt, due now (shutdown interrupted it). */
-  requeue?: boolean;
+  /** Put the run back, same attempt, due at this time: it could not run (shutdown interrupted it, its lock was held). */
+  requeueAt?: number;
 }
 
 export interface StalledRun {

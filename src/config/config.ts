@@ -129,11 +129,14 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
     if (!known.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
   }
   const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SchedulerConfigInput;
-  const lockTtlMs = given.lockTtlMs ?? defaults.lockTtlMs;
+  // Derive the refresh period only from a usable TTL: a bad lockTtlMs is
+  // reported once, not again as a NaN lockRefreshMs the caller never set.
+  const lockTtlMs = isNum(given.lockTtlMs) ? given.lockTtlMs : defaults.lockTtlMs;
   const merged = {
     ...defaults,
     ...given,
-    lockRefreshMs: given.lockRefreshMs ?? Math.max(1, Math.floor(lockTtlMs / 3)),
+    // `=== undefined`, not `??`: a null is a bad value to report, like in every other field.
+    lockRefreshMs: given.lockRefreshMs === undefined ? Math.max(1, Math.floor(lockTtlMs / 3)) : given.lockRefreshMs,
   } as Record<string, unknown>;
 
   for (const [field, rule] of Object.entries(NUMBER_RULES)) {

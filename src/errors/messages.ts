@@ -41,4 +41,25 @@ export const messages = {
     `lifecycle hook "${hook}" did not finish its ${phase} within ${ms} ms`,
   startFailed: (hook: string, why: string) => `start failed in hook "${hook}": ${why}; started hooks were rolled back`,
   stopFailed: (count: number, why: string) => `stop finished with ${count} error(s): ${why}`,
+  handlerThrewUninspectable: (job: string) => `${job} handler threw a value that cannot be inspected`,
+  runAbortedNonError: (job: string, reason: unknown) => `${job} was aborted with a non-Error reason: ${show(reason)}`,
+  storedParamsCorrupt: (why: string) => `stored params are not valid JSON: ${why}`,
+  invalidLogLevel: (level: unknown, levels: readonly string[]) =>
+    `createWinstonLogger: invalid level ${show(level)}: expected one of ${levels.join(', ')}`,
+  invalidHook: (why: string) => `Lifecycle.append: invalid hook: ${why}`,
+  appendWhileBusy: (hook: string, state: string) =>
+    `Lifecycle.append: cannot append hook "${hook}" while the lifecycle is ${state}`,
+  hookThrewNonError: (hook: string, phase: 'start' | 'stop', value: unknown) =>
+    `lifecycle hook "${hook}" failed its ${phase} with a non-Error value: ${show(value)}`,
+  phaseDeadlinePassed: (hook: string, phase: 'start' | 'stop', ms: number) =>
+    `the ${phase} deadline of ${ms} ms passed before lifecycle hook "${hook}" ran`,
+  scheduledOnStatic: (target: string, method: string) =>
+    `@Scheduled on ${target}.${method}: only instance methods can be scheduled`,
+  scheduledNotAMethod: (target: string, method: string) => `@Scheduled on ${target}.${method}: not a method`,
+  backendJobNotFound: (key: string) => `job "${key}" has no stored state (never registered, or removed)`,
+  runStalled: (instanceId: string, overdueMs: number) =>
+    `instance "${instanceId}" stopped heartbeating: the run's lease had expired ${overdueMs} ms before it was reaped`,
+  lockExpired: (at: number) => `it expired at ${new Date(at).toISOString()}`,
+  lockTakenOver: (fencingToken: number) => `it expired and was taken over by another owner (fencing token ${fencingToken})`,
+  lockReleased: () => 'it was released',
 } as const;

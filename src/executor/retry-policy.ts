@@ -76,7 +76,8 @@ export function resolveRetryPolicy(
  * @param random returns a number in [0, 1); injected so tests can pin it.
  */
 export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
-  const n = Math.max(1, Math.floor(retry));
+  // NaN and anything below 1 mean the first retry (Math.max(1, NaN) is NaN).
+  const n = retry >= 1 ? Math.floor(retry) : 1;
   let base: number;
   switch (policy.strategy) {
     case 'exponential':
@@ -89,8 +90,9 @@ export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => n
       base = policy.initialDelayMs;
       break;
   }
-  // Infinity (huge exponents) is capped like any other large delay.
-  const capped = Math.min(base, policy.maxDelayMs);
+  // Infinity (huge exponents) is capped like any other large delay; a zero
+  // initial delay times Infinity is NaN, and means 0.
+  const capped = base > 0 ? Math.min(base, policy.maxDelayMs) : 0;
   switch (policy.jitter) {
     case 'none':
       return capped;

@@ -1,0 +1,268 @@
+import { setMaxListeners } from 'node:events';
+import { types } from 'node:util';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import { messages, jobLabel } from '../errors/messages.js';
+import { ErrorCode, SchedkitError, TimeoutError } from '../errors/schedkit-error.js';
+import { jobKey } from '../job/job-key.js';
+import type { RunContext } from '../job/job-definition.js';
+import type { Logger, LogFields } from '../observability/logger.js';
+import type { MetricsCollector } from '../observability/metrics.js';
+import type { ExecutionOutcome, ExecutionRequest, ExecutionResult, JobExecutor } from './job-executor.js';
+
+/** What `DefaultJobExecutor` is built from. */
+export interface DefaultJobExecutorDeps {
+  readonly clock: Clock;
+  /** Fallback for reports when a run's own logger throws. */
+  readonly logger: Logger;
+  readonly metrics: MetricsCollector;
+}
+
+// setTimeout's ceiling: a longer delay fires after 1 ms in Node, so a timeout
+// beyond it (or Infinity) arms no timer at all rather than firing at once.
+const MAX_TIMER_MS = 2_147_483_647;
+
+// Shared by every run that ends without an abandoned handler: no allocation.
+const SETTLED: Promise<void> = Promise.resolve();
+const ONCE = { once: true } as const;
+
+/**
+ * The default `JobExecutor`: runs one attempt of a handler with a timeout
+ * and an external abort signal, and reports the outcome.
+ *
+ * - The handler gets `{ ...context, signal }`; `signal` aborts with a
+ *   `TimeoutError` (`E_TIMEOUT`) at `timeoutMs`, or with the external
+ *   signal's reason (`LockLostError` → `lock-lost`, `ShutdownError` →
+ *   `interrupted`, anything else → `failed`).
+ * - A synchronous throw, a rejection, a thrown non-Error value, a plain return
+ *   value and a thenable are all handled; non-Error values are wrapped in a
+ *   `SchedkitError` (`E_HANDLER`) with the original as `cause`.
+ * - Whichever comes first decides: the handler settling, or the abort. When
+ *   the abort wins the result says `abandoned: true`, `execute` resolves at
+ *   once, and `settled` resolves when the handler finally settles.
+ * - `execute` never rejects and never leaves an unhandled rejection behind.
+ *
+ * A `timeoutMs` above 2^31-1 ms (about 24.8 days), `Infinity` or `NaN` arms
+ * no timer: Node would fire such a timer after 1 ms. Validation of job
+ * timeouts belongs to registration.
+ *
+ * Metrics: `runStarted` on every call (also when the signal was already
+ * aborted, so started = completed + failed), `runCompleted` on success,
+ * `runFailed` on every other outcome, `runTimedOut` on timeout,
+ * `runAbandoned` when the handler was still running at the abort.
+ *
+ * @example
+ * const executor = new DefaultJobExecutor({ clock: new SystemClock(), logger, metrics: new NoopMetrics() });
+ * const result = await executor.execute({ handler, context, timeoutMs: 60_000, signal: lease.signal });
+ */
+export class DefaultJobExecutor implements JobExecutor {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly metrics: MetricsCollector;
+
+  constructor(deps: DefaultJobExecutorDeps) {
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.metrics = deps.metrics;
+  }
+
+  execute(request: ExecutionRequest): Promise<ExecutionResult> {
+    return new Promise<ExecutionResult>((resolve) => {
+      this.run(request, resolve);
+    });
+  }
+
+  // One closure scope per run instead of a state object plus bound methods:
+  // the fire path runs thousands of these per second.
+  private run(request: ExecutionRequest, resolve: (result: ExecutionResult) => void): void {
+    const { clock, metrics } = this;
+    const { context, timeoutMs } = request;
+    const external = request.signal;
+    const job = jobKey(context.name, context.tenantId);
+    const startedAt = clock.now();
+    metrics.runStarted(job);
+
+    const controller = new AbortController();
+    let decided = false;
+    let handlerRunning = false;
+    let timer: TimerHandle | undefined;
+    let resolveSettled: (() => void) | undefined;
+
+    const decide = (outcome: ExecutionOutcome, error: Error | null): void => {
+      if (decided) return;
+      decided = true;
+      if (timer !== undefined) {
+        clock.clearTimeout(timer);
+        timer = undefined;
+      }
+      external?.removeEventListener('abort', onExternalAbort);
+      const finishedAt = clock.now();
+      const abandoned = handlerRunning;
+      let settled = SETTLED;
+      if (abandoned) settled = new Promise<void>((r) => (resolveSettled = r));
+      // Resolve first: a throwing metrics or logger implementation must not
+      // keep the caller waiting or turn into an uncaught exception in a timer.
+      resolve({ outcome, error, startedAt, finishedAt, abandoned, settled });
+      try {
+        this.report(job, context.logger, outcome, error, finishedAt - startedAt, abandoned);
+      } catch {
+        // Reporting is best effort; the outcome has been delivered.
+      }
+    };
+
+    // Decide before aborting the run's signal: the handler's abort listeners
+    // run synchronously inside abort() and must not be able to change the
+    // outcome (say, by triggering another abort) after its cause.
+    const onExternalAbort = (): void => {
+      const reason: unknown = external?.reason;
+      decide(outcomeOfAbort(reason), abortError(reason, context.name, context.tenantId));
+      controller.abort(reason);
+    };
+
+    const onHandlerSettled = (error: Error | null): void => {
+      handlerRunning = false;
+      if (!decided) {
+        decide(error === null ? 'success' : 'failed', error);
+        return;
+      }
+      // The abort won earlier: release whoever waits on `settled`.
+      const release = resolveSettled;
+      resolveSettled = undefined;
+      if (release === undefined) return;
+      release();
+      try {
+        this.reportLateSettle(context.logger, error, clock.now() - startedAt);
+      } catch {
+        // best effort
+      }
+    };
+
+    if (external?.aborted) {
+      // Never start a handler whose run is already given up.
+      onExternalAbort();
+      return;
+    }
+    if (external !== undefined) {
+      // One shutdown signal is commonly shared by every run in flight; each
+      // run removes its listener when it ends, so Node's "possible leak"
+      // warning at 11 listeners would be noise here.
+      setMaxListeners(0, external);
+      external.addEventListener('abort', onExternalAbort, ONCE);
+    }
+    if (timeoutMs <= MAX_TIMER_MS) {
+      timer = clock.setTimeout(() => {
+        timer = undefined;
+        if (decided) return;
+        const error = new TimeoutError(messages.timeout(jobLabel(context.name, context.tenantId), timeoutMs), {
+          timeoutMs,
+        });
+        decide('timeout', error);
+        controller.abort(error);
+      }, timeoutMs);
+    }
+
+    handlerRunning = true;
+    let returned: unknown;
+    try {
+      returned = request.handler({ ...context, signal: controller.signal } as RunContext<never>);
+    } catch (thrown) {
+      onHandlerSettled(toError(thrown, context.name, context.tenantId));
+      return;
+    }
+    if (returned !== null && (typeof returned === 'object' || typeof returned === 'function')) {
+      // Promise.resolve adopts native promises without a copy and runs a
+      // thenable's `then` safely (a throwing `then` or getter becomes a
+      // rejection). Both callbacks are attached, so a late rejection of an
+      // abandoned handler is never unhandled.
+      Promise.resolve(returned).then(
+        () => onHandlerSettled(null),
+        (thrown: unknown) => onHandlerSettled(toError(thrown, context.name, context.tenantId)),
+      );
+    } else {
+      onHandlerSettled(null);
+    }
+  }
+
+  private report(
+    job: string,
+    runLogger: Logger,
+    outcome: ExecutionOutcome,
+    error: Error | null,
+    durationMs: number,
+    abandoned: boolean,
+  ): void {
+    const { metrics } = this;
+    if (outcome === 'success') {
+      metrics.runCompleted(job, durationMs);
+      return;
+    }
+    if (outcome === 'timeout') metrics.runTimedOut(job);
+    metrics.runFailed(job);
+    if (abandoned) metrics.runAbandoned(job);
+    const fields: LogFields = { err: error, outcome, durationMs };
+    if (abandoned) fields.abandoned = true;
+    // Shutdown and lock loss are not the handler's fault: warn. The loss
+    // itself is logged where it is detected (the lease keeper).
+    const level = outcome === 'interrupted' || outcome === 'lock-lost' ? 'warn' : 'error';
+    this.log(runLogger, level, MESSAGES[outcome], fields);
+  }
+
+  private reportLateSettle(runLogger: Logger, error: Error | null, durationMs: number): void {
+    const fields: LogFields = { durationMs };
+    if (error !== null) fields.err = error;
+    this.log(runLogger, 'warn', 'handler settled after its run was given up; handlers should stop when ctx.signal aborts', fields);
+  }
+
+  private log(runLogger: Logger, level: 'warn' | 'error', message: string, fields: LogFields): void {
+    try {
+      runLogger[level](message, fields);
+    } catch (logError) {
+      // A user-supplied run logger that throws must not hide the run's outcome.
+      this.logger[level](message, { ...fields, loggerError: logError });
+    }
+  }
+}
+
+const MESSAGES: Record<ExecutionOutcome, string> = {
+  success: 'run succeeded',
+  failed: 'run failed',
+  timeout: 'run timed out',
+  'lock-lost': 'run lost its lock',
+  interrupted: 'run interrupted by shutdown',
+};
+
+/** The outcome an external abort reason stands for. */
+function outcomeOfAbort(reason: unknown): ExecutionOutcome {
+  // Branded check rather than instanceof: works across duplicate package copies.
+  if (SchedkitError.is(reason, ErrorCode.LockLost)) return 'lock-lost';
+  if (SchedkitError.is(reason, ErrorCode.Shutdown)) return 'interrupted';
+  return 'failed';
+}
+
+function isError(value: unknown): value is Error {
+  // isNativeError also accepts errors from another realm (vm contexts).
+  return value instanceof Error || types.isNativeError(value);
+}
+
+/** A handler's thrown or rejected value as an `Error` (the original kept as `cause`). */
+function toError(value: unknown, name: string, tenantId: string | undefined): Error {
+  try {
+    if (isError(value)) return value;
+    return new SchedkitError(ErrorCode.HandlerError, messages.handlerThrewNonError(jobLabel(name, tenantId), value), {
+      cause: value,
+    });
+  } catch {
+    // Even inspecting the value threw (a revoked Proxy): this runs inside a
+    // promise callback, where a throw would become an unhandled rejection.
+    return new SchedkitError(ErrorCode.HandlerError, messages.handlerThrewUninspectable(jobLabel(name, tenantId)), {
+      cause: value,
+    });
+  }
+}
+
+/** An external abort reason as an `Error`; a non-Error reason is wrapped. */
+function abortError(reason: unknown, name: string, tenantId: string | undefined): Error {
+  if (isError(reason)) return reason;
+  return new SchedkitError(ErrorCode.InvalidArgument, messages.runAbortedNonError(jobLabel(name, tenantId), reason), {
+    cause: reason,
+  });
+}

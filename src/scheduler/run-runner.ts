@@ -1,0 +1,274 @@
+import type { ActiveRunRef, Backend, ClaimedRun } from '../backend/backend.js';
+import type { Clock } from '../clock/clock.js';
+import type { SchedulerConfig } from '../config/config.js';
+import { LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { messages } from '../errors/messages.js';
+import type { ExecutionResult, JobExecutor } from '../executor/job-executor.js';
+import { retryDelayMs } from '../executor/retry-policy.js';
+import { parseStoredParams } from '../job/json-params.js';
+import type { NormalizedJob } from '../job/normalize-job.js';
+import type { DistributedLock, LockLease } from '../lock/distributed-lock.js';
+import { LeaseKeeper } from '../lock/lease-keeper.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsCollector } from '../observability/metrics.js';
+import type { RunEvent, SchedulerEventEmitter } from './events.js';
+
+export interface RunRunnerDeps {
+  config: SchedulerConfig;
+  backend: Backend;
+  lock: DistributedLock;
+  executor: JobExecutor;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsCollector;
+  events: SchedulerEventEmitter;
+  /** Told about every backend/lock failure, so the scheduler can track an outage. */
+  onBackendError: (error: unknown) => void;
+}
+
+/** A run between its claim and the release of its lock. */
+interface InFlight {
+  /** Resolves when the outcome is recorded (or recording failed). */
+  readonly recorded: Promise<void>;
+  keeper: LeaseKeeper | undefined;
+  lease: LockLease | undefined;
+}
+
+/**
+ * Takes a claimed run through its life: lock, heartbeat, handler, outcome,
+ * retry decision, history, events. One instance per scheduler; it also knows
+ * every run in flight, for a graceful stop.
+ */
+export class RunRunner {
+  private readonly inFlight = new Set<InFlight>();
+  private shutdown = new AbortController();
+
+  constructor(private readonly deps: RunRunnerDeps) {}
+
+  /** Runs whose outcome is not recorded yet, or whose handler has not settled. */
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  /** Makes the runner usable again after a stop. */
+  reset(): void {
+    if (this.shutdown.signal.aborted) this.shutdown = new AbortController();
+  }
+
+  /**
+   * Runs `claimed` to the end. Resolves once the handler has settled and the
+   * lock is released — for a handler that ignores its abort signal that may be
+   * never, which is what keeps its concurrency permit taken. Never rejects.
+   */
+  async run(job: NormalizedJob, claimed: ClaimedRun): Promise<void> {
+    let markRecorded!: () => void;
+    const entry: InFlight = { recorded: new Promise<void>((r) => (markRecorded = r)), keeper: undefined, lease: undefined };
+    this.inFlight.add(entry);
+    try {
+      await this.runTracked(job, claimed, entry, markRecorded);
+    } catch (error) {
+      // Only a bug gets here; it must not take the process down.
+      this.deps.logger.error('run failed unexpectedly', { job: job.name, tenantId: job.tenantId, err: error });
+    } finally {
+      markRecorded();
+      this.inFlight.delete(entry);
+    }
+  }
+
+  /**
+   * Waits until every run in flight has its outcome recorded, at most
+   * `timeoutMs`. Returns true when all were recorded in time.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const all = Promise.all([...this.inFlight].map((e) => e.recorded)).then(() => true);
+    if (timeoutMs <= 0) return this.inFlight.size === 0;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = this.deps.clock.setTimeout(() => resolve(false), timeoutMs);
+    });
+    const done = await Promise.race([all, timeout]);
+    if (timer !== undefined) this.deps.clock.clearTimeout(timer);
+    return done;
+  }
+
+  /** Aborts every run still executing with `ShutdownError`. */
+  abortAll(): void {
+    this.shutdown.abort(new ShutdownError());
+  }
+
+  /** Stops refreshing and releases every lock still held (handlers that never settled). */
+  async releaseAll(): Promise<void> {
+    await Promise.all(
+      [...this.inFlight].map(async (entry) => {
+        await entry.keeper?.stop();
+        await entry.lease?.release().catch(() => undefined);
+      }),
+    );
+  }
+
+  private async runTracked(job: NormalizedJob, claimed: ClaimedRun, entry: InFlight, markRecorded: () => void): Promise<void> {
+    const { backend, lock, clock, metrics, config } = this.deps;
+    const resource = claimed.exclusive ? `job:${job.key}` : `run:${job.key}:${claimed.id}`;
+    const ref: ActiveRunRef = { key: job.key, id: claimed.id, fencingToken: claimed.fencingToken };
+
+    const waitStart = clock.now();
+    let lease: LockLease | null;
+    try {
+      // Wait for the lock rather than give up at once: the run was claimed,
+      // so whoever holds it is finishing the previous run (a buffered slot, or
+      // a one-off run handed back by an instance that is shutting down and
+      // has not released yet). The release wakes us.
+      lease = await lock.acquire(resource, { ttlMs: job.lockTtlMs, waitMs: job.lockTtlMs, signal: this.shutdown.signal });
+    } catch (error) {
+      // Nothing runs unlocked: give the run back and let the outage logic report it.
+      this.deps.onBackendError(error);
+      await this.putBack(job, ref, clock.now() + job.lockRefreshMs, `lock unavailable: ${errorMessage(error)}`);
+      return;
+    }
+    if (lease === null) {
+      metrics.lockContended();
+      await this.putBack(job, ref, clock.now() + job.lockRefreshMs, `lock "${resource}" is held by another run`);
+      return;
+    }
+    metrics.lockAcquired(clock.now() - waitStart);
+    entry.lease = lease;
+
+    let recorded = false;
+    const heldLease = lease;
+    const keeper = new LeaseKeeper(
+      clock,
+      job.lockRefreshMs,
+      async () => {
+        // Once the outcome is recorded only the lock matters: an abandoned
+        // handler keeps it so nothing else runs the job alongside it.
+        if (recorded) return heldLease.extend();
+        const [[alive]] = await Promise.all([backend.heartbeat([ref], job.lockTtlMs), heldLease.extend()]);
+        if (!alive && !recorded) throw new LockLostError(messages.lockLost(resource, 'the run was reaped as stalled by another instance'));
+      },
+      resource,
+    ).start();
+    entry.keeper = keeper;
+
+    const startedAt = clock.now();
+    const event: RunEvent = {
+      name: job.name,
+      tenantId: job.tenantId,
+      id: claimed.id,
+      runId: claimed.runId,
+      kind: claimed.kind,
+      scheduledAt: new Date(claimed.scheduledAt),
+      attempt: claimed.attempt,
+      instanceId: config.instanceId,
+    };
+    const latenessMs = startedAt - claimed.scheduledAt;
+    if (claimed.attempt === 1) metrics.fireLateness(job.key, latenessMs);
+    this.deps.events.emit('run:start', { ...event, latenessMs, fencingToken: claimed.fencingToken });
+
+    const paramsText = claimed.params ?? job.paramsText;
+    const result = await this.deps.executor.execute({
+      handler: job.handler,
+      context: {
+        name: job.name,
+        tenantId: job.tenantId,
+        runId: claimed.runId,
+        id: claimed.id,
+        scheduledAt: event.scheduledAt,
+        attempt: claimed.attempt,
+        params: paramsText === undefined ? undefined : parseStoredParams(paramsText),
+        fencingToken: claimed.fencingToken,
+        logger: this.deps.logger.child({ job: job.name, tenantId: job.tenantId, runId: claimed.runId, attempt: claimed.attempt }),
+      },
+      timeoutMs: job.timeoutMs,
+      signal: AbortSignal.any([keeper.signal, this.shutdown.signal]),
+    });
+
+    await this.record(job, claimed, ref, result, event);
+    recorded = true;
+    markRecorded();
+
+    // The concurrency permit and the lock stay taken until the handler has
+    // really settled (an abandoned handler may still be writing).
+    await result.settled;
+    await keeper.stop();
+    entry.keeper = undefined;
+    await heldLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
+    entry.lease = undefined;
+  }
+
+  private async record(job: NormalizedJob, claimed: ClaimedRun, ref: ActiveRunRef, result: ExecutionResult, event: RunEvent): Promise<void> {
+    const { clock, metrics, events, config } = this.deps;
+    const failed = result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'lock-lost';
+    const retryAt =
+      failed && claimed.attempt <= job.retry.maxRetries ? result.finishedAt + retryDelayMs(job.retry, claimed.attempt) : undefined;
+    // A run cut short by shutdown goes back for another instance, unless it is
+    // a slot whose job says missed slots are skipped.
+    const requeueAt =
+      result.outcome === 'interrupted' && (claimed.kind === 'trigger' || job.misfire !== 'skip') ? clock.now() : undefined;
+
+    try {
+      const { recorded } = await this.deps.backend.finishRun({
+        ...ref,
+        instanceId: config.instanceId,
+        outcome: result.outcome,
+        error: result.error?.message ?? null,
+        startedAt: result.startedAt,
+        finishedAt: result.finishedAt,
+        retryAt,
+        requeueAt,
+      });
+      if (!recorded) {
+        this.deps.logger.warn('run outcome not recorded: the run was reaped as stalled or the job was removed', {
+          job: job.name,
+          tenantId: job.tenantId,
+          runId: claimed.runId,
+          outcome: result.outcome,
+        });
+      }
+    } catch (error) {
+      // The run stays active in the backend until its lease runs out; then an
+      // instance reaps it as stalled and puts it back. Not lost, but loud.
+      this.deps.onBackendError(error);
+      this.deps.logger.error('could not record run outcome', { job: job.name, tenantId: job.tenantId, runId: claimed.runId, err: error });
+    }
+
+    const durationMs = result.finishedAt - result.startedAt;
+    if (result.outcome === 'success') {
+      events.emit('run:success', { ...event, durationMs });
+      return;
+    }
+    const error = result.error ?? new SchedkitError('E_HANDLER', `${job.label} failed`);
+    if (result.outcome === 'timeout') events.emit('run:timeout', { ...event, error, durationMs });
+    if (result.outcome === 'lock-lost') {
+      metrics.lockLost();
+      events.emit('lock:lost', { ...event, error });
+    }
+    events.emit('run:failure', { ...event, error, durationMs, outcome: result.outcome, willRetry: retryAt !== undefined });
+    if (retryAt !== undefined) {
+      metrics.runRetried(job.key);
+      events.emit('run:retry', { ...event, error, retryAt: new Date(retryAt), nextAttempt: claimed.attempt + 1 });
+    }
+  }
+
+  /** Gives a claimed run back to the backend without running it. */
+  private async putBack(job: NormalizedJob, ref: ActiveRunRef, dueAt: number, why: string): Promise<void> {
+    const now = this.deps.clock.now();
+    this.deps.logger.warn('run put back without running', { job: job.name, tenantId: job.tenantId, reason: why });
+    try {
+      await this.deps.backend.finishRun({
+        ...ref,
+        instanceId: this.deps.config.instanceId,
+        outcome: 'interrupted',
+        error: why,
+        startedAt: now,
+        finishedAt: now,
+        requeueAt: dueAt,
+      });
+    } catch (error) {
+      this.deps.onBackendError(error);
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,838 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Backend, ClaimedRun, HistoryEntry, JobStatus, JobUpsert, StoredJob } from '../backend/backend.js';
+import { jobStatus } from '../backend/job-status.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { SchedulerConfig } from '../config/config.js';
+import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
+import { jobLabel, messages, show } from '../errors/messages.js';
+import type { JobExecutor } from '../executor/job-executor.js';
+import type { JobDefinition, JsonValue, RegisterOptions, TriggerOptions } from '../job/job-definition.js';
+import { validateParams } from '../job/json-params.js';
+import { assertValidName, jobKey, parseJobKey } from '../job/job-key.js';
+import { normalizeJob, type NormalizedJob } from '../job/normalize-job.js';
+import type { DistributedLock } from '../lock/distributed-lock.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsCollector } from '../observability/metrics.js';
+import { planSlots } from '../schedule/misfire.js';
+import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
+import type { ScheduleDescriptor } from '../schedule/schedule.js';
+import { BackendHealth } from './backend-health.js';
+import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { DueQueue } from './due-queue.js';
+import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
+import { RunRunner } from './run-runner.js';
+
+/** Everything a scheduler is built from; each is an interface you can replace. */
+export interface SchedulerDeps {
+  config: SchedulerConfig;
+  backend: Backend;
+  lock: DistributedLock;
+  executor: JobExecutor;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsCollector;
+}
+
+/** A job as the cluster sees it (`getJob`, `listJobs`). */
+export interface JobInfo {
+  name: string;
+  tenantId: string | undefined;
+  schedule: ScheduleDescriptor | null;
+  status: JobStatus;
+  nextRunAt: Date | null;
+  lastRunAt: Date | null;
+  lastDurationMs: number | null;
+  lastError: string | null;
+  runCount: number;
+  failCount: number;
+  skippedCount: number;
+  /** Whether this scheduler instance has the job registered. */
+  registeredHere: boolean;
+}
+
+/** What `trigger` returns. */
+export interface TriggeredRun {
+  /** The run's id (the given `id`, or a new uuid v7). */
+  id: string;
+  name: string;
+  tenantId: string | undefined;
+  dueAt: Date;
+  /** False when a run with this id already existed: nothing was enqueued. */
+  created: boolean;
+  state: 'pending' | 'active' | 'done';
+}
+
+/** A history entry with dates. */
+export interface RunHistoryEntry extends Omit<HistoryEntry, 'scheduledAt' | 'startedAt' | 'finishedAt'> {
+  scheduledAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export type SchedulerState = 'stopped' | 'starting' | 'started' | 'stopping';
+
+/** `remove`'s options. */
+export interface RemoveOptions {
+  tenantId?: string;
+  /** Also delete the job's stored state, so every instance stops running it. */
+  everywhere?: boolean;
+}
+
+/** A tenant id, or options carrying one: `getJob('x', 'acme')` and `getJob('x', { tenantId: 'acme' })` are the same. */
+export type TenantArg = string | { tenantId?: string } | undefined;
+
+/** A registered job and where this instance is in its schedule. */
+interface JobEntry {
+  job: NormalizedJob;
+  /** When this instance registered the definition (newest wins across instances). */
+  readonly definedAt: number;
+  /** The slot the queue will fire next, or null when none is queued. */
+  nextSlot: number | null;
+  /** Bumped whenever the queued slot is replaced, so stale queue items are ignored. */
+  token: number;
+  /** Removed, replaced, or no slot will ever come again. */
+  done: boolean;
+}
+
+interface QueueItem {
+  entry: JobEntry;
+  token: number;
+}
+
+/** Earliest representable instant: the baseline of a once job that never ran. */
+const BEGINNING_OF_TIME = -8.64e15;
+const UPSERT_BATCH = 1000;
+const TRIGGER_KEYS = new Set(['tenantId', 'params', 'at', 'id']);
+
+/**
+ * The runtime handle: register jobs, trigger one-off runs, pause, resume,
+ * inspect. Usable by hand (`new Scheduler({...})`) or through the container.
+ *
+ * How a slot runs: the due queue fires at the slot time; the scheduler takes
+ * a concurrency permit, claims the slot in the backend (the claim is what
+ * makes it once per slot cluster-wide), and hands the claimed run to the
+ * `RunRunner` (lock, heartbeat, handler, outcome). The next slot is computed
+ * from the slot, never from "now", so a late wake does not shift the series.
+ *
+ * @example
+ * const scheduler = new Scheduler({ config: resolveConfig(), backend: new MemoryBackend(), lock: new MemoryLock(),
+ *   executor, clock: new SystemClock(), logger: new NoopLogger(), metrics: new NoopMetrics() });
+ * await scheduler.register({ name: 'report', schedule: '0 * * * *', handler: async (ctx) => { ... } });
+ * await scheduler.start();
+ */
+export class Scheduler {
+  private readonly config: SchedulerConfig;
+  private readonly backend: Backend;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly metrics: MetricsCollector;
+  private readonly events: SchedulerEventEmitter;
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly runner: RunRunner;
+  private readonly queue: DueQueue<QueueItem>;
+  private readonly health: BackendHealth;
+  private readonly jobs = new Map<string, JobEntry>();
+
+  private current: SchedulerState = 'stopped';
+  private startPromise: Promise<void> | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly timers = new Map<'poll' | 'reap' | 'sweep', TimerHandle>();
+  private pollQueued = false;
+  private polling = false;
+  private pollAgain = false;
+  /** The last poll left due runs behind for lack of permits. */
+  private backlog = false;
+  private upsertQueue: Array<{ entry: JobEntry; done: (error?: unknown) => void }> = [];
+
+  constructor(deps: SchedulerDeps) {
+    this.config = deps.config;
+    this.backend = deps.backend;
+    this.clock = deps.clock;
+    this.metrics = deps.metrics;
+    this.log = deps.logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
+    this.events = new SchedulerEventEmitter(this.log);
+    // A freed permit may let a due one-off run start.
+    this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => {
+      if (this.backlog) this.queuePoll();
+    });
+    this.health = new BackendHealth(deps.clock, this.log, this.events, () => deps.backend.time(), deps.config.pollIntervalMs, () =>
+      this.recover(),
+    );
+    this.runner = new RunRunner({ ...deps, logger: deps.logger, events: this.events, onBackendError: (e) => this.health.report(e) });
+    this.queue = new DueQueue(deps.clock, (item, at) => this.onDue(item, at));
+  }
+
+  get state(): SchedulerState {
+    return this.current;
+  }
+
+  get instanceId(): string {
+    return this.config.instanceId;
+  }
+
+  /** Runs whose outcome is not recorded yet, or whose handler has not settled, on this instance. */
+  get inFlight(): number {
+    return this.runner.size;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  on<E extends SchedulerEventName>(event: E, listener: SchedulerListener<E>): () => void {
+    return this.events.on(event, listener);
+  }
+
+  once<E extends SchedulerEventName>(event: E, listener: SchedulerListener<E>): () => void {
+    return this.events.once(event, listener);
+  }
+
+  off<E extends SchedulerEventName>(event: E, listener: SchedulerListener<E>): void {
+    this.events.off(event, listener);
+  }
+
+  // ---------------------------------------------------------- registration
+
+  /**
+   * Registers a job on this instance. Every instance of a service registers
+   * the same jobs; the backend makes each slot run once. Invalid input
+   * rejects (`E_INVALID_JOB`, `E_INVALID_SCHEDULE`, `E_INVALID_PARAMS`) before
+   * anything is stored; a second registration of the same identity rejects
+   * with `E_DUPLICATE_JOB` unless `replace` is set. Before `start` the job is
+   * only kept locally; after, the promise resolves once the backend has it.
+   */
+  async register<P extends JsonValue | undefined = JsonValue | undefined>(
+    definition: JobDefinition<P>,
+    options: RegisterOptions = {},
+  ): Promise<void> {
+    const job = normalizeJob(definition as unknown as JobDefinition<never>, this.config);
+    if (typeof options !== 'object' || options === null) {
+      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('register', 'options', `expected an object, got ${show(options)}`));
+    }
+    const previous = this.jobs.get(job.key);
+    if (previous !== undefined && options.replace !== true) {
+      throw new SchedkitError(ErrorCode.DuplicateJob, messages.duplicateJob(job.label), { details: { name: job.name, tenantId: job.tenantId } });
+    }
+    if (this.current === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped('register'));
+    const entry: JobEntry = { job, definedAt: this.clock.now(), nextSlot: null, token: 0, done: false };
+    if (previous !== undefined) this.retire(previous);
+    this.jobs.set(job.key, entry);
+    if (this.current === 'starting') await this.startPromise?.catch(() => undefined);
+    if (this.current !== 'started') return;
+    try {
+      await this.upsertSoon(entry);
+    } catch (error) {
+      // The backend never got it: undo the local registration too.
+      if (this.jobs.get(job.key) === entry) this.jobs.delete(job.key);
+      this.retire(entry);
+      if (previous !== undefined && !this.jobs.has(job.key)) {
+        this.jobs.set(job.key, { ...previous, done: false, token: previous.token + 1 });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Stops running a job on this instance. With `everywhere: true` its stored
+   * state, history and pending runs are deleted too, and every other instance
+   * stops running it at its next slot. Resolves true when anything was removed.
+   */
+  async remove(name: string, tenantOrOptions?: string | RemoveOptions): Promise<boolean> {
+    const options: RemoveOptions = typeof tenantOrOptions === 'string' ? { tenantId: tenantOrOptions } : (tenantOrOptions ?? {});
+    const key = this.keyOf('remove', name, options.tenantId);
+    const entry = this.jobs.get(key);
+    if (entry !== undefined) {
+      this.jobs.delete(key);
+      this.retire(entry);
+    }
+    let removedStored = false;
+    if (options.everywhere === true) removedStored = await this.backend.removeJob(key);
+    return entry !== undefined || removedStored;
+  }
+
+  /** Alias of `remove`. */
+  unregister(name: string, tenantOrOptions?: string | RemoveOptions): Promise<boolean> {
+    return this.remove(name, tenantOrOptions);
+  }
+
+  /** Pauses a job cluster-wide: its slots pass without running until `resume`; pending runs wait. */
+  async pause(name: string, tenant?: TenantArg): Promise<void> {
+    await this.setPaused('pause', name, tenant, true);
+  }
+
+  /** Resumes a paused job from its next slot (slots passed while paused are not caught up). */
+  async resume(name: string, tenant?: TenantArg): Promise<void> {
+    await this.setPaused('resume', name, tenant, false);
+  }
+
+  /**
+   * Enqueues one run of a registered job, now or `at`, with its own params.
+   * The run is stored in the backend: any instance with the job may run it,
+   * it survives the death of this one, and it is retried per the job's
+   * retry policy. With an `id` it runs once per id: a second trigger with the
+   * same id returns the existing run (`created: false`).
+   */
+  async trigger(name: string, options: TriggerOptions = {}): Promise<TriggeredRun> {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('trigger', 'options', `expected an object, got ${show(options)}`));
+    }
+    for (const field of Object.keys(options)) {
+      if (!TRIGGER_KEYS.has(field)) {
+        throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('trigger', field, 'unknown option'), { details: { field } });
+      }
+    }
+    const key = this.keyOf('trigger', name, options.tenantId);
+    const entry = this.jobs.get(key);
+    if (entry === undefined) throw this.notFound(name, options.tenantId);
+    const id = options.id ?? uuidv7();
+    if (options.id !== undefined) assertValidName(options.id, 'trigger id', ErrorCode.InvalidArgument);
+    const dueAt = options.at === undefined ? this.clock.now() : parseDate(options.at, 'trigger', 'at');
+    const params = validateParams(options.params, `trigger of ${entry.job.label}`, this.config.maxParamsBytes);
+    this.requireStarted('trigger');
+    const { run, created } = await this.backend.enqueueRun({
+      key,
+      id,
+      kind: 'trigger',
+      dueAt,
+      params,
+      maxAttempts: stallAttempts(entry.job),
+    });
+    return { id: run.id, name: entry.job.name, tenantId: entry.job.tenantId, dueAt: new Date(run.dueAt), created, state: run.state };
+  }
+
+  // ------------------------------------------------------------ inspection
+
+  /** The cluster's view of a job, or null when it is neither stored nor registered here. */
+  async getJob(name: string, tenant?: TenantArg): Promise<JobInfo | null> {
+    const tenantId = tenantOf(tenant);
+    const key = this.keyOf('getJob', name, tenantId);
+    const stored = await this.backend.getJob(key);
+    if (stored !== null) return this.toInfo(stored);
+    const entry = this.jobs.get(key);
+    if (entry === undefined) return null;
+    // Registered but not yet synced (before start).
+    return {
+      name: entry.job.name,
+      tenantId: entry.job.tenantId,
+      schedule: entry.job.schedule?.descriptor ?? null,
+      status: 'scheduled',
+      nextRunAt: entry.job.schedule === null ? null : toDate(nextAfter(entry.job, this.clock.now())),
+      lastRunAt: null,
+      lastDurationMs: null,
+      lastError: null,
+      runCount: 0,
+      failCount: 0,
+      skippedCount: 0,
+      registeredHere: true,
+    };
+  }
+
+  /** Every stored job (optionally of one tenant), ordered by tenant and name. */
+  async listJobs(filter: { tenantId?: string } = {}): Promise<JobInfo[]> {
+    if (filter.tenantId !== undefined) assertValidName(filter.tenantId, 'tenantId', ErrorCode.InvalidArgument);
+    const stored = await this.backend.listJobs(filter);
+    return stored.map((job) => this.toInfo(job));
+  }
+
+  /** The job's newest runs first: outcome, timings, instance, attempt. */
+  async history(name: string, options: { tenantId?: string; limit?: number } = {}): Promise<RunHistoryEntry[]> {
+    const key = this.keyOf('history', name, options.tenantId);
+    const limit = options.limit ?? this.config.historyLimit;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('history', 'limit', `expected a positive integer, got ${show(limit)}`));
+    }
+    const entries = await this.backend.history(key, Math.min(limit, this.config.historyLimit));
+    return entries.map((e) => ({
+      ...e,
+      scheduledAt: new Date(e.scheduledAt),
+      startedAt: toDate(e.startedAt),
+      finishedAt: toDate(e.finishedAt),
+    }));
+  }
+
+  // -------------------------------------------------------------- lifecycle
+
+  /**
+   * Syncs registered jobs to the backend, applies the misfire policy to
+   * slots missed while nothing ran, and starts dispatching. Idempotent; a
+   * concurrent call shares the start in flight.
+   */
+  start(): Promise<void> {
+    if (this.current === 'started') return Promise.resolve();
+    if (this.current === 'starting') return this.startPromise!;
+    const after = this.current === 'stopping' ? this.stopPromise!.catch(() => undefined) : Promise.resolve();
+    this.current = 'starting';
+    this.startPromise = after.then(() => this.doStart());
+    return this.startPromise;
+  }
+
+  /**
+   * Stops dispatching, lets runs in flight finish for up to
+   * `shutdownTimeoutMs`, then aborts the rest with `ShutdownError` (their
+   * one-off runs go back to the backend for another instance) and releases
+   * every lock. Idempotent; a concurrent call shares the stop in flight.
+   */
+  stop(): Promise<void> {
+    if (this.current === 'stopped') return Promise.resolve();
+    if (this.current === 'stopping') return this.stopPromise!;
+    const after = this.current === 'starting' ? this.startPromise!.catch(() => undefined) : Promise.resolve();
+    this.current = 'stopping';
+    this.stopPromise = after.then(() => this.doStop());
+    return this.stopPromise;
+  }
+
+  private async doStart(): Promise<void> {
+    this.current = 'starting';
+    this.runner.reset();
+    try {
+      const backendNow = await this.backend.time();
+      const skew = this.clock.now() - backendNow;
+      if (Math.abs(skew) > this.config.maxClockSkewMs) {
+        this.log.warn('local clock differs from the backend clock by more than maxClockSkewMs; slot claims use the backend clock', {
+          skewMs: skew,
+          maxClockSkewMs: this.config.maxClockSkewMs,
+        });
+      }
+      this.unsubscribe = this.backend.onRunsChanged(() => this.queuePoll());
+      this.current = 'started';
+      this.health.start();
+      this.queue.start();
+      await this.syncJobs([...this.jobs.values()]);
+    } catch (error) {
+      this.current = 'stopping';
+      this.teardownTimers();
+      this.current = 'stopped';
+      throw error;
+    }
+    this.armTimer('reap', this.config.lockRefreshMs, () => this.reap());
+    this.armTimer('sweep', this.config.sweepIntervalMs, () => this.sweep());
+    this.queuePoll();
+    this.log.info('scheduler started', { jobs: this.jobs.size, backend: this.backend.kind, maxConcurrent: this.config.maxConcurrent });
+  }
+
+  private async doStop(): Promise<void> {
+    this.teardownTimers();
+    this.limiter.cancelWaiting();
+    const inFlight = this.runner.size;
+    if (inFlight > 0) this.log.info('waiting for runs in flight', { runs: inFlight, shutdownTimeoutMs: this.config.shutdownTimeoutMs });
+    const drained = await this.runner.drain(this.config.shutdownTimeoutMs);
+    if (!drained) {
+      this.log.warn('aborting runs still in flight after shutdownTimeoutMs', { runs: this.runner.size });
+      this.runner.abortAll();
+      // Aborted runs record their outcome at once (the executor does not
+      // wait for handlers that ignore the signal); this bound is for the backend.
+      await this.runner.drain(Math.min(5_000, this.config.stopTimeoutMs - this.config.shutdownTimeoutMs));
+    }
+    await this.runner.releaseAll();
+    this.current = 'stopped';
+    this.log.info('scheduler stopped');
+  }
+
+  private teardownTimers(): void {
+    this.queue.stop();
+    this.health.stop();
+    for (const handle of this.timers.values()) this.clock.clearTimeout(handle);
+    this.timers.clear();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  // ------------------------------------------------------------ slot flow
+
+  private onDue(item: QueueItem, at: number): void {
+    const entry = item.entry;
+    if (entry.done || item.token !== entry.token || entry.job.schedule === null) return;
+    try {
+      const now = this.clock.now();
+      if (this.health.isDown) {
+        // Claims cannot succeed; keep the series moving. Recovery re-plans
+        // from the backend's newest claimed slot and applies the misfire policy.
+        this.queueNext(entry, nextAfter(entry.job, Math.max(at, now)));
+      } else if (now - at < this.config.misfireGraceMs) {
+        this.queueNext(entry, nextAfter(entry.job, at));
+        void this.dispatchSlot(entry, at, entry.job.overlap);
+      } else {
+        // Woke far too late (suspended machine, blocked event loop): missed slots.
+        this.plan(entry, at - 1, now, this.config.misfireGraceMs);
+      }
+    } catch (error) {
+      this.log.error('could not schedule the next slot; the job stops here', { job: entry.job.name, tenantId: entry.job.tenantId, err: error });
+    }
+  }
+
+  /** Queues `slot` as the entry's next fire time (or nothing when null). */
+  private queueNext(entry: JobEntry, slot: number | null): void {
+    entry.nextSlot = slot;
+    entry.token++;
+    if (slot !== null && !entry.done) this.queue.push(slot, { entry, token: entry.token });
+  }
+
+  /**
+   * Plans the slots after `after`: catch-ups by the misfire policy, the ones
+   * due now, and the next one to queue.
+   */
+  private plan(entry: JobEntry, after: number, now: number, graceMs: number): void {
+    const { job } = entry;
+    if (job.schedule === null) return;
+    const plan = planSlots({ schedule: job.schedule, after, now, policy: job.misfire, maxCatchUp: this.config.maxCatchUp, graceMs });
+    if (plan.missed > 0) {
+      this.log.info('missed slots', { job: job.name, tenantId: job.tenantId, missed: plan.missed, dropped: plan.dropped, misfire: job.misfire });
+    }
+    this.queueNext(entry, plan.next);
+    if (plan.dueNow.length === 0) return;
+    // Slots planned together (catch-ups, and the slot due now after them)
+    // queue behind each other instead of skipping each other, so `run-all`
+    // really runs each one, in order.
+    const overlap = job.overlap === 'allow' ? 'allow' : 'queue';
+    for (const slot of plan.dueNow) void this.dispatchSlot(entry, slot, overlap);
+  }
+
+  /** Claims one slot and runs it if this instance won. Never rejects. */
+  private async dispatchSlot(entry: JobEntry, slot: number, overlap: NormalizedJob['overlap'] | 'queue'): Promise<void> {
+    if (!(await this.limiter.acquire())) return;
+    try {
+      if (this.current !== 'started' || entry.done || this.health.isDown) return;
+      const { job } = entry;
+      let result;
+      try {
+        result = await this.backend.claimSlot({
+          key: job.key,
+          slot,
+          runId: uuidv7(),
+          instanceId: this.config.instanceId,
+          leaseMs: job.lockTtlMs,
+          definitionHash: job.definitionHash,
+          overlap,
+          nextRunAt: entry.nextSlot,
+          requeueOnStall: job.misfire !== 'skip',
+          maxAttempts: stallAttempts(job),
+        });
+      } catch (error) {
+        this.health.report(error);
+        return;
+      }
+      switch (result.status) {
+        case 'claimed':
+          await this.runner.run(job, result.run);
+          return;
+        case 'skipped':
+          this.metrics.runSkipped(job.key);
+          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: 'overlap' });
+          return;
+        case 'early':
+          // Our clock is ahead of the backend's: come back when the slot is due there.
+          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap), result.retryInMs);
+          return;
+        case 'completed':
+          this.retire(entry);
+          return;
+        case 'removed':
+          this.log.info('job was removed everywhere; unregistering it here', { job: job.name, tenantId: job.tenantId });
+          if (this.jobs.get(job.key) === entry) this.jobs.delete(job.key);
+          this.retire(entry);
+          return;
+        case 'superseded':
+          this.adopt(entry, result.stored);
+          return;
+        case 'taken':
+        case 'buffered':
+        case 'paused':
+          return;
+      }
+    } finally {
+      this.limiter.release();
+    }
+  }
+
+  /** Switches a job to the newer definition stored by another instance and re-plans. */
+  private adopt(entry: JobEntry, stored: StoredJob): void {
+    if (entry.done || stored.definitionHash === entry.job.definitionHash) return;
+    const schedule = stored.schedule === null ? null : scheduleFromDescriptor(stored.schedule);
+    this.log.info('a newer definition of this job is stored; adopting its schedule', {
+      job: entry.job.name,
+      tenantId: entry.job.tenantId,
+      schedule: stored.schedule,
+    });
+    const job: NormalizedJob = Object.freeze({ ...entry.job, schedule, limit: stored.limit, definitionHash: stored.definitionHash });
+    const next: JobEntry = { job, definedAt: stored.definedAt, nextSlot: null, token: 0, done: false };
+    this.retire(entry);
+    if (this.jobs.get(job.key) === entry) this.jobs.set(job.key, next);
+    this.planFromStored(next, stored);
+  }
+
+  /** Stops every queued slot of an entry. */
+  private retire(entry: JobEntry): void {
+    entry.done = true;
+    entry.token++;
+    entry.nextSlot = null;
+  }
+
+  // ------------------------------------------------------------- syncing
+
+  /** Upserts one entry, batched with others registered in the same tick. */
+  private upsertSoon(entry: JobEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.upsertQueue.push({ entry, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (this.upsertQueue.length === 1) {
+        queueMicrotask(() => {
+          const batch = this.upsertQueue;
+          this.upsertQueue = [];
+          this.syncJobs(batch.map((b) => b.entry)).then(
+            () => batch.forEach((b) => b.done()),
+            (error: unknown) => batch.forEach((b) => b.done(error)),
+          );
+        });
+      }
+    });
+  }
+
+  /** Tells the backend about these jobs, settles definition conflicts, and plans each. */
+  private async syncJobs(entries: readonly JobEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += UPSERT_BATCH) {
+      const batch = entries.slice(i, i + UPSERT_BATCH);
+      const now = this.clock.now();
+      const results = await this.backend.upsertJobs(batch.map((entry) => this.toUpsert(entry, now)));
+      for (let j = 0; j < batch.length; j++) {
+        const entry = batch[j]!;
+        const result = results[j]!;
+        if (entry.done) continue;
+        if (result.definitionChanged) {
+          this.log.info('job definition changed; this instance stored the new one', { job: entry.job.name, tenantId: entry.job.tenantId });
+        }
+        if (result.stored.definitionHash !== entry.job.definitionHash) this.adopt(entry, result.stored);
+        else this.planFromStored(entry, result.stored);
+      }
+    }
+  }
+
+  private planFromStored(entry: JobEntry, stored: StoredJob): void {
+    if (entry.job.schedule === null) return;
+    if (stored.completed) {
+      this.retire(entry);
+      return;
+    }
+    // Never claimed: slots since the first registration were missed (a once
+    // job whose time passed before it was ever stored is missed too).
+    const baseline = stored.lastSlot ?? (entry.job.schedule.descriptor.kind === 'once' ? BEGINNING_OF_TIME : stored.createdAt);
+    // No grace here: every slot due since the last claim passed while no
+    // instance could claim it (nothing was up, or the backend was down).
+    this.plan(entry, baseline, this.clock.now(), 0);
+  }
+
+  private toUpsert(entry: JobEntry, now: number): JobUpsert {
+    const { job } = entry;
+    return {
+      key: job.key,
+      name: job.name,
+      tenantId: job.tenantId,
+      schedule: job.schedule?.descriptor ?? null,
+      definitionHash: job.definitionHash,
+      definedAt: entry.definedAt,
+      nextRunAt: job.schedule === null ? null : nextAfter(job, now),
+      limit: job.limit,
+    };
+  }
+
+  /** After an outage: re-sync every job (the store may have lost data) and apply misfire policies. */
+  private async recover(): Promise<void> {
+    if (this.current !== 'started') return;
+    for (const entry of this.jobs.values()) entry.token++;
+    await this.syncJobs([...this.jobs.values()]);
+    this.queuePoll();
+  }
+
+  // ------------------------------------------------------ one-off runs
+
+  private queuePoll(): void {
+    if (this.pollQueued || this.current !== 'started') return;
+    this.pollQueued = true;
+    queueMicrotask(() => {
+      this.pollQueued = false;
+      void this.pollDue();
+    });
+  }
+
+  /** Claims due one-off runs and retries while permits are free, then arms the next poll. */
+  private async pollDue(): Promise<void> {
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    if (this.current !== 'started' || this.health.isDown) return;
+    this.polling = true;
+    let nextDue: number | null = null;
+    let starved = false;
+    try {
+      for (let round = 0; round < 100 && this.current === 'started'; round++) {
+        // Reserve permits first, so a claimed run never waits with its lease ticking.
+        let reserved = 0;
+        while (reserved < 100 && this.limiter.tryAcquire()) reserved++;
+        if (reserved === 0) {
+          starved = true;
+          break;
+        }
+        let claimed: ClaimedRun[] = [];
+        try {
+          claimed = await this.backend.claimDueRuns({
+            instanceId: this.config.instanceId,
+            leaseMs: this.maxLeaseMs(),
+            runIds: Array.from({ length: reserved }, () => uuidv7()),
+            keys: this.jobs,
+          });
+        } finally {
+          this.limiter.giveBack(reserved - claimed.length);
+        }
+        for (const run of claimed) void this.startClaimed(run);
+        if (claimed.length < reserved) break;
+        starved = true;
+      }
+      nextDue = await this.backend.nextDueAt();
+    } catch (error) {
+      this.health.report(error);
+    } finally {
+      this.polling = false;
+    }
+    // Only when runs were left waiting for permits does a freed permit poll
+    // again; otherwise every finished run would cost two backend calls.
+    this.backlog = starved && nextDue !== null && nextDue <= this.clock.now();
+    if (this.pollAgain) {
+      this.pollAgain = false;
+      this.queuePoll();
+    }
+    // A run already due but not claimed is blocked (its job is paused or busy
+    // with an exclusive run); notifications wake us when that changes, so
+    // wait a full interval rather than spin on it.
+    const untilDue = nextDue === null ? Infinity : nextDue - this.clock.now();
+    const wait = untilDue > 0 ? Math.min(untilDue, this.config.pollIntervalMs) : this.config.pollIntervalMs;
+    this.armTimer('poll', wait, () => this.pollDue());
+  }
+
+  private async startClaimed(run: ClaimedRun): Promise<void> {
+    try {
+      const entry = this.jobs.get(run.key);
+      if (entry === undefined) return;
+      await this.runner.run(entry.job, run);
+    } finally {
+      this.limiter.release();
+    }
+  }
+
+  private maxLeaseMs(): number {
+    let max = this.config.lockTtlMs;
+    for (const entry of this.jobs.values()) if (entry.job.lockTtlMs > max) max = entry.job.lockTtlMs;
+    return max;
+  }
+
+  // ------------------------------------------------------- maintenance
+
+  private async reap(): Promise<void> {
+    try {
+      const stalled = await this.backend.reapStalledRuns();
+      for (const run of stalled) {
+        const { name, tenantId } = parseJobKey(run.key);
+        this.metrics.runStalled(run.key);
+        this.log.warn('run stalled: its instance stopped heartbeating', { job: name, tenantId, id: run.id, attempt: run.attempt, instanceId: run.instanceId, requeued: run.requeued });
+        this.events.emit('run:stalled', { name, tenantId, id: run.id, kind: run.kind, scheduledAt: new Date(run.scheduledAt), attempt: run.attempt, instanceId: run.instanceId, requeued: run.requeued });
+      }
+    } catch (error) {
+      this.health.report(error);
+    }
+    this.armTimer('reap', this.config.lockRefreshMs, () => this.reap());
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const keys = [...this.jobs.keys()];
+      for (let i = 0; i < keys.length; i += 10_000) await this.backend.touchJobs(keys.slice(i, i + 10_000));
+      const result = await this.backend.sweep({ retentionMs: this.config.retentionMs, orphanTimeoutMs: this.config.orphanTimeoutMs });
+      if (result.jobsDeleted + result.runsDeleted > 0) this.log.info('swept old runs and orphaned jobs', { ...result });
+    } catch (error) {
+      this.health.report(error);
+    }
+    this.armTimer('sweep', this.config.sweepIntervalMs, () => this.sweep());
+  }
+
+  private armTimer(name: 'poll' | 'reap' | 'sweep', ms: number, fn: () => Promise<void>): void {
+    const existing = this.timers.get(name);
+    if (existing !== undefined) this.clock.clearTimeout(existing);
+    if (this.current !== 'started') return;
+    this.timers.set(
+      name,
+      this.clock.setTimeout(() => {
+        this.timers.delete(name);
+        void fn();
+      }, ms),
+    );
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private async setPaused(call: 'pause' | 'resume', name: string, tenant: TenantArg, paused: boolean): Promise<void> {
+    const tenantId = tenantOf(tenant);
+    const key = this.keyOf(call, name, tenantId);
+    this.requireStarted(call);
+    if (!(await this.backend.setPaused(key, paused))) throw this.notFound(name, tenantId);
+  }
+
+  private keyOf(call: string, name: string, tenantId: string | undefined): string {
+    assertValidName(name, `${call} name`, ErrorCode.InvalidArgument);
+    if (tenantId !== undefined) assertValidName(tenantId, `${call} tenantId`, ErrorCode.InvalidArgument);
+    return jobKey(name, tenantId);
+  }
+
+  private requireStarted(call: string): void {
+    if (this.current === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped(call));
+    if (this.current !== 'started') throw new SchedkitError(ErrorCode.NotStarted, messages.notStarted(call));
+  }
+
+  private notFound(name: string, tenantId: string | undefined): SchedkitError {
+    return new SchedkitError(ErrorCode.JobNotFound, messages.jobNotFound(jobLabel(name, tenantId)), { details: { name, tenantId } });
+  }
+
+  private toInfo(stored: StoredJob): JobInfo {
+    return {
+      name: stored.name,
+      tenantId: stored.tenantId,
+      schedule: stored.schedule,
+      status: jobStatus(stored),
+      nextRunAt: stored.completed ? null : toDate(stored.nextRunAt),
+      lastRunAt: toDate(stored.lastRunAt),
+      lastDurationMs: stored.lastDurationMs,
+      lastError: stored.lastError,
+      runCount: stored.runCount,
+      failCount: stored.failCount,
+      skippedCount: stored.skippedCount,
+      registeredHere: this.jobs.has(stored.key),
+    };
+  }
+}
+
+/**
+ * How many attempts a run gets when its instance dies or shuts down under
+ * it: the retry policy's, but at least 3, so a one-off run survives a deploy
+ * even when its job says `retry: false`.
+ */
+function stallAttempts(job: NormalizedJob): number {
+  return Math.max(job.retry.maxRetries + 1, 3);
+}
+
+function nextAfter(job: NormalizedJob, after: number): number | null {
+  return job.schedule?.next(new Date(after))?.getTime() ?? null;
+}
+
+function toDate(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}
+
+function tenantOf(tenant: TenantArg): string | undefined {
+  return typeof tenant === 'string' ? tenant : tenant?.tenantId;
+}
+
+function parseDate(value: unknown, call: string, field: string): number {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, field, `expected a Date or an ISO date string, got ${show(value)}`), {
+      details: { field },
+    });
+  }
+  return ms;
+}

@@ -1,0 +1,277 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Backend } from '../../../src/backend/backend.js';
+import { OffsetClock } from '../../../src/clock/clock.js';
+import { BackendUnavailableError, SchedkitError } from '../../../src/errors/schedkit-error.js';
+import type { DistributedLock, LockLease } from '../../../src/lock/distributed-lock.js';
+import { createWorld, deferred, iso, recorder, type World } from '../../helpers/scheduler-harness.js';
+
+let world: World;
+afterEach(async () => world?.stopAll());
+
+/**
+ * Several schedulers in one process sharing one memory backend and lock act
+ * like instances of a service: the contract they exercise is the one the
+ * Redis backend implements across processes.
+ */
+describe('several instances on one backend', () => {
+  it('runs each slot exactly once across instances', async () => {
+    world = createWorld();
+    const runs: Array<{ slot: string; instance: string }> = [];
+    const instances = [1, 2, 3].map(() => world.instance());
+    for (const { scheduler } of instances) {
+      for (const name of ['a', 'b', 'c', 'd']) {
+        await scheduler.register({
+          name,
+          schedule: '* * * * * *',
+          handler: (ctx) => {
+            runs.push({ slot: `${name}@${iso(ctx.scheduledAt.getTime())}`, instance: scheduler.instanceId });
+          },
+        });
+      }
+      await scheduler.start();
+    }
+    await world.clock.advance(20_000);
+    const slots = runs.map((r) => r.slot);
+    expect(slots).toHaveLength(4 * 20);
+    expect(new Set(slots).size).toBe(slots.length);
+  });
+
+  it('propagates pause, resume, remove everywhere and trigger to every instance', async () => {
+    world = createWorld();
+    const a = world.instance();
+    const b = world.instance();
+    const runs: string[] = [];
+    for (const { scheduler } of [a, b]) {
+      await scheduler.register({ name: 'tick', schedule: '* * * * * *', handler: () => void runs.push(scheduler.instanceId) });
+      await scheduler.start();
+    }
+    await world.clock.advance(2_000);
+    expect(runs).toHaveLength(2);
+    await b.scheduler.pause('tick');
+    await world.clock.advance(3_000);
+    expect(runs).toHaveLength(2);
+    expect((await a.scheduler.getJob('tick'))?.status).toBe('paused');
+    await a.scheduler.resume('tick');
+    await world.clock.advance(2_000);
+    expect(runs).toHaveLength(4);
+    await b.scheduler.trigger('tick', { id: 'manual-1' });
+    await world.clock.advance(10);
+    expect(runs).toHaveLength(5);
+    expect(await a.scheduler.remove('tick', { everywhere: true })).toBe(true);
+    await world.clock.advance(3_000);
+    expect(runs).toHaveLength(5);
+    expect(await b.scheduler.getJob('tick')).toBeNull();
+    expect(b.logger.find('removed everywhere')).toHaveLength(1);
+  });
+
+  it('recovers a run whose instance died: marked stalled, then run by another instance', async () => {
+    world = createWorld();
+    const survivor = world.instance({ lockTtlMs: 3_000, lockRefreshMs: 1_000 });
+    const { calls, handler } = recorder(world.clock);
+    await survivor.scheduler.register({ name: 'publish', lockTtlMs: 3_000, handler });
+    await survivor.scheduler.start();
+    const stalled: Array<{ instanceId: string; requeued: boolean }> = [];
+    survivor.scheduler.on('run:stalled', (e) => stalled.push({ instanceId: e.instanceId, requeued: e.requeued }));
+    // Another instance claims the run when it comes due, then dies: it never heartbeats again.
+    const dueAt = world.clock.now() + 1_000;
+    await world.backend.enqueueRun({ key: '/publish', id: 'post-43', kind: 'trigger', dueAt, params: '{"post":43}', maxAttempts: 3 });
+    world.clock.set(dueAt);
+    const claimed = await world.backend.claimDueRuns({
+      instanceId: 'dead-instance',
+      leaseMs: 3_000,
+      runIds: ['0190a000-0000-7000-8000-000000000002'],
+      keys: new Set(['/publish']),
+    });
+    expect(claimed.map((r) => r.id)).toEqual(['post-43']);
+    await world.clock.advance(5_000);
+    expect(stalled).toEqual([{ instanceId: 'dead-instance', requeued: true }]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.ctx).toMatchObject({ id: 'post-43', attempt: 2, params: { post: 43 } });
+    // Within lockTtlMs + one refresh period of the death.
+    expect(calls[0]!.at - dueAt).toBeLessThanOrEqual(3_000 + 1_000);
+    const outcomes = (await survivor.scheduler.history('publish')).map((h) => [h.outcome, h.instanceId]);
+    expect(outcomes).toEqual([
+      ['success', survivor.scheduler.instanceId],
+      ['stalled', 'dead-instance'],
+    ]);
+  });
+
+  it('aborts a run whose lock cannot be refreshed with E_LOCK_LOST, records lock-lost and retries', async () => {
+    world = createWorld();
+    const flaky = new FlakyLock(world.lock);
+    const { scheduler } = world.instance({ lockTtlMs: 3_000, lockRefreshMs: 1_000 }, { lock: flaky });
+    const reasons: unknown[] = [];
+    let attempt = 0;
+    await scheduler.register({
+      name: 'guarded',
+      schedule: { at: '2026-01-01T00:00:01.000Z' },
+      lockTtlMs: 3_000,
+      retry: { maxRetries: 1, strategy: 'fixed', initialDelayMs: 1_000, jitter: 'none' },
+      handler: (ctx) => {
+        attempt++;
+        if (attempt > 1) return;
+        flaky.failExtends = true;
+        return new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            flaky.failExtends = false;
+            resolve(); // resolves after the loss: must still not count as a success
+          }),
+        );
+      },
+    });
+    const lost: string[] = [];
+    scheduler.on('lock:lost', (e) => lost.push(e.error.message));
+    await scheduler.start();
+    await world.clock.advance(10_000);
+    expect(SchedkitError.is(reasons[0], 'E_LOCK_LOST')).toBe(true);
+    expect(lost).toHaveLength(1);
+    expect((await scheduler.history('guarded')).map((h) => h.outcome)).toEqual(['success', 'lock-lost']);
+  });
+
+  it('stops runs during a backend outage, logs it once, and applies the misfire policy when it returns', async () => {
+    world = createWorld();
+    const outage = withOutage(world.backend);
+    const { scheduler, logger } = world.instance({ pollIntervalMs: 500 }, { backend: outage.backend });
+    const { calls, handler } = recorder(world.clock);
+    await scheduler.register({ name: 'tick', schedule: '* * * * * *', misfire: 'run-once', handler });
+    const events: string[] = [];
+    scheduler.on('backend:down', () => events.push('down'));
+    scheduler.on('backend:up', () => events.push('up'));
+    await scheduler.start();
+    await world.clock.advance(3_000);
+    expect(calls).toHaveLength(3);
+    outage.state.down = true;
+    await world.clock.advance(20_000);
+    expect(calls).toHaveLength(3);
+    expect(events).toEqual(['down']);
+    expect(logger.find('backend unreachable')).toHaveLength(1);
+    outage.state.down = false;
+    await world.clock.advance(2_000);
+    expect(events).toEqual(['down', 'up']);
+    // One catch-up for the ~20 missed slots, then every second again.
+    const slots = calls.map((c) => c.ctx.scheduledAt.getTime());
+    expect(slots.length).toBeGreaterThanOrEqual(5);
+    expect(slots.length).toBeLessThanOrEqual(6);
+    expect(new Set(slots).size).toBe(slots.length);
+  });
+
+  it('never starts a slot early on an instance whose clock runs 5 s ahead, and never twice', async () => {
+    world = createWorld();
+    const ahead = world.instance({}, { clock: new OffsetClock(world.clock, 5_000) });
+    const behind = world.instance({}, { clock: new OffsetClock(world.clock, -5_000) });
+    const starts: Array<{ slot: number; backendTime: number }> = [];
+    for (const { scheduler } of [ahead, behind]) {
+      await scheduler.register({
+        name: 'skewed',
+        schedule: '*/2 * * * * *',
+        handler: (ctx) => void starts.push({ slot: ctx.scheduledAt.getTime(), backendTime: world.clock.now() }),
+      });
+      await scheduler.start();
+    }
+    await world.clock.advance(30_000);
+    expect(starts.length).toBeGreaterThanOrEqual(10);
+    for (const s of starts) expect(s.backendTime).toBeGreaterThanOrEqual(s.slot);
+    expect(new Set(starts.map((s) => s.slot)).size).toBe(starts.length);
+  });
+
+  it('on a rolling schedule change, the newest definition wins everywhere and no slot runs twice', async () => {
+    world = createWorld();
+    const old = world.instance();
+    const runs: Array<{ slot: number; by: string }> = [];
+    const handlerFor = (by: string) => (ctx: { scheduledAt: Date }) => void runs.push({ slot: ctx.scheduledAt.getTime(), by });
+    await old.scheduler.register({ name: 'report', schedule: '*/2 * * * * *', handler: handlerFor('old') });
+    await old.scheduler.start();
+    await world.clock.advance(5_000);
+    const fresh = world.instance();
+    await fresh.scheduler.register({ name: 'report', schedule: '*/3 * * * * *', handler: handlerFor('new') });
+    await fresh.scheduler.start();
+    const changedAt = world.clock.now();
+    await world.clock.advance(20_000);
+    const after = runs.filter((r) => r.slot > changedAt + 2_000);
+    expect(after.length).toBeGreaterThan(4);
+    for (const r of after) expect(new Date(r.slot).getUTCSeconds() % 3).toBe(0);
+    expect(new Set(runs.map((r) => r.slot)).size).toBe(runs.length);
+    expect(old.logger.find('newer definition')).toHaveLength(1);
+  });
+
+  it('on stop, finishes what it can, aborts the rest with E_SHUTDOWN, and gives one-off runs back', async () => {
+    world = createWorld();
+    const leaving = world.instance({ shutdownTimeoutMs: 2_000 });
+    const staying = world.instance();
+    const seen: Array<{ by: string; attempt: number }> = [];
+    const reasons: unknown[] = [];
+    const gate = deferred();
+    for (const inst of [leaving, staying]) {
+      await inst.scheduler.register({
+        name: 'export',
+        handler: async (ctx) => {
+          seen.push({ by: inst.scheduler.instanceId, attempt: ctx.attempt });
+          if (inst === leaving) {
+            await new Promise<void>((_r, reject) => ctx.signal.addEventListener('abort', () => (reasons.push(ctx.signal.reason), reject(ctx.signal.reason))));
+          } else {
+            await gate.promise;
+          }
+        },
+      });
+    }
+    await leaving.scheduler.start();
+    await leaving.scheduler.trigger('export', { id: 'export-1', params: { file: 'a.csv' } });
+    await world.clock.advance(10);
+    expect(seen).toEqual([{ by: leaving.scheduler.instanceId, attempt: 1 }]);
+    await staying.scheduler.start();
+    const stopped = leaving.scheduler.stop();
+    await world.clock.advance(2_500);
+    await stopped;
+    expect(SchedkitError.is(reasons[0], 'E_SHUTDOWN')).toBe(true);
+    await world.clock.advance(1_000);
+    expect(seen[1]).toEqual({ by: staying.scheduler.instanceId, attempt: 1 });
+    gate.resolve();
+    await world.clock.advance(10);
+    const outcomes = (await staying.scheduler.history('export')).map((h) => h.outcome);
+    expect(outcomes).toEqual(['success', 'interrupted']);
+  });
+});
+
+/** A lock whose extensions can be made to fail, as when Redis stops answering. */
+class FlakyLock implements DistributedLock {
+  failExtends = false;
+  constructor(private readonly inner: DistributedLock) {}
+  async acquire(...args: Parameters<DistributedLock['acquire']>): Promise<LockLease | null> {
+    const lease = await this.inner.acquire(...args);
+    if (lease === null) return null;
+    const flaky = this;
+    return {
+      get resource() {
+        return lease.resource;
+      },
+      get fencingToken() {
+        return lease.fencingToken;
+      },
+      get expiresAt() {
+        return lease.expiresAt;
+      },
+      get isReleased() {
+        return lease.isReleased;
+      },
+      extend: (ttl?: number) => (flaky.failExtends ? Promise.reject(new BackendUnavailableError('lock store unreachable')) : lease.extend(ttl)),
+      release: () => lease.release(),
+    };
+  }
+  using: DistributedLock['using'] = (...args) => this.inner.using(...args);
+}
+
+/** A backend that can be switched off: every call rejects with E_BACKEND_UNAVAILABLE while `state.down`. */
+function withOutage(inner: Backend): { backend: Backend; state: { down: boolean } } {
+  const state = { down: false };
+  const backend = new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== 'function') return value;
+      if (prop === 'onRunsChanged') return value.bind(target);
+      return (...args: unknown[]) =>
+        state.down ? Promise.reject(new BackendUnavailableError('connection refused')) : (value as (...a: unknown[]) => unknown).apply(target, args);
+    },
+  });
+  return { backend, state };
+}
