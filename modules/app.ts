@@ -107,7 +107,8 @@ export class App {
    * - another signal during the stop → `exit(1)` at once, resolves 1 (the
    *   stop is abandoned).
    *
-   * Signal listeners are installed before the start and removed when done.
+   * Signal listeners are installed before the start and removed when done;
+   * while it waits, `run()` keeps the process alive.
    * Calling `run()` again returns the same promise.
    */
   run(): Promise<number> {
@@ -122,8 +123,13 @@ export class App {
     let force!: () => void;
     const forced = new Promise<'forced'>((resolve) => (force = () => resolve('forced')));
     const listeners = new Map<NodeJS.Signals, () => void>();
+    // Signal listeners do not keep Node alive, and schedkit's own timers are
+    // unref'd: without this, a service with nothing else to do would exit
+    // right after start instead of waiting for its signal.
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
 
     const disarm = (): void => {
+      clearInterval(keepAlive);
       for (const [name, listener] of listeners) this.signals.off(name, listener);
       listeners.clear();
     };

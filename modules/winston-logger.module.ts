@@ -36,7 +36,8 @@ function bindWinstonLogger(to: BindToFluentSyntax<Logger>, options: WinstonLogge
   to.toResolvedValue(
     (lifecycle: HookRegistry): Logger => {
       const logger = createWinstonLogger(options);
-      lifecycle.append({ name: 'logger', onStop: () => logger.flush() });
+      // Nothing to start (the hook is there so the order reads in the logs); flushed last on stop.
+      lifecycle.append({ name: 'logger', onStart: () => {}, onStop: () => logger.flush() });
       return logger;
     },
     [TOKENS.Lifecycle],

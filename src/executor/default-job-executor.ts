@@ -87,7 +87,7 @@ export class DefaultJobExecutor implements JobExecutor {
     let timer: TimerHandle | undefined;
     let resolveSettled: (() => void) | undefined;
 
-    const decide = (outcome: ExecutionOutcome, error: Error | null): void => {
+    const decide = (outcome: ExecutionOutcome, error: Error | null, aborting = false): void => {
       if (decided) return;
       decided = true;
       if (timer !== undefined) {
@@ -96,17 +96,23 @@ export class DefaultJobExecutor implements JobExecutor {
       }
       external?.removeEventListener('abort', onExternalAbort);
       const finishedAt = clock.now();
-      const abandoned = handlerRunning;
-      let settled = SETTLED;
-      if (abandoned) settled = new Promise<void>((r) => (resolveSettled = r));
-      // Resolve first: a throwing metrics or logger implementation must not
-      // keep the caller waiting or turn into an uncaught exception in a timer.
-      resolve({ outcome, error, startedAt, finishedAt, abandoned, settled });
-      try {
-        this.report(job, context.logger, outcome, error, finishedAt - startedAt, abandoned);
-      } catch {
-        // Reporting is best effort; the outcome has been delivered.
-      }
+      const deliver = (): void => {
+        const abandoned = handlerRunning;
+        let settled = SETTLED;
+        if (abandoned) settled = new Promise<void>((r) => (resolveSettled = r));
+        // Resolve first: a throwing metrics or logger implementation must not
+        // keep the caller waiting or turn into an uncaught exception in a timer.
+        resolve({ outcome, error, startedAt, finishedAt, abandoned, settled });
+        try {
+          this.report(job, context.logger, outcome, error, finishedAt - startedAt, abandoned);
+        } catch {
+          // Reporting is best effort; the outcome has been delivered.
+        }
+      };
+      // On an abort the outcome is fixed now, but a handler that honours its
+      // signal gets one event-loop turn to stop before it counts as abandoned.
+      if (aborting) setImmediate(deliver);
+      else deliver();
     };
 
     // Decide before aborting the run's signal: the handler's abort listeners
@@ -114,7 +120,7 @@ export class DefaultJobExecutor implements JobExecutor {
     // outcome (say, by triggering another abort) after its cause.
     const onExternalAbort = (): void => {
       const reason: unknown = external?.reason;
-      decide(outcomeOfAbort(reason), abortError(reason, context.name, context.tenantId));
+      decide(outcomeOfAbort(reason), abortError(reason, context.name, context.tenantId), handlerRunning);
       controller.abort(reason);
     };
 
@@ -155,7 +161,7 @@ export class DefaultJobExecutor implements JobExecutor {
         const error = new TimeoutError(messages.timeout(jobLabel(context.name, context.tenantId), timeoutMs), {
           timeoutMs,
         });
-        decide('timeout', error);
+        decide('timeout', error, true);
         controller.abort(error);
       }, timeoutMs);
     }

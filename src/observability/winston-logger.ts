@@ -38,6 +38,10 @@ interface SharedState {
   flushing: Promise<void> | undefined;
   /** The stream the transport writes to, drained by `flush`. */
   destination?: NodeJS.WritableStream;
+  /** Set once `flush` has finished: later lines are written at once. */
+  flushed?: boolean;
+  /** Renders an entry as the transport would: used for lines logged after `flush`. */
+  render?: (entry: Record<string, unknown>) => string;
 }
 
 // Keys the entry itself uses; a field with one of these names is kept under
@@ -53,8 +57,10 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
  * values in fields are serialised to `{ name, message, code?, stack, cause? }`.
  *
  * `flush()` ends the winston logger and waits until every transport has
- * written every line; afterwards log calls (on this logger and all its
- * children) are dropped silently.
+ * written every line. Lines logged afterwards (the last words of a shutdown:
+ * "hook stopped logger", "exiting with code 0") are written straight to the
+ * output stream in the same format; for a winston logger you built yourself
+ * they are dropped silently.
  *
  * Build it with `createWinstonLogger`, or wrap your own winston logger with `new WinstonLogger(logger, fields)`.
  */
@@ -111,11 +117,21 @@ export class WinstonLogger implements Logger {
 
   private write(level: Level, message: string, fields: LogFields | undefined): void {
     // Checked before building anything: disabled levels cost no allocation.
-    if (this.state.closed || !this.winston.isLevelEnabled(level)) return;
+    if (!this.winston.isLevelEnabled(level)) return;
+    const { state } = this;
+    if (state.closed && (state.render === undefined || state.flushing === undefined)) return;
     const entry: Record<string, unknown> = { timestamp: new Date().toISOString(), level, message };
     addFields(entry, this.fields);
     if (fields !== undefined) addFields(entry, fields);
-    this.winston.log(entry as winston.LogEntry);
+    if (!state.closed) {
+      this.winston.log(entry as winston.LogEntry);
+      return;
+    }
+    // After a flush: winston is ended, write the line ourselves, in order
+    // behind the flushed ones — synchronously once the flush is done, so a
+    // last line before process.exit() is not lost.
+    if (state.flushed === true) writeDirect(state, entry);
+    else void state.flushing!.then(() => writeDirect(state, entry));
   }
 }
 
@@ -136,10 +152,11 @@ export function createWinstonLogger(options: WinstonLoggerOptions = {}): Winston
   const stream = options.stream ?? process.stdout;
   const mode = options.format ?? 'auto';
   const pretty = mode === 'pretty' || (mode === 'auto' && (stream as { isTTY?: boolean }).isTTY === true);
+  const render = pretty ? prettyLine : jsonLine;
   const logger = winston.createLogger({
     level,
     levels: winston.config.npm.levels,
-    format: pretty ? winston.format.printf(prettyLine) : winston.format.json(),
+    format: winston.format.printf(render),
     transports: [new winston.transports.Stream({ stream })],
     exitOnError: false,
   });
@@ -151,7 +168,26 @@ export function createWinstonLogger(options: WinstonLoggerOptions = {}): Winston
     closed: false,
     flushing: undefined,
     destination: stream,
+    render,
   });
+}
+
+function writeDirect(state: SharedState, entry: Record<string, unknown>): void {
+  const stream = state.destination as (NodeJS.WritableStream & { writableEnded?: boolean; destroyed?: boolean }) | undefined;
+  if (stream === undefined || state.render === undefined || stream.writableEnded === true || stream.destroyed === true) return;
+  try {
+    stream.write(`${state.render(entry)}\n`);
+  } catch {
+    // Best effort, like every log line.
+  }
+}
+
+function jsonLine(info: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(info, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  } catch {
+    return JSON.stringify({ timestamp: info.timestamp, level: info.level, message: info.message, fields: '[unserialisable]' });
+  }
 }
 
 /** `err` as a plain object for JSON logs. */
@@ -174,6 +210,8 @@ function isError(value: unknown): value is Error {
 function addFields(entry: Record<string, unknown>, fields: LogFields): void {
   for (const key of Object.keys(fields)) {
     const value = fields[key];
+    // Undefined fields (a job without a tenant) say nothing: leave them out.
+    if (value === undefined) continue;
     entry[RESERVED.has(key) ? `meta.${key}` : key] = isError(value) ? serializeError(value) : value;
   }
 }
@@ -200,6 +238,7 @@ async function endAndWait(logger: winston.Logger, state: SharedState): Promise<v
   // destination, which may still be writing (a file, a slow pipe): wait for
   // its write callbacks too, which run in order after every earlier write.
   if (state.destination !== undefined) await drained(state.destination);
+  state.flushed = true;
 }
 
 function drained(stream: NodeJS.WritableStream): Promise<void> {
@@ -226,7 +265,7 @@ function drained(stream: NodeJS.WritableStream): Promise<void> {
 const LEVEL_COLOURS: Record<string, string> = { error: '31', warn: '33', info: '32', debug: '34' };
 const SAFE_BARE = /^[^\s"=\\]+$/;
 
-function prettyLine(info: winston.Logform.TransformableInfo): string {
+function prettyLine(info: Record<string, unknown>): string {
   const level = String(info.level);
   const colour = LEVEL_COLOURS[level] ?? '35';
   let line = `\u001b[90m${timeOfDay(info.timestamp)}\u001b[39m \u001b[${colour}m${level.padEnd(5)}\u001b[39m ${String(info.message)}`;

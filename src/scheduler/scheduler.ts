@@ -144,6 +144,13 @@ export class Scheduler {
   /** The last poll left due runs behind for lack of permits. */
   private backlog = false;
   private upsertQueue: Array<{ entry: JobEntry; done: (error?: unknown) => void }> = [];
+  /**
+   * Lease for one-off runs claimed before we know their job: the longest
+   * lockTtlMs registered (the run's first heartbeat sets its own).
+   */
+  private maxLeaseMs: number;
+  /** Backend clock minus local clock, measured at start: turns backend due times into local timers. */
+  private backendOffsetMs = 0;
 
   constructor(deps: SchedulerDeps) {
     this.config = deps.config;
@@ -153,6 +160,7 @@ export class Scheduler {
     this.log = deps.logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
     this.events = new SchedulerEventEmitter(this.log);
     // A freed permit may let a due one-off run start.
+    this.maxLeaseMs = deps.config.lockTtlMs;
     this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => {
       if (this.backlog) this.queuePoll();
     });
@@ -216,6 +224,7 @@ export class Scheduler {
     const entry: JobEntry = { job, definedAt: this.clock.now(), nextSlot: null, token: 0, done: false };
     if (previous !== undefined) this.retire(previous);
     this.jobs.set(job.key, entry);
+    this.maxLeaseMs = Math.max(this.maxLeaseMs, job.lockTtlMs);
     if (this.current === 'starting') await this.startPromise?.catch(() => undefined);
     if (this.current !== 'started') return;
     try {
@@ -287,7 +296,8 @@ export class Scheduler {
     if (options.id !== undefined) assertValidName(options.id, 'trigger id', ErrorCode.InvalidArgument);
     const dueAt = options.at === undefined ? this.clock.now() : parseDate(options.at, 'trigger', 'at');
     const params = validateParams(options.params, `trigger of ${entry.job.label}`, this.config.maxParamsBytes);
-    this.requireStarted('trigger');
+    this.refuseWhenStopping('trigger');
+    await this.ensureStored(entry);
     const { run, created } = await this.backend.enqueueRun({
       key,
       id,
@@ -386,6 +396,7 @@ export class Scheduler {
     try {
       const backendNow = await this.backend.time();
       const skew = this.clock.now() - backendNow;
+      this.backendOffsetMs = -skew;
       if (Math.abs(skew) > this.config.maxClockSkewMs) {
         this.log.warn('local clock differs from the backend clock by more than maxClockSkewMs; slot claims use the backend clock', {
           skewMs: skew,
@@ -533,9 +544,11 @@ export class Scheduler {
         case 'superseded':
           this.adopt(entry, result.stored);
           return;
+        case 'paused':
+          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: 'paused' });
+          return;
         case 'taken':
         case 'buffered':
-        case 'paused':
           return;
       }
     } finally {
@@ -661,6 +674,7 @@ export class Scheduler {
     this.polling = true;
     let nextDue: number | null = null;
     let starved = false;
+    let lastClaimAt = -Infinity;
     try {
       for (let round = 0; round < 100 && this.current === 'started'; round++) {
         // Reserve permits first, so a claimed run never waits with its lease ticking.
@@ -671,10 +685,11 @@ export class Scheduler {
           break;
         }
         let claimed: ClaimedRun[] = [];
+        lastClaimAt = this.backendNow();
         try {
           claimed = await this.backend.claimDueRuns({
             instanceId: this.config.instanceId,
-            leaseMs: this.maxLeaseMs(),
+            leaseMs: this.maxLeaseMs,
             runIds: Array.from({ length: reserved }, () => uuidv7()),
             keys: this.jobs,
           });
@@ -698,12 +713,18 @@ export class Scheduler {
       this.pollAgain = false;
       this.queuePoll();
     }
-    // A run already due but not claimed is blocked (its job is paused or busy
-    // with an exclusive run); notifications wake us when that changes, so
-    // wait a full interval rather than spin on it.
-    const untilDue = nextDue === null ? Infinity : nextDue - this.clock.now();
-    const wait = untilDue > 0 ? Math.min(untilDue, this.config.pollIntervalMs) : this.config.pollIntervalMs;
+    // A run that was already due when we claimed and was not handed to us is
+    // blocked (its job is paused or busy with an exclusive run); notifications
+    // wake us when that changes, so wait a full interval rather than spin on
+    // it. One that came due since the claim is polled for at once.
+    const untilDue = nextDue === null ? Infinity : nextDue - this.backendNow();
+    const blocked = nextDue !== null && nextDue <= lastClaimAt;
+    const wait = blocked ? this.config.pollIntervalMs : Math.min(Math.max(0, untilDue), this.config.pollIntervalMs);
     this.armTimer('poll', wait, () => this.pollDue());
+  }
+
+  private backendNow(): number {
+    return this.clock.now() + this.backendOffsetMs;
   }
 
   private async startClaimed(run: ClaimedRun): Promise<void> {
@@ -714,12 +735,6 @@ export class Scheduler {
     } finally {
       this.limiter.release();
     }
-  }
-
-  private maxLeaseMs(): number {
-    let max = this.config.lockTtlMs;
-    for (const entry of this.jobs.values()) if (entry.job.lockTtlMs > max) max = entry.job.lockTtlMs;
-    return max;
   }
 
   // ------------------------------------------------------- maintenance
@@ -769,8 +784,20 @@ export class Scheduler {
   private async setPaused(call: 'pause' | 'resume', name: string, tenant: TenantArg, paused: boolean): Promise<void> {
     const tenantId = tenantOf(tenant);
     const key = this.keyOf(call, name, tenantId);
-    this.requireStarted(call);
+    this.refuseWhenStopping(call);
+    const entry = this.jobs.get(key);
+    if (entry !== undefined) await this.ensureStored(entry);
     if (!(await this.backend.setPaused(key, paused))) throw this.notFound(name, tenantId);
+  }
+
+  /**
+   * Before start, registered jobs live only here; a trigger or pause then
+   * stores the job first (start re-syncs it and plans its slots), so an init
+   * hook may trigger runs before the scheduler starts.
+   */
+  private async ensureStored(entry: JobEntry): Promise<void> {
+    if (this.current === 'started') return;
+    await this.backend.upsertJobs([this.toUpsert(entry, this.clock.now())]);
   }
 
   private keyOf(call: string, name: string, tenantId: string | undefined): string {
@@ -779,9 +806,8 @@ export class Scheduler {
     return jobKey(name, tenantId);
   }
 
-  private requireStarted(call: string): void {
+  private refuseWhenStopping(call: string): void {
     if (this.current === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped(call));
-    if (this.current !== 'started') throw new SchedkitError(ErrorCode.NotStarted, messages.notStarted(call));
   }
 
   private notFound(name: string, tenantId: string | undefined): SchedkitError {

@@ -406,6 +406,18 @@ describe('DefaultJobExecutor: timeout', () => {
     expect(runLogger.entries).toHaveLength(2);
   });
 
+  it('does not count a handler that stops when its signal aborts as abandoned', async () => {
+    const run = start(
+      request((ctx) => sleep(clock, 60_000, ctx.signal), { timeoutMs: 1_000 }),
+    );
+    await clock.advance(1_000);
+    const result = run.result();
+    expect(result).toMatchObject({ outcome: 'timeout', abandoned: false, finishedAt: START + 1_000 });
+    expect(result?.settled).toBeInstanceOf(Promise);
+    expect(metrics.count('runAbandoned', JOB)).toBe(0);
+    expect(runLogger.entries.map((e) => e.message)).toEqual(['run timed out']);
+  });
+
   it('does not hold the caller when the handler never settles', async () => {
     const run = start(request(() => new Promise(() => {}), { timeoutMs: 5_000 }));
     await clock.advance(5_000);

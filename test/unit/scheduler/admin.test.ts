@@ -49,8 +49,6 @@ describe('one-off runs (trigger)', () => {
     world = createWorld();
     const { scheduler } = world.instance();
     await scheduler.register({ name: 'job', handler: () => {} });
-    const notStarted = await scheduler.trigger('job').catch((e: unknown) => e);
-    expect(SchedkitError.is(notStarted, 'E_NOT_STARTED')).toBe(true);
     await scheduler.start();
     const cases: Array<[() => Promise<unknown>, string, string]> = [
       [() => scheduler.trigger('missing'), 'E_JOB_NOT_FOUND', 'missing'],
@@ -68,6 +66,42 @@ describe('one-off runs (trigger)', () => {
       expect((error as Error).message).toContain(mentions);
     }
     expect(await world.backend.nextDueAt()).toBeNull();
+  });
+});
+
+describe('before start', () => {
+  it('accepts triggers and pauses from an init hook, and runs them once started', async () => {
+    world = createWorld();
+    const { scheduler } = world.instance();
+    const early = recorder(world.clock);
+    const paused = recorder(world.clock);
+    await scheduler.register({ name: 'welcome', handler: early.handler });
+    await scheduler.register({ name: 'tick', schedule: '* * * * * *', handler: paused.handler });
+    const run = await scheduler.trigger('welcome', { params: { user: 'ada' }, id: 'welcome-ada' });
+    await scheduler.pause('tick');
+    await world.clock.advance(5_000);
+    expect(early.calls).toHaveLength(0); // nothing runs before start
+    await scheduler.start();
+    await world.clock.advance(3_000);
+    expect(early.calls.map((c) => [c.ctx.id, c.ctx.params])).toEqual([[run.id, { user: 'ada' }]]);
+    expect(paused.calls).toHaveLength(0);
+    await scheduler.resume('tick');
+    await world.clock.advance(2_000);
+    expect(paused.calls).toHaveLength(2);
+  });
+
+  it('refuses new work while stopping', async () => {
+    world = createWorld();
+    const { scheduler } = world.instance();
+    await scheduler.register({ name: 'slow', handler: () => new Promise<void>((resolve) => world.clock.setTimeout(resolve, 5_000)) });
+    await scheduler.start();
+    await scheduler.trigger('slow');
+    await world.clock.advance(10);
+    const stopping = scheduler.stop();
+    const refused = await scheduler.trigger('slow').catch((e: unknown) => e);
+    expect(SchedkitError.is(refused, 'E_STOPPED')).toBe(true);
+    await world.clock.advance(6_000);
+    await stopping;
   });
 });
 

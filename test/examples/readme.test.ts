@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+// The README shows some examples verbatim; this keeps them true: each code
+// block preceded by `<!-- file: path -->` must be that file, which the type
+// check and the example tests cover.
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const blocks = [...readme.matchAll(/<!-- file: (\S+) -->\n```ts\n([\s\S]*?)\n```/g)];
+
+describe('README', () => {
+  it('shows the quickstart and by-hand examples', () => {
+    expect(blocks.map((b) => b[1])).toEqual(['examples/quickstart/main.ts', 'examples/by-hand/main.ts']);
+  });
+
+  it.each(blocks.map((b) => [b[1]!, b[2]!]))('shows %s exactly as it is', (path, code) => {
+    const file = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8').trimEnd();
+    expect(code).toBe(file);
+  });
+
+  it('gives the two commands a newcomer needs', () => {
+    expect(readme).toContain('npm install && npm start');
+    expect(readme).toContain('npm test');
+  });
+});
