@@ -1,26 +1,17 @@
-import type { ActiveRunRef, Backend, ClaimedRun } from '../backend/backend.js';
+import type { ActiveRunRef, ClaimedRun } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
-import type { SchedulerConfig } from '../config/config.js';
 import { LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
 import { messages } from '../errors/messages.js';
-import type { ExecutionResult, JobExecutor } from '../executor/job-executor.js';
+import type { ExecutionResult } from '../executor/job-executor.js';
 import { retryDelayMs } from '../executor/retry-policy.js';
 import { parseStoredParams } from '../job/json-params.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
-import type { DistributedLock, LockLease } from '../lock/distributed-lock.js';
+import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
-import type { Logger } from '../observability/logger.js';
-import type { MetricsCollector } from '../observability/metrics.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
+import type { SchedulerDeps } from './scheduler.js';
 
-export interface RunRunnerDeps {
-  config: SchedulerConfig;
-  backend: Backend;
-  lock: DistributedLock;
-  executor: JobExecutor;
-  clock: Clock;
-  logger: Logger;
-  metrics: MetricsCollector;
+export interface RunRunnerDeps extends SchedulerDeps {
   events: SchedulerEventEmitter;
   /** Told about every backend/lock failure, so the scheduler can track an outage. */
   onBackendError: (error: unknown) => void;

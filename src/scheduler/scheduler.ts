@@ -1,85 +1,36 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Backend, ClaimedRun, HistoryEntry, JobStatus, JobUpsert, StoredJob } from '../backend/backend.js';
+import type { Backend, JobUpsert, StoredJob } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
-import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages, show } from '../errors/messages.js';
-import type { JobExecutor } from '../executor/job-executor.js';
 import type { JobDefinition, JsonValue, RegisterOptions, TriggerOptions } from '../job/job-definition.js';
 import { validateParams } from '../job/json-params.js';
-import { assertValidName, jobKey, parseJobKey } from '../job/job-key.js';
+import { assertValidName, jobKey } from '../job/job-key.js';
 import { normalizeJob, type NormalizedJob } from '../job/normalize-job.js';
-import type { DistributedLock } from '../lock/distributed-lock.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
-import type { ScheduleDescriptor } from '../schedule/schedule.js';
 import { BackendHealth } from './backend-health.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DueQueue } from './due-queue.js';
 import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
+import { DueRunsPoller } from './due-runs-poller.js';
+import { Maintenance } from './maintenance.js';
 import { RunRunner } from './run-runner.js';
+import type {
+  JobInfo,
+  RemoveOptions,
+  RunHistoryEntry,
+  SchedulerDeps,
+  SchedulerState,
+  TenantArg,
+  TriggeredRun,
+} from './types.js';
 
-/** Everything a scheduler is built from; each is an interface you can replace. */
-export interface SchedulerDeps {
-  config: SchedulerConfig;
-  backend: Backend;
-  lock: DistributedLock;
-  executor: JobExecutor;
-  clock: Clock;
-  logger: Logger;
-  metrics: MetricsCollector;
-}
-
-/** A job as the cluster sees it (`getJob`, `listJobs`). */
-export interface JobInfo {
-  name: string;
-  tenantId: string | undefined;
-  schedule: ScheduleDescriptor | null;
-  status: JobStatus;
-  nextRunAt: Date | null;
-  lastRunAt: Date | null;
-  lastDurationMs: number | null;
-  lastError: string | null;
-  runCount: number;
-  failCount: number;
-  skippedCount: number;
-  /** Whether this scheduler instance has the job registered. */
-  registeredHere: boolean;
-}
-
-/** What `trigger` returns. */
-export interface TriggeredRun {
-  /** The run's id (the given `id`, or a new uuid v7). */
-  id: string;
-  name: string;
-  tenantId: string | undefined;
-  dueAt: Date;
-  /** False when a run with this id already existed: nothing was enqueued. */
-  created: boolean;
-  state: 'pending' | 'active' | 'done';
-}
-
-/** A history entry with dates. */
-export interface RunHistoryEntry extends Omit<HistoryEntry, 'scheduledAt' | 'startedAt' | 'finishedAt'> {
-  scheduledAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-}
-
-export type SchedulerState = 'stopped' | 'starting' | 'started' | 'stopping';
-
-/** `remove`'s options. */
-export interface RemoveOptions {
-  tenantId?: string;
-  /** Also delete the job's stored state, so every instance stops running it. */
-  everywhere?: boolean;
-}
-
-/** A tenant id, or options carrying one: `getJob('x', 'acme')` and `getJob('x', { tenantId: 'acme' })` are the same. */
-export type TenantArg = string | { tenantId?: string } | undefined;
+export type { JobInfo, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantArg, TriggeredRun };
 
 /** A registered job and where this instance is in its schedule. */
 interface JobEntry {
@@ -137,12 +88,8 @@ export class Scheduler {
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly timers = new Map<'poll' | 'reap' | 'sweep', TimerHandle>();
-  private pollQueued = false;
-  private polling = false;
-  private pollAgain = false;
-  /** The last poll left due runs behind for lack of permits. */
-  private backlog = false;
+  private readonly poller: DueRunsPoller;
+  private readonly maintenance: Maintenance;
   private upsertQueue: Array<{ entry: JobEntry; done: (error?: unknown) => void }> = [];
   /**
    * Lease for one-off runs claimed before we know their job: the longest
@@ -161,14 +108,28 @@ export class Scheduler {
     this.events = new SchedulerEventEmitter(this.log);
     // A freed permit may let a due one-off run start.
     this.maxLeaseMs = deps.config.lockTtlMs;
-    this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => {
-      if (this.backlog) this.queuePoll();
-    });
+    this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => this.poller.permitFreed());
     this.health = new BackendHealth(deps.clock, this.log, this.events, () => deps.backend.time(), deps.config.pollIntervalMs, () =>
       this.recover(),
     );
     this.runner = new RunRunner({ ...deps, logger: deps.logger, events: this.events, onBackendError: (e) => this.health.report(e) });
     this.queue = new DueQueue(deps.clock, (item, at) => this.onDue(item, at));
+    this.poller = new DueRunsPoller({
+      backend: deps.backend,
+      clock: deps.clock,
+      limiter: this.limiter,
+      health: this.health,
+      instanceId: deps.config.instanceId,
+      pollIntervalMs: deps.config.pollIntervalMs,
+      jobs: this.jobs,
+      leaseMs: () => this.maxLeaseMs,
+      backendNow: () => this.backendNow(),
+      run: async (claimed) => {
+        const entry = this.jobs.get(claimed.key);
+        if (entry !== undefined) await this.runner.run(entry.job, claimed);
+      },
+    });
+    this.maintenance = new Maintenance({ ...deps, logger: this.log, health: this.health, events: this.events, keys: () => this.jobs.keys() });
   }
 
   get state(): SchedulerState {
@@ -403,7 +364,7 @@ export class Scheduler {
           maxClockSkewMs: this.config.maxClockSkewMs,
         });
       }
-      this.unsubscribe = this.backend.onRunsChanged(() => this.queuePoll());
+      this.unsubscribe = this.backend.onRunsChanged(() => this.poller.queue());
       this.current = 'started';
       this.health.start();
       this.queue.start();
@@ -414,9 +375,8 @@ export class Scheduler {
       this.current = 'stopped';
       throw error;
     }
-    this.armTimer('reap', this.config.lockRefreshMs, () => this.reap());
-    this.armTimer('sweep', this.config.sweepIntervalMs, () => this.sweep());
-    this.queuePoll();
+    this.maintenance.start();
+    this.poller.start();
     this.log.info('scheduler started', { jobs: this.jobs.size, backend: this.backend.kind, maxConcurrent: this.config.maxConcurrent });
   }
 
@@ -441,8 +401,8 @@ export class Scheduler {
   private teardownTimers(): void {
     this.queue.stop();
     this.health.stop();
-    for (const handle of this.timers.values()) this.clock.clearTimeout(handle);
-    this.timers.clear();
+    this.poller.stop();
+    this.maintenance.stop();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
@@ -650,133 +610,11 @@ export class Scheduler {
     if (this.current !== 'started') return;
     for (const entry of this.jobs.values()) entry.token++;
     await this.syncJobs([...this.jobs.values()]);
-    this.queuePoll();
-  }
-
-  // ------------------------------------------------------ one-off runs
-
-  private queuePoll(): void {
-    if (this.pollQueued || this.current !== 'started') return;
-    this.pollQueued = true;
-    queueMicrotask(() => {
-      this.pollQueued = false;
-      void this.pollDue();
-    });
-  }
-
-  /** Claims due one-off runs and retries while permits are free, then arms the next poll. */
-  private async pollDue(): Promise<void> {
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
-    }
-    if (this.current !== 'started' || this.health.isDown) return;
-    this.polling = true;
-    let nextDue: number | null = null;
-    let starved = false;
-    let lastClaimAt = -Infinity;
-    try {
-      for (let round = 0; round < 100 && this.current === 'started'; round++) {
-        // Reserve permits first, so a claimed run never waits with its lease ticking.
-        let reserved = 0;
-        while (reserved < 100 && this.limiter.tryAcquire()) reserved++;
-        if (reserved === 0) {
-          starved = true;
-          break;
-        }
-        let claimed: ClaimedRun[] = [];
-        lastClaimAt = this.backendNow();
-        try {
-          claimed = await this.backend.claimDueRuns({
-            instanceId: this.config.instanceId,
-            leaseMs: this.maxLeaseMs,
-            runIds: Array.from({ length: reserved }, () => uuidv7()),
-            keys: this.jobs,
-          });
-        } finally {
-          this.limiter.giveBack(reserved - claimed.length);
-        }
-        for (const run of claimed) void this.startClaimed(run);
-        if (claimed.length < reserved) break;
-        starved = true;
-      }
-      nextDue = await this.backend.nextDueAt();
-    } catch (error) {
-      this.health.report(error);
-    } finally {
-      this.polling = false;
-    }
-    // Only when runs were left waiting for permits does a freed permit poll
-    // again; otherwise every finished run would cost two backend calls.
-    this.backlog = starved && nextDue !== null && nextDue <= this.clock.now();
-    if (this.pollAgain) {
-      this.pollAgain = false;
-      this.queuePoll();
-    }
-    // A run that was already due when we claimed and was not handed to us is
-    // blocked (its job is paused or busy with an exclusive run); notifications
-    // wake us when that changes, so wait a full interval rather than spin on
-    // it. One that came due since the claim is polled for at once.
-    const untilDue = nextDue === null ? Infinity : nextDue - this.backendNow();
-    const blocked = nextDue !== null && nextDue <= lastClaimAt;
-    const wait = blocked ? this.config.pollIntervalMs : Math.min(Math.max(0, untilDue), this.config.pollIntervalMs);
-    this.armTimer('poll', wait, () => this.pollDue());
+    this.poller.queue();
   }
 
   private backendNow(): number {
     return this.clock.now() + this.backendOffsetMs;
-  }
-
-  private async startClaimed(run: ClaimedRun): Promise<void> {
-    try {
-      const entry = this.jobs.get(run.key);
-      if (entry === undefined) return;
-      await this.runner.run(entry.job, run);
-    } finally {
-      this.limiter.release();
-    }
-  }
-
-  // ------------------------------------------------------- maintenance
-
-  private async reap(): Promise<void> {
-    try {
-      const stalled = await this.backend.reapStalledRuns();
-      for (const run of stalled) {
-        const { name, tenantId } = parseJobKey(run.key);
-        this.metrics.runStalled(run.key);
-        this.log.warn('run stalled: its instance stopped heartbeating', { job: name, tenantId, id: run.id, attempt: run.attempt, instanceId: run.instanceId, requeued: run.requeued });
-        this.events.emit('run:stalled', { name, tenantId, id: run.id, kind: run.kind, scheduledAt: new Date(run.scheduledAt), attempt: run.attempt, instanceId: run.instanceId, requeued: run.requeued });
-      }
-    } catch (error) {
-      this.health.report(error);
-    }
-    this.armTimer('reap', this.config.lockRefreshMs, () => this.reap());
-  }
-
-  private async sweep(): Promise<void> {
-    try {
-      const keys = [...this.jobs.keys()];
-      for (let i = 0; i < keys.length; i += 10_000) await this.backend.touchJobs(keys.slice(i, i + 10_000));
-      const result = await this.backend.sweep({ retentionMs: this.config.retentionMs, orphanTimeoutMs: this.config.orphanTimeoutMs });
-      if (result.jobsDeleted + result.runsDeleted > 0) this.log.info('swept old runs and orphaned jobs', { ...result });
-    } catch (error) {
-      this.health.report(error);
-    }
-    this.armTimer('sweep', this.config.sweepIntervalMs, () => this.sweep());
-  }
-
-  private armTimer(name: 'poll' | 'reap' | 'sweep', ms: number, fn: () => Promise<void>): void {
-    const existing = this.timers.get(name);
-    if (existing !== undefined) this.clock.clearTimeout(existing);
-    if (this.current !== 'started') return;
-    this.timers.set(
-      name,
-      this.clock.setTimeout(() => {
-        this.timers.delete(name);
-        void fn();
-      }, ms),
-    );
   }
 
   // ------------------------------------------------------------ helpers

@@ -9,29 +9,10 @@ import type { Clock } from '../../src/clock/clock.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import type { RunContext } from '../../src/job/job-definition.js';
 import { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
-import type { LogFields, Logger } from '../../src/observability/logger.js';
+import { RecordingLogger } from '../../src/observability/recording-logger.js';
+import type { Logger } from '../../src/observability/logger.js';
 import type { MetricsCollector } from '../../src/observability/metrics.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
-
-interface Line {
-  level: string;
-  message: string;
-  fields: LogFields;
-}
-
-function recordingLogger(lines: Line[], base: LogFields = {}): Logger {
-  const at =
-    (level: string) =>
-    (message: string, fields?: LogFields): void =>
-      void lines.push({ level, message, fields: { ...base, ...fields } });
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (fields) => recordingLogger(lines, { ...base, ...fields }),
-  };
-}
 
 /** A provider with a `@Scheduled` method and an injected dependency. */
 class ReportJobs {
@@ -49,12 +30,13 @@ describe('App end to end (real scheduler, memory backend, fake clock)', () => {
   it('registers jobs from a registrar and @Scheduled, runs them on time, and stops in reverse on SIGTERM', async () => {
     const clock = new FakeClock('2026-01-01T00:00:00.000Z');
     const metrics = new InMemoryMetrics();
-    const lines: Line[] = [];
+    const logger = new RecordingLogger();
+    const lines = logger.entries;
     const container = new Container();
     container.load(schedulerModule({ instanceId: 'e2e-1', pollIntervalMs: 1_000 }));
     container.rebind<Clock>(TOKENS.Clock).toConstantValue(clock);
     container.rebind<MetricsCollector>(TOKENS.MetricsCollector).toConstantValue(metrics);
-    container.rebind<Logger>(TOKENS.Logger).toConstantValue(recordingLogger(lines));
+    container.rebind<Logger>(TOKENS.Logger).toConstantValue(logger);
 
     const minuteSlots: string[] = [];
     container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({

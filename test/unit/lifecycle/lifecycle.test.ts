@@ -5,28 +5,13 @@ import { messages } from '../../../src/errors/messages.js';
 import { ErrorCode, LifecycleError, SchedkitError } from '../../../src/errors/schedkit-error.js';
 import type { Hook } from '../../../src/lifecycle/hook.js';
 import { Lifecycle, type LifecycleOptions } from '../../../src/lifecycle/lifecycle.js';
-import type { LogFields, Logger } from '../../../src/observability/logger.js';
-
-interface Line {
-  level: string;
-  message: string;
-  fields: LogFields | undefined;
-}
-
-function recordingLogger(lines: Line[] = []): Logger & { lines: Line[] } {
-  const at =
-    (level: string) =>
-    (message: string, fields?: LogFields): void => {
-      lines.push({ level, message, fields });
-    };
-  const logger = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return logger;
-}
+import type { Logger } from '../../../src/observability/logger.js';
+import { RecordingLogger } from '../../../src/observability/recording-logger.js';
 
 /** A lifecycle on a fake clock, and an `events` log every test hook writes to. */
 function setup(options: LifecycleOptions = {}) {
   const clock = new FakeClock();
-  const logger = recordingLogger();
+  const logger = new RecordingLogger();
   const lifecycle = new Lifecycle({ clock, logger, ...options });
   const events: string[] = [];
   const hook = (name: string, extra: Partial<Hook> = {}): Hook => ({
@@ -105,7 +90,7 @@ describe('Lifecycle: order', () => {
       { name: 'b', phase: 'stop', ms: 5 },
       { name: 'a', phase: 'stop', ms: 40 },
     ]);
-    const hookLines = logger.lines.filter((l) => l.message.startsWith('hook '));
+    const hookLines = logger.entries.filter((l) => l.message.startsWith('hook '));
     expect(hookLines.map((l) => [l.level, l.message, l.fields])).toEqual([
       ['info', 'hook started', { hook: 'a', ms: 250 }],
       ['info', 'hook started', { hook: 'b', ms: 0 }],
@@ -202,7 +187,7 @@ describe('Lifecycle: rollback of a failed start', () => {
     expect(hungSignal?.aborted).toBe(true);
     expect(hungSignal?.reason).toBe(error.cause);
     expect(events).toEqual(['start:a', 'stop:a']);
-    expect(logger.lines.some((l) => l.message === 'hook failed to start' && l.fields?.hook === 'hung')).toBe(true);
+    expect(logger.entries.some((l) => l.message === 'hook failed to start' && l.fields?.hook === 'hung')).toBe(true);
     expect(lifecycle.hookRuntimes()).toContainEqual({ name: 'hung', phase: 'start', ms: 700 });
   });
 
@@ -304,7 +289,7 @@ describe('Lifecycle: stop', () => {
     lifecycle.append(hook('a'));
     await lifecycle.start();
     lifecycle.append(hook('late'));
-    expect(logger.lines.some((l) => l.level === 'warn' && l.fields?.hook === 'late')).toBe(true);
+    expect(logger.entries.some((l) => l.level === 'warn' && l.fields?.hook === 'late')).toBe(true);
     await lifecycle.stop();
     await lifecycle.start();
     await lifecycle.stop();

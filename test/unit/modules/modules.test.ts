@@ -21,21 +21,11 @@ import { Lifecycle } from '../../../src/lifecycle/lifecycle.js';
 import type { DistributedLock } from '../../../src/lock/distributed-lock.js';
 import { MemoryLock } from '../../../src/lock/memory-lock.js';
 import { InMemoryMetrics } from '../../../src/observability/in-memory-metrics.js';
-import { NoopLogger, type LogFields, type Logger } from '../../../src/observability/logger.js';
+import { NoopLogger, type Logger } from '../../../src/observability/logger.js';
 import { NoopMetrics, type MetricsCollector } from '../../../src/observability/metrics.js';
+import { RecordingLogger } from '../../../src/observability/recording-logger.js';
 import { WinstonLogger } from '../../../src/observability/winston-logger.js';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
-
-function recordingLogger(): Logger & { lines: { level: string; message: string; fields?: LogFields }[] } {
-  const lines: { level: string; message: string; fields?: LogFields }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields?: LogFields): void => {
-      lines.push({ level, message, fields });
-    };
-  const logger = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return logger;
-}
 
 /** A stream collecting what a winston logger writes, one parsed JSON object per line. */
 function jsonSink(): { stream: PassThrough; entries: () => Record<string, unknown>[] } {
@@ -102,7 +92,7 @@ describe('schedulerModule', () => {
   it('lets Logger, MetricsCollector and Clock be rebound after load; the defaults built from them use the replacements', async () => {
     const container = quietContainer();
     const clock = new FakeClock('2026-05-01T00:00:00Z');
-    const logger = recordingLogger();
+    const logger = new RecordingLogger();
     const metrics = new InMemoryMetrics();
     container.rebind<Clock>(TOKENS.Clock).toConstantValue(clock);
     container.rebind<Logger>(TOKENS.Logger).toConstantValue(logger);
@@ -137,7 +127,7 @@ describe('schedulerModule', () => {
     await clock.advance(100);
     await started;
     expect(lifecycle.hookRuntimes()).toContainEqual({ name: 'probe', phase: 'start', ms: 100 });
-    expect(logger.lines).toContainEqual({ level: 'info', message: 'hook started', fields: { hook: 'probe', ms: 100 } });
+    expect(logger.entries).toContainEqual({ level: 'info', message: 'hook started', fields: { hook: 'probe', ms: 100 } });
     await lifecycle.stop();
   });
 

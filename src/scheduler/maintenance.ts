@@ -1,0 +1,93 @@
+import type { Backend } from '../backend/backend.js';
+import type { Clock } from '../clock/clock.js';
+import type { SchedulerConfig } from '../config/config.js';
+import { parseJobKey } from '../job/job-key.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsCollector } from '../observability/metrics.js';
+import type { BackendHealth } from './backend-health.js';
+import type { SchedulerEventEmitter } from './events.js';
+import { Periodic } from './periodic.js';
+
+/** Keys touched per backend call in the sweep. */
+const TOUCH_BATCH = 10_000;
+
+export interface MaintenanceDeps {
+  backend: Backend;
+  clock: Clock;
+  config: SchedulerConfig;
+  health: BackendHealth;
+  logger: Logger;
+  metrics: MetricsCollector;
+  events: SchedulerEventEmitter;
+  /** Keys of the jobs registered here (kept alive by the sweep). */
+  keys: () => Iterable<string>;
+}
+
+/**
+ * The scheduler's background duties, on every instance:
+ * - every `lockRefreshMs`, reap runs whose instance stopped heartbeating
+ *   (so a dead instance's run is recovered within lockTtlMs + one refresh);
+ * - every `sweepIntervalMs`, mark this instance's jobs as seen, then delete
+ *   old finished one-off runs and orphaned job state.
+ */
+export class Maintenance {
+  private readonly reaper: Periodic;
+  private readonly sweeper: Periodic;
+
+  constructor(private readonly deps: MaintenanceDeps) {
+    this.reaper = new Periodic(deps.clock, () => this.reap(), deps.config.lockRefreshMs);
+    this.sweeper = new Periodic(deps.clock, () => this.sweep(), deps.config.sweepIntervalMs);
+  }
+
+  start(): void {
+    this.reaper.start();
+    this.sweeper.start();
+  }
+
+  stop(): void {
+    this.reaper.stop();
+    this.sweeper.stop();
+  }
+
+  private async reap(): Promise<void> {
+    const { backend, metrics, logger, events, health } = this.deps;
+    try {
+      for (const run of await backend.reapStalledRuns()) {
+        const { name, tenantId } = parseJobKey(run.key);
+        metrics.runStalled(run.key);
+        logger.warn('run stalled: its instance stopped heartbeating', {
+          job: name,
+          tenantId,
+          id: run.id,
+          attempt: run.attempt,
+          instanceId: run.instanceId,
+          requeued: run.requeued,
+        });
+        events.emit('run:stalled', {
+          name,
+          tenantId,
+          id: run.id,
+          kind: run.kind,
+          scheduledAt: new Date(run.scheduledAt),
+          attempt: run.attempt,
+          instanceId: run.instanceId,
+          requeued: run.requeued,
+        });
+      }
+    } catch (error) {
+      health.report(error);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const { backend, config, logger, health } = this.deps;
+    try {
+      const keys = [...this.deps.keys()];
+      for (let i = 0; i < keys.length; i += TOUCH_BATCH) await backend.touchJobs(keys.slice(i, i + TOUCH_BATCH));
+      const result = await backend.sweep({ retentionMs: config.retentionMs, orphanTimeoutMs: config.orphanTimeoutMs });
+      if (result.jobsDeleted + result.runsDeleted > 0) logger.info('swept old runs and orphaned jobs', { ...result });
+    } catch (error) {
+      health.report(error);
+    }
+  }
+}
