@@ -106,8 +106,8 @@ export class Scheduler {
     this.metrics = deps.metrics;
     this.log = deps.logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
     this.events = new SchedulerEventEmitter(this.log);
-    // A freed permit may let a due one-off run start.
     this.maxLeaseMs = deps.config.lockTtlMs;
+    // A freed permit may let a due one-off run start.
     this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => this.poller.permitFreed());
     this.health = new BackendHealth(deps.clock, this.log, this.events, () => deps.backend.time(), deps.config.pollIntervalMs, () =>
       this.recover(),
@@ -195,7 +195,9 @@ export class Scheduler {
       if (this.jobs.get(job.key) === entry) this.jobs.delete(job.key);
       this.retire(entry);
       if (previous !== undefined && !this.jobs.has(job.key)) {
-        this.jobs.set(job.key, { ...previous, done: false, token: previous.token + 1 });
+        const restored: JobEntry = { ...previous, done: false };
+        this.jobs.set(job.key, restored);
+        this.queueNext(restored, nextAfter(restored.job, this.clock.now()));
       }
       throw error;
     }
