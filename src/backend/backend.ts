@@ -74,9 +74,10 @@ export interface Backend {
    * Claims up to `runIds.length` pending runs whose `dueAt` has passed, oldest due
    * first, for jobs in `keys` (all jobs when `keys` is undefined). Skips runs
    * of paused jobs, and exclusive runs of jobs that already have an active
-   * exclusive run (they wait for it to finish).
+   * exclusive run (they wait for it to finish). Also answers `nextDueAt()`
+   * after the claim, so a poll costs one round trip.
    */
-  claimDueRuns(request: DueRunsClaim): Promise<ClaimedRun[]>;
+  claimDueRuns(request: DueRunsClaim): Promise<DueRunsClaimed>;
 
   /** When the earliest pending run is due (epoch ms, backend time), or null. */
   nextDueAt(): Promise<number | null>;
@@ -256,6 +257,12 @@ export interface DueRunsClaim {
   runIds: readonly string[];
   /** Only runs of these jobs (the ones registered on the caller); all when left out. */
   keys?: { has(key: string): boolean };
+}
+
+export interface DueRunsClaimed {
+  runs: ClaimedRun[];
+  /** `nextDueAt()` right after the claim. */
+  nextDueAt: number | null;
 }
 
 /** A run as it is stored, pending or finished. */

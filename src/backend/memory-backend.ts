@@ -8,6 +8,7 @@ import type {
   Backend,
   ClaimedRun,
   DueRunsClaim,
+  DueRunsClaimed,
   HistoryEntry,
   JobUpsert,
   JobUpsertResult,
@@ -246,7 +247,7 @@ export class MemoryBackend implements Backend {
     return { run: record.summary(), created: true };
   }
 
-  async claimDueRuns(request: DueRunsClaim): Promise<ClaimedRun[]> {
+  async claimDueRuns(request: DueRunsClaim): Promise<DueRunsClaimed> {
     const now = this.clock.now();
     const claimed: ClaimedRun[] = [];
     const deferred: RunRecord[] = [];
@@ -274,10 +275,14 @@ export class MemoryBackend implements Backend {
       claimed.push(top.claimed());
     }
     for (const record of deferred) this.pending.push(record);
-    return claimed;
+    return { runs: claimed, nextDueAt: this.earliestDue() };
   }
 
   async nextDueAt(): Promise<number | null> {
+    return this.earliestDue();
+  }
+
+  private earliestDue(): number | null {
     this.pruneStale();
     return this.pending.peek()?.dueAt ?? null;
   }

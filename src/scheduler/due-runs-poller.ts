@@ -95,12 +95,14 @@ export class DueRunsPoller {
         let claimed: ClaimedRun[] = [];
         lastClaimAt = deps.backendNow();
         try {
-          claimed = await deps.backend.claimDueRuns({
+          const result = await deps.backend.claimDueRuns({
             instanceId: deps.instanceId,
             leaseMs: deps.leaseMs(),
             runIds: Array.from({ length: reserved }, () => uuidv7()),
             keys: deps.jobs,
           });
+          claimed = result.runs;
+          nextDue = result.nextDueAt;
         } finally {
           deps.limiter.giveBack(reserved - claimed.length);
         }
@@ -108,7 +110,8 @@ export class DueRunsPoller {
         if (claimed.length < reserved) break;
         starved = true;
       }
-      nextDue = await deps.backend.nextDueAt();
+      // Out of permits before any claim: still learn when the next run is due.
+      if (lastClaimAt === -Infinity) nextDue = await deps.backend.nextDueAt();
     } catch (error) {
       deps.health.report(error);
     } finally {

@@ -514,11 +514,11 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(await stored('/buf')).toMatchObject({ lastSlot: now - 1_000, slotCount: 2, skippedCount: 1 });
 
         // The buffered run waits for the active exclusive run.
-        expect(await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds: ids(3) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds: ids(3) })).runs).toEqual([]);
         expect(await backend.finishRun(finishOf(first))).toEqual({ recorded: true });
 
         const runIds = ids(3);
-        const claimed = await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds });
+        const claimed = (await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds })).runs;
         expect(claimed).toHaveLength(1);
         expect(claimed[0]).toMatchObject({
           runId: runIds[0],
@@ -547,9 +547,9 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         let current = first;
         const ran: number[] = [];
         for (let i = 0; i < 3; i++) {
-          expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).toEqual([]);
+          expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
           await backend.finishRun(finishOf(current));
-          const next = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+          const next = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
           expect(next).toHaveLength(1);
           expect(next[0]!.exclusive).toBe(true);
           ran.push(next[0]!.scheduledAt);
@@ -602,7 +602,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(again.created).toBe(false);
         expect(again.run).toMatchObject({ id: 'x', state: 'pending', dueAt: now - 1_000 });
 
-        const [run] = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const [run] = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(run?.params).toBeUndefined();
         expect((await enqueue('/idem', 'x', now)).run.state).toBe('active');
 
@@ -610,7 +610,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const done = await enqueue('/idem', 'x', now);
         expect(done.created).toBe(false);
         expect(done.run).toMatchObject({ state: 'done', outcome: 'success' });
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
       });
 
       it('run ids are per job', async () => {
@@ -618,7 +618,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         await backend.upsertJobs([job('/one'), job('/two')]);
         expect((await enqueue('/one', 'same', now)).created).toBe(true);
         expect((await enqueue('/two', 'same', now)).created).toBe(true);
-        const claimed = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const claimed = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(claimed.map((r) => r.key).sort()).toEqual(['/one', '/two']);
       });
 
@@ -643,7 +643,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         await enqueue('/order', 'b1', now - 2_000);
         await enqueue('/order', 'b2', now - 2_000);
         const runIds = ids(10);
-        const claimed = await backend.claimDueRuns({ instanceId: 'instance-z', leaseMs: LEASE, runIds });
+        const claimed = (await backend.claimDueRuns({ instanceId: 'instance-z', leaseMs: LEASE, runIds })).runs;
         expect(claimed.map((r) => r.id)).toEqual(['a', 'b1', 'b2', 'c']);
         expect(claimed.map((r) => r.runId)).toEqual(runIds.slice(0, 4));
         expect(claimed.map((r) => r.fencingToken)).toEqual([1, 2, 3, 4]);
@@ -664,10 +664,10 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const now = await backend.time();
         await upsert('/later');
         await enqueue('/later', 'soon', now + LEASE);
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
         expect(await backend.nextDueAt()).toBe(now + LEASE);
         await harness.advance(PAST_LEASE);
-        const claimed = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const claimed = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(claimed.map((r) => r.id)).toEqual(['soon']);
       });
 
@@ -675,11 +675,11 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const now = await backend.time();
         await upsert('/limit');
         for (let i = 0; i < 5; i++) await enqueue('/limit', `r${i}`, now - 5_000 + i);
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: [] })).toEqual([]);
-        const first = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(2) });
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: [] })).runs).toEqual([]);
+        const first = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(2) })).runs;
         expect(first.map((r) => r.id)).toEqual(['r0', 'r1']);
         expect(await backend.nextDueAt()).toBe(now - 5_000 + 2);
-        const rest = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(10) });
+        const rest = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(10) })).runs;
         expect(rest.map((r) => r.id)).toEqual(['r2', 'r3', 'r4']);
       });
 
@@ -688,15 +688,15 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         await backend.upsertJobs([job('/ka'), job('/kb')]);
         await enqueue('/ka', 'a', now - 2_000);
         await enqueue('/kb', 'b', now - 1_000);
-        const onlyB = await backend.claimDueRuns({
+        const onlyB = (await backend.claimDueRuns({
           instanceId: 'instance-a',
           leaseMs: LEASE,
           runIds: ids(5),
           keys: new Set(['/kb']),
-        });
+        })).runs;
         expect(onlyB.map((r) => r.key)).toEqual(['/kb']);
         expect(await backend.nextDueAt()).toBe(now - 2_000);
-        const rest = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const rest = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(rest.map((r) => r.key)).toEqual(['/ka']);
       });
 
@@ -706,13 +706,13 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         await backend.setPaused('/held', true);
         await enqueue('/held', 'h', now - 2_000);
         await enqueue('/free', 'f', now - 1_000);
-        const first = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const first = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(first.map((r) => r.id)).toEqual(['f']);
         // Held back, not lost: a second call still does not hand it out...
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
         await backend.setPaused('/held', false);
         // ...and resuming releases it.
-        const second = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const second = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(second.map((r) => r.id)).toEqual(['h']);
       });
 
@@ -727,13 +727,13 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const retryAt = await backend.time();
         await backend.finishRun(finishOf(first, { outcome: 'failed', error: 'boom', retryAt }));
 
-        const batch = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const batch = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(batch).toHaveLength(1);
         expect(batch[0]).toMatchObject({ scheduledAt: now - 2_000, attempt: 1, exclusive: true });
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
 
         await backend.finishRun(finishOf(batch[0]!));
-        const next = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const next = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(next).toHaveLength(1);
         expect(next[0]).toMatchObject({ id: first.id, scheduledAt: now - 3_000, attempt: 2, exclusive: true });
         expect(next[0]!.fencingToken).toBeGreaterThan(batch[0]!.fencingToken);
@@ -744,7 +744,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         await upsert('/mixed');
         await claimOk('/mixed', now - 2_000, { overlap: 'skip' });
         await enqueue('/mixed', 't', now - 1_000);
-        const claimed = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const claimed = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(claimed.map((r) => r.id)).toEqual(['t']);
       });
 
@@ -757,10 +757,20 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
             backend.claimDueRuns({ instanceId: `instance-${i}`, leaseMs: LEASE, runIds: ids(6) }),
           ),
         );
-        const all = batches.flat();
+        const all = batches.flatMap((b) => b.runs);
         expect(all).toHaveLength(20);
         expect(new Set(all.map((r) => r.id)).size).toBe(20);
         expect(new Set(all.map((r) => r.fencingToken)).size).toBe(20);
+      });
+
+      it('answers the next due time with the claim', async () => {
+        const now = await backend.time();
+        await upsert('/soon');
+        await enqueue('/soon', 'due', now - 10);
+        await enqueue('/soon', 'later', now + MINUTE);
+        const result = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        expect(result.runs.map((r) => r.id)).toEqual(['due']);
+        expect(result.nextDueAt).toBe(now + MINUTE);
       });
 
       it('nextDueAt is null with nothing pending', async () => {
@@ -897,10 +907,10 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         });
         expect(await backend.nextDueAt()).toBe(retryAt);
         expect(await stored('/retry')).toMatchObject({ runCount: 1, failCount: 1, activeRuns: 0 });
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(2) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(2) })).runs).toEqual([]);
         await harness.advance(PAST_LEASE);
         const runIds = ids(2);
-        const [again] = await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds });
+        const [again] = (await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds })).runs;
         expect(again).toMatchObject({
           runId: runIds[0],
           id: run.id,
@@ -925,11 +935,11 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const now = await backend.time();
         await upsert('/requeue');
         await enqueue('/requeue', 'job-1', now - 1_000, { maxAttempts: 3, params: '{"a":1}' });
-        const [run] = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(1) });
+        const [run] = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(1) })).runs;
         const requeueAt = await backend.time();
         await backend.finishRun(finishOf(run!, { outcome: 'interrupted', error: 'shutdown', requeueAt }));
         expect((await enqueue('/requeue', 'job-1', now)).run).toMatchObject({ state: 'pending', attempt: 1 });
-        const [again] = await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds: ids(1) });
+        const [again] = (await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds: ids(1) })).runs;
         expect(again).toMatchObject({ id: 'job-1', attempt: 1, params: '{"a":1}', kind: 'trigger' });
         expect(again!.fencingToken).toBeGreaterThan(run!.fencingToken);
       });
@@ -986,7 +996,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(await backend.heartbeat([run], LEASE)).toEqual([false]);
         expect(await backend.finishRun(finishOf(run))).toEqual({ recorded: false });
 
-        const [retry] = await backend.claimDueRuns({ instanceId: 'dead-2', leaseMs: LEASE, runIds: ids(1) });
+        const [retry] = (await backend.claimDueRuns({ instanceId: 'dead-2', leaseMs: LEASE, runIds: ids(1) })).runs;
         expect(retry).toMatchObject({ id: run.id, attempt: 2, scheduledAt: now - 1_000 });
         await harness.advance(PAST_LEASE);
         const last = await backend.reapStalledRuns();
@@ -1006,19 +1016,19 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const [reaped] = await backend.reapStalledRuns();
         expect(reaped).toMatchObject({ id: run.id, requeued: false });
         expect(await backend.nextDueAt()).toBeNull();
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(1) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(1) })).runs).toEqual([]);
       });
 
       it('a stalled one-off run is retried, and once out of attempts kept as done for its id', async () => {
         const now = await backend.time();
         await upsert('/trigstall');
         await enqueue('/trigstall', 'once', now - 1_000, { maxAttempts: 2 });
-        await backend.claimDueRuns({ instanceId: 'dead-1', leaseMs: LEASE, runIds: ids(1) });
+        (await backend.claimDueRuns({ instanceId: 'dead-1', leaseMs: LEASE, runIds: ids(1) })).runs;
         await harness.advance(PAST_LEASE);
         expect((await backend.reapStalledRuns()).map((r) => [r.kind, r.attempt, r.requeued])).toEqual([
           ['trigger', 1, true],
         ]);
-        const [second] = await backend.claimDueRuns({ instanceId: 'dead-2', leaseMs: LEASE, runIds: ids(1) });
+        const [second] = (await backend.claimDueRuns({ instanceId: 'dead-2', leaseMs: LEASE, runIds: ids(1) })).runs;
         expect(second).toMatchObject({ id: 'once', attempt: 2 });
         await harness.advance(PAST_LEASE);
         expect((await backend.reapStalledRuns()).map((r) => [r.kind, r.attempt, r.requeued])).toEqual([
@@ -1072,7 +1082,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect((await backend.listJobs()).map((j) => j.key)).toEqual(['/other']);
         expect(await backend.heartbeat([active], LEASE)).toEqual([false]);
         expect(await backend.finishRun(finishOf(active))).toEqual({ recorded: false });
-        expect(await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).toEqual([]);
+        expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
         expect(await backend.nextDueAt()).toBe(now + MINUTE);
         expect((await backend.claimSlot(slotClaim('/rm', now))).status).toBe('removed');
         expect(await backend.reapStalledRuns()).toEqual([]);
@@ -1088,7 +1098,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         await upsert('/sw');
         await enqueue('/sw', 'finished', now - 1_000);
         await enqueue('/sw', 'waiting', now + 10 * MINUTE);
-        const [run] = await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) });
+        const [run] = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         await backend.finishRun(finishOf(run!));
 
         expect(await backend.sweep({ retentionMs: LEASE, orphanTimeoutMs: 10 * MINUTE })).toEqual({

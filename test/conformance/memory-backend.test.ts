@@ -182,7 +182,7 @@ describe('MemoryBackend specifics', () => {
     const due = expected.filter((e) => e.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt || a.order - b.order);
     const got: string[] = [];
     for (let round = 0; round < 100; round++) {
-      const batch = await backend.claimDueRuns({ instanceId: 'i', leaseMs: 10_000, runIds: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] });
+      const batch = (await backend.claimDueRuns({ instanceId: 'i', leaseMs: 10_000, runIds: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] })).runs;
       if (batch.length === 0) break;
       got.push(...batch.map((r) => `${r.key}:${r.id}`));
     }
@@ -206,7 +206,7 @@ describe('MemoryBackend specifics', () => {
     for (let i = count - 1; i >= 0; i--) await backend.removeJob(`/rm${i}`);
     expect(await backend.nextDueAt()).toBe(now + 5);
     await clock.advance(5);
-    const claimed = await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ['a', 'b'] });
+    const claimed = (await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ['a', 'b'] })).runs;
     expect(claimed.map((r) => `${r.key}:${r.id}`)).toEqual(['/survivor:s']);
   });
 
@@ -221,11 +221,11 @@ describe('MemoryBackend specifics', () => {
       await backend.enqueueRun({ key: '/q', id: `q${i}`, kind: 'trigger', dueAt: now - 100 + i, params: undefined, maxAttempts: 1 });
     }
     for (let round = 0; round < 3; round++) {
-      expect(await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ['a'], keys: new Set(['/p', '/none']) })).toEqual([]);
+      expect((await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ['a'], keys: new Set(['/p', '/none']) })).runs).toEqual([]);
     }
     expect(await backend.nextDueAt()).toBe(now - 100);
     await backend.setPaused('/p', false);
-    const all = await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: Array.from({ length: 30 }, (_, i) => `r${i}`) });
+    const all = (await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: Array.from({ length: 30 }, (_, i) => `r${i}`) })).runs;
     expect(all).toHaveLength(20);
     expect(all.slice(0, 4).map((r) => r.id)).toEqual(['p0', 'q0', 'p1', 'q1']);
   });

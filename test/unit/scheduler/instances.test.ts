@@ -76,12 +76,12 @@ describe('several instances on one backend', () => {
     const dueAt = world.clock.now() + 1_000;
     await world.backend.enqueueRun({ key: '/publish', id: 'post-43', kind: 'trigger', dueAt, params: '{"post":43}', maxAttempts: 3 });
     world.clock.set(dueAt);
-    const claimed = await world.backend.claimDueRuns({
+    const claimed = (await world.backend.claimDueRuns({
       instanceId: 'dead-instance',
       leaseMs: 3_000,
       runIds: ['0190a000-0000-7000-8000-000000000002'],
       keys: new Set(['/publish']),
-    });
+    })).runs;
     expect(claimed.map((r) => r.id)).toEqual(['post-43']);
     await world.clock.advance(5_000);
     expect(stalled).toEqual([{ instanceId: 'dead-instance', requeued: true }]);
