@@ -1,0 +1,201 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * Private `redis-server` processes for tests: started from the binary on
+ * PATH, on free loopback ports, never persisted, stopped by pid. Every server
+ * a test file starts is also killed when the test process exits, so a failed
+ * test never leaves one behind.
+ */
+
+const run = promisify(execFile);
+const HOST = '127.0.0.1';
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface RedisServerOptions {
+  /** `requirepass` for the default user. */
+  password?: string;
+  /** ACL rules, one user per entry, e.g. `user app on >secret ~* &* +@all`. */
+  aclUsers?: string[];
+  /** Extra `redis-server` arguments. */
+  args?: string[];
+  /** Port to use (default: a free one). */
+  port?: number;
+}
+
+export interface RedisServer {
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
+  /** `redis://127.0.0.1:<port>` (no credentials). */
+  readonly url: string;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for its exit. */
+  stop(): Promise<void>;
+  /** Kills it at once (SIGKILL) and waits for its exit. */
+  kill(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
+  /** Starts it again on the same port with the same options (after stop or kill); the data is gone. */
+  restart(): Promise<RedisServer>;
+}
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A key prefix no other test uses. */
+export function randomPrefix(label = 't'): string {
+  return `${label}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Starts a private redis-server. Retries on another port if the chosen one was taken meanwhile. */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await launch(port, options);
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function launch(port: number, options: RedisServerOptions): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'schedkit-redis-'));
+  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+  if (options.password !== undefined) args.push('--requirepass', options.password);
+  if (options.aclUsers !== undefined && options.aclUsers.length > 0) {
+    const aclFile = join(dir, 'users.acl');
+    writeFileSync(aclFile, `${options.aclUsers.join('\n')}\n`);
+    args.push('--aclfile', aclFile);
+  }
+  args.push(...(options.args ?? []));
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => {
+    live.delete(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  await waitUntilReady(port, options, exited, () => output);
+  const server: RedisServer = {
+    host: HOST,
+    port,
+    pid: child.pid!,
+    url: `redis://${HOST}:${port}`,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
+    },
+    async restart() {
+      await server.stop();
+      return launch(port, options);
+    },
+  };
+  return server;
+}
+
+/** Pings until the server answers, the process dies, or 10 s pass. */
+async function waitUntilReady(port: number, options: RedisServerOptions, exited: Promise<void>, output: () => string): Promise<void> {
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const deadline = Date.now() + 10_000;
+  const auth = options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning'];
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`redis-server on port ${port} exited at start:\n${output()}`);
+    try {
+      const { stdout } = await run('redis-cli', ['-h', HOST, '-p', String(port), ...auth, 'PING'], { timeout: 2_000 });
+      if (stdout.trim() === 'PONG') return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING within 10 s:\n${output()}`);
+}
+
+/** Several independent masters (a Redlock quorum). */
+export async function startMasters(count: number, options: RedisServerOptions = {}): Promise<RedisServer[]> {
+  const servers: RedisServer[] = [];
+  try {
+    for (let i = 0; i < count; i++) servers.push(await startRedis(options));
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw error;
+  }
+  return servers;
+}
+
+export interface RedisCluster {
+  readonly nodes: RedisServer[];
+  readonly startupNodes: Array<{ host: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** A Redis Cluster of `masters` nodes (no replicas), all slots assigned and the state `ok`. */
+export async function startCluster(masters = 3): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${randomBytes(4).toString('hex')}.conf`, '--cluster-node-timeout', '2000'] }));
+    }
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const states = await Promise.all(
+        nodes.map((n) => run('redis-cli', ['-h', HOST, '-p', String(n.port), 'CLUSTER', 'INFO'], { timeout: 2_000 }).then((r) => r.stdout)),
+      );
+      if (states.every((s) => s.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) throw new Error(`cluster did not reach cluster_state:ok:\n${states.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, startupNodes: nodes.map((n) => ({ host: HOST, port: n.port })), stop };
+}
