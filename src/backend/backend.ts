@@ -23,6 +23,16 @@ export interface Backend {
   time(): Promise<number>;
 
   /**
+   * Says this instance is alive for `ttlMs` more, and returns the ids of every
+   * instance alive now (this one included), sorted. Instances use the list to
+   * spread slots among themselves.
+   */
+  heartbeatInstance(instanceId: string, ttlMs: number): Promise<string[]>;
+
+  /** Says this instance is leaving (stopped): it no longer counts as alive. */
+  removeInstance(instanceId: string): Promise<void>;
+
+  /**
    * Records that this instance has these jobs registered. Creates the state
    * of new jobs, clears a removal tombstone older than the registration,
    * updates `lastSeenAt`, and settles definition changes: the definition with

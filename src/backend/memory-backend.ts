@@ -62,6 +62,8 @@ export class MemoryBackend implements Backend {
   /** Finished one-off runs kept for id idempotency until the retention sweep. */
   private readonly done = new Set<RunRecord>();
   private readonly listeners = new Set<() => void>();
+  /** Live instances and until when (backend time). */
+  private readonly instances = new Map<string, number>();
   /** Orders pending runs with the same due time by when they became pending. */
   private seq = 0;
 
@@ -79,6 +81,21 @@ export class MemoryBackend implements Backend {
 
   async time(): Promise<number> {
     return this.clock.now();
+  }
+
+  async heartbeatInstance(instanceId: string, ttlMs: number): Promise<string[]> {
+    const now = this.clock.now();
+    this.instances.set(instanceId, now + ttlMs);
+    const alive: string[] = [];
+    for (const [id, until] of this.instances) {
+      if (until > now) alive.push(id);
+      else this.instances.delete(id);
+    }
+    return alive.sort();
+  }
+
+  async removeInstance(instanceId: string): Promise<void> {
+    this.instances.delete(instanceId);
   }
 
   async upsertJobs(jobs: readonly JobUpsert[]): Promise<JobUpsertResult[]> {

@@ -31,6 +31,12 @@ export interface SchedulerConfig {
   readonly lockTtlMs: number;
   /** How often a running run refreshes its lock (the heartbeat). Must be below lockTtlMs / 2. @default lockTtlMs / 3 */
   readonly lockRefreshMs: number;
+  /**
+   * Spreading runs over instances: for each slot one live instance (chosen by
+   * hashing) claims at the slot time, the others wait this long before trying
+   * (in case it is dead or busy). 0 turns spreading off. @default 100
+   */
+  readonly takeoverDelayMs: number;
   /** Local clocks further than this from the backend's clock are logged as a warning. @default 5000 */
   readonly maxClockSkewMs: number;
   /** How long `stop` lets in-flight runs finish before aborting them with `ShutdownError`. @default 10000 */
@@ -72,6 +78,7 @@ export function defaultConfig(): SchedulerConfig {
     misfireGraceMs: 5_000,
     lockTtlMs,
     lockRefreshMs: Math.floor(lockTtlMs / 3),
+    takeoverDelayMs: 100,
     maxClockSkewMs: 5_000,
     shutdownTimeoutMs: 10_000,
     historyLimit: 100,
@@ -98,6 +105,7 @@ const NUMBER_RULES: Record<string, NumberRule> = {
   misfireGraceMs: { min: 0, max: MAX_TIMER_MS },
   lockTtlMs: { min: 10, max: MAX_TIMER_MS, integer: true },
   lockRefreshMs: { min: 1, max: MAX_TIMER_MS, integer: true },
+  takeoverDelayMs: { min: 0, max: 60_000 },
   maxClockSkewMs: { min: 0, max: MAX_TIMER_MS },
   shutdownTimeoutMs: { min: 0, max: MAX_TIMER_MS },
   historyLimit: { min: 1, max: 100_000, integer: true },

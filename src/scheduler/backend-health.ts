@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import type { SchedulerEventEmitter } from './events.js';
 
 /**
- * Tracks whether the backend is reachable. The first failure is logged once
+ * Tracks whether the backend and the lock store are reachable. The first failure is logged once
  * and emitted as `backend:down`; while down, a probe runs every `probeEveryMs`
  * instead of every tick failing loudly; the first successful probe emits
  * `backend:up` and calls `onRecovered` so the scheduler can apply the misfire
@@ -49,7 +49,7 @@ export class BackendHealth {
     }
     if (this.downSince !== null) return;
     this.downSince = this.clock.now();
-    this.logger.error('backend unreachable: no run starts until it is back', { err: error });
+    this.logger.error('backend or lock unreachable: no run starts until both are back', { err: error });
     this.events.emit('backend:down', { error: error instanceof Error ? error : new Error(String(error)) });
     this.armProbe();
   }

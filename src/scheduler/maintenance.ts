@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
 import type { BackendHealth } from './backend-health.js';
 import type { SchedulerEventEmitter } from './events.js';
+import type { Membership } from './membership.js';
 import { Periodic } from './periodic.js';
 
 /** Keys touched per backend call in the sweep. */
@@ -21,32 +22,48 @@ export interface MaintenanceDeps {
   events: SchedulerEventEmitter;
   /** Keys of the jobs registered here (kept alive by the sweep). */
   keys: () => Iterable<string>;
+  membership: Membership;
 }
 
 /**
  * The scheduler's background duties, on every instance:
- * - every `lockRefreshMs`, reap runs whose instance stopped heartbeating
- *   (so a dead instance's run is recovered within lockTtlMs + one refresh);
+ * - every 2 s (or `lockRefreshMs` if shorter), say this instance is alive and
+ *   learn which others are, to spread slots;
+ * - every `lockRefreshMs`, reap runs whose instance stopped heartbeating (so
+ *   a dead instance's run is recovered within lockTtlMs + one refresh);
  * - every `sweepIntervalMs`, mark this instance's jobs as seen, then delete
  *   old finished one-off runs and orphaned job state.
  */
 export class Maintenance {
+  private readonly heartbeater: Periodic;
   private readonly reaper: Periodic;
   private readonly sweeper: Periodic;
 
   constructor(private readonly deps: MaintenanceDeps) {
+    // Instances learn of each other within a couple of seconds, so a new one
+    // soon takes its share of slots; a dead one drops out after lockTtlMs.
+    const heartbeatMs = Math.min(deps.config.lockRefreshMs, 2_000);
+    this.heartbeater = new Periodic(deps.clock, () => this.heartbeat().catch((e: unknown) => deps.health.report(e)), heartbeatMs);
     this.reaper = new Periodic(deps.clock, () => this.reap(), deps.config.lockRefreshMs);
     this.sweeper = new Periodic(deps.clock, () => this.sweep(), deps.config.sweepIntervalMs);
   }
 
   start(): void {
+    this.heartbeater.start();
     this.reaper.start();
     this.sweeper.start();
   }
 
   stop(): void {
+    this.heartbeater.stop();
     this.reaper.stop();
     this.sweeper.stop();
+  }
+
+  /** Says this instance is alive and refreshes the list of live ones. */
+  async heartbeat(): Promise<void> {
+    const { backend, config, membership } = this.deps;
+    membership.update(await backend.heartbeatInstance(config.instanceId, config.lockTtlMs));
   }
 
   private async reap(): Promise<void> {

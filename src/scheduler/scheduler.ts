@@ -19,6 +19,7 @@ import { DueQueue } from './due-queue.js';
 import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
 import { DueRunsPoller } from './due-runs-poller.js';
 import { Maintenance } from './maintenance.js';
+import { Membership } from './membership.js';
 import { RunRunner } from './run-runner.js';
 import type {
   JobInfo,
@@ -90,6 +91,7 @@ export class Scheduler {
   private unsubscribe: (() => void) | undefined;
   private readonly poller: DueRunsPoller;
   private readonly maintenance: Maintenance;
+  private readonly membership: Membership;
   private upsertQueue: Array<{ entry: JobEntry; done: (error?: unknown) => void }> = [];
   /**
    * Lease for one-off runs claimed before we know their job: the longest
@@ -109,9 +111,14 @@ export class Scheduler {
     this.maxLeaseMs = deps.config.lockTtlMs;
     // A freed permit may let a due one-off run start.
     this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => this.poller.permitFreed());
-    this.health = new BackendHealth(deps.clock, this.log, this.events, () => deps.backend.time(), deps.config.pollIntervalMs, () =>
-      this.recover(),
-    );
+    // Healthy means both stores answer: the backend, and the lock (taken and
+    // given back on a resource of our own), since nothing may run unlocked.
+    const probe = async (): Promise<void> => {
+      await deps.backend.time();
+      const lease = await deps.lock.acquire(`probe:${deps.config.instanceId}`, { ttlMs: 1_000 });
+      await lease?.release();
+    };
+    this.health = new BackendHealth(deps.clock, this.log, this.events, probe, deps.config.pollIntervalMs, () => this.recover());
     this.runner = new RunRunner({ ...deps, logger: deps.logger, events: this.events, onBackendError: (e) => this.health.report(e) });
     this.queue = new DueQueue(deps.clock, (item, at) => this.onDue(item, at));
     this.poller = new DueRunsPoller({
@@ -129,7 +136,15 @@ export class Scheduler {
         if (entry !== undefined) await this.runner.run(entry.job, claimed);
       },
     });
-    this.maintenance = new Maintenance({ ...deps, logger: this.log, health: this.health, events: this.events, keys: () => this.jobs.keys() });
+    this.membership = new Membership(deps.config.instanceId, deps.config.takeoverDelayMs);
+    this.maintenance = new Maintenance({
+      ...deps,
+      logger: this.log,
+      health: this.health,
+      events: this.events,
+      keys: () => this.jobs.keys(),
+      membership: this.membership,
+    });
   }
 
   get state(): SchedulerState {
@@ -366,6 +381,7 @@ export class Scheduler {
           maxClockSkewMs: this.config.maxClockSkewMs,
         });
       }
+      await this.maintenance.heartbeat();
       this.unsubscribe = this.backend.onRunsChanged(() => this.poller.queue());
       this.current = 'started';
       this.health.start();
@@ -396,6 +412,8 @@ export class Scheduler {
       await this.runner.drain(Math.min(5_000, this.config.stopTimeoutMs - this.config.shutdownTimeoutMs));
     }
     await this.runner.releaseAll();
+    // Others take over this instance's share of slots at once, not after its heartbeat expires.
+    await this.backend.removeInstance(this.config.instanceId).catch(() => undefined);
     this.current = 'stopped';
     this.log.info('scheduler stopped');
   }
@@ -459,8 +477,17 @@ export class Scheduler {
     for (const slot of plan.dueNow) void this.dispatchSlot(entry, slot, overlap);
   }
 
-  /** Claims one slot and runs it if this instance won. Never rejects. */
-  private async dispatchSlot(entry: JobEntry, slot: number, overlap: NormalizedJob['overlap'] | 'queue'): Promise<void> {
+  /**
+   * Claims one slot and runs it if this instance won. Never rejects. Unless
+   * `now`, an instance that is not the slot's preferred one (see
+   * `Membership`) lets the preferred one go first.
+   */
+  private async dispatchSlot(entry: JobEntry, slot: number, overlap: NormalizedJob['overlap'] | 'queue', now = false): Promise<void> {
+    const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
+    if (delay > 0) {
+      this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), delay);
+      return;
+    }
     if (!(await this.limiter.acquire())) return;
     try {
       if (this.current !== 'started' || entry.done || this.health.isDown) return;
@@ -493,7 +520,7 @@ export class Scheduler {
           return;
         case 'early':
           // Our clock is ahead of the backend's: come back when the slot is due there.
-          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap), result.retryInMs);
+          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
           return;
         case 'completed':
           this.retire(entry);

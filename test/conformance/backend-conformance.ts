@@ -140,6 +140,17 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
     // ---- upsertJobs / touchJobs / getJob / listJobs ------------------------
 
+    describe('instances', () => {
+      it('lists the live instances, sorted, and forgets one whose heartbeat ran out or that left', async () => {
+        expect(await backend.heartbeatInstance('b-instance', LEASE)).toEqual(['b-instance']);
+        expect(await backend.heartbeatInstance('a-instance', LEASE * 10)).toEqual(['a-instance', 'b-instance']);
+        await harness.advance(PAST_LEASE);
+        expect(await backend.heartbeatInstance('c-instance', LEASE * 10)).toEqual(['a-instance', 'c-instance']);
+        await backend.removeInstance('a-instance');
+        expect(await backend.heartbeatInstance('c-instance', LEASE * 10)).toEqual(['c-instance']);
+      });
+    });
+
     describe('upsertJobs', () => {
       it('creates a new job with zeroed state and backend timestamps', async () => {
         const before = await backend.time();

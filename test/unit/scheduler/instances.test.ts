@@ -36,6 +36,52 @@ describe('several instances on one backend', () => {
     expect(new Set(slots).size).toBe(slots.length);
   });
 
+  it('spreads runs evenly over the live instances', async () => {
+    world = createWorld();
+    const byInstance = new Map<string, number>();
+    const slots: string[] = [];
+    const warmedUp = world.clock.now() + 5_000; // instances learn of each other within ~2 s
+    for (let i = 0; i < 3; i++) {
+      const { scheduler } = world.instance();
+      for (let j = 0; j < 30; j++) {
+        await scheduler.register({
+          name: `job-${j}`,
+          schedule: '* * * * * *',
+          handler: (ctx) => {
+            slots.push(`${ctx.name}@${ctx.scheduledAt.getTime()}`);
+            if (ctx.scheduledAt.getTime() <= warmedUp) return;
+            byInstance.set(scheduler.instanceId, (byInstance.get(scheduler.instanceId) ?? 0) + 1);
+          },
+        });
+      }
+      await scheduler.start();
+    }
+    await world.clock.advance(20_000);
+    expect(slots).toHaveLength(30 * 20);
+    expect(new Set(slots).size).toBe(slots.length);
+    const counts = [...byInstance.values()];
+    expect(counts).toHaveLength(3);
+    expect(Math.max(...counts) / Math.min(...counts)).toBeLessThanOrEqual(1.5);
+  });
+
+  it('takes over the slots of an instance that is listed alive but does not claim, after takeoverDelayMs', async () => {
+    world = createWorld();
+    const { scheduler } = world.instance({ takeoverDelayMs: 100 });
+    const { calls, handler } = recorder(world.clock);
+    for (let j = 0; j < 10; j++) await scheduler.register({ name: `job-${j}`, schedule: '* * * * * *', handler });
+    await scheduler.start();
+    // A ghost: heartbeats were seen, but it never claims anything.
+    await world.backend.heartbeatInstance('ghost', 3_600_000);
+    const since = world.clock.now() + 5_000; // the next heartbeat round tells our instance about the ghost
+    await world.clock.advance(11_000);
+    const lateness = calls
+      .filter((c) => c.ctx.scheduledAt.getTime() > since && c.ctx.scheduledAt.getTime() <= since + 5_000)
+      .map((c) => c.at - c.ctx.scheduledAt.getTime());
+    expect(lateness.length).toBe(10 * 5);
+    expect(lateness.filter((ms) => ms === 100).length).toBeGreaterThan(0); // the ghost's share, taken over
+    expect(lateness.every((ms) => ms === 0 || ms === 100)).toBe(true);
+  });
+
   it('propagates pause, resume, remove everywhere and trigger to every instance', async () => {
     world = createWorld();
     const a = world.instance();
@@ -145,7 +191,7 @@ describe('several instances on one backend', () => {
     await world.clock.advance(20_000);
     expect(calls).toHaveLength(3);
     expect(events).toEqual(['down']);
-    expect(logger.find('backend unreachable')).toHaveLength(1);
+    expect(logger.find('unreachable')).toHaveLength(1);
     outage.state.down = false;
     await world.clock.advance(2_000);
     expect(events).toEqual(['down', 'up']);
