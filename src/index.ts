@@ -71,10 +71,14 @@ export type {
   JobUpsertResult,
   ActiveRunRef,
   DueRunsClaim,
+  DueRunsClaimed,
   SweepResult,
 } from './backend/backend.js';
 export { jobStatus } from './backend/job-status.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backend/memory-backend.js';
+export { RedisBackend, type RedisBackendOptions } from './backend/redis/redis-backend.js';
+export { KeyTable, type KeyFilter } from './backend/key-filter.js';
+export type { RedisConnection } from './redis/connection.js';
 export type { DistributedLock, LockLease, AcquireOptions, UsingOptions } from './lock/distributed-lock.js';
 export { MemoryLock, type MemoryLockOptions } from './lock/memory-lock.js';
 export { usingLock } from './lock/using-lock.js';

@@ -1,5 +1,6 @@
 import type { ScheduleDescriptor } from '../schedule/schedule.js';
 import type { OverlapPolicy } from '../job/job-definition.js';
+import type { KeyFilter } from './key-filter.js';
 
 /**
  * The storage contract every backend fulfils: job state, slot claims, the
@@ -266,7 +267,7 @@ export interface DueRunsClaim {
   /** Fresh attempt ids (uuid v7), one per run that may be claimed; their count is the limit. */
   runIds: readonly string[];
   /** Only runs of these jobs (the ones registered on the caller); all when left out. */
-  keys?: { has(key: string): boolean };
+  keys?: KeyFilter;
 }
 
 export interface DueRunsClaimed {

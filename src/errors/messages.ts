@@ -62,4 +62,25 @@ export const messages = {
   lockExpired: (at: number) => `it expired at ${new Date(at).toISOString()}`,
   lockTakenOver: (fencingToken: number) => `it expired and was taken over by another owner (fencing token ${fencingToken})`,
   lockReleased: () => 'it was released',
+  backendNotConnected: (call: string) => `RedisBackend.${call}: not connected (call connect() first)`,
+  backendClosed: (call: string) => `RedisBackend.${call}: the backend is closed`,
+  redisUnexpectedReply: (script: string, why: string) =>
+    `RedisBackend: unexpected reply from script "${script}": ${why}`,
+  redisBackendOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,
+  invalidBackendKey: (call: string, field: string, value: unknown) =>
+    `${call}: invalid ${field} ${show(value)}: expected a job key as jobKey() builds it ([A-Za-z0-9_.:/-], 1-401 characters)`,
+  invalidBackendRunId: (call: string, value: unknown) =>
+    `${call}: invalid run id ${show(value)}: expected 1-200 characters from [A-Za-z0-9_.:-]`,
+  invalidBackendNumber: (call: string, field: string, value: unknown) =>
+    `${call}: invalid ${field} ${show(value)}: expected a finite number`,
+  lockQuorumUnavailable: (where: string, reachable: number, total: number, needed: number, why: string) =>
+    `${where}: lock quorum unavailable: ${reachable} of ${total} masters reachable, ${needed} needed${why === '' ? '' : ` (${why})`}`,
+  lockFenceQuorumUnavailable: (where: string, confirmed: number, needed: number) =>
+    `${where}: lock quorum unavailable: the fencing token was confirmed on ${confirmed} masters, ${needed} needed`,
+  lockTakenOverByOther: () => 'it expired or was released and was taken over by another owner',
+  lockExpiredOnServers: () => 'it expired on the Redis masters before it was extended',
+  lockUnreachable: (why: string) => `Redis unreachable: ${why}`,
+  lockNotConnected: (call: string) => `${call}: the RedlockLock is not connected (call connect() first)`,
+  lockClosed: (call: string) => `${call}: the RedlockLock is closed`,
+  redlockOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,
 } as const;

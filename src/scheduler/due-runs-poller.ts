@@ -1,5 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Backend, ClaimedRun } from '../backend/backend.js';
+import type { KeyFilter } from '../backend/key-filter.js';
 import type { Clock } from '../clock/clock.js';
 import type { BackendHealth } from './backend-health.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
@@ -17,7 +18,7 @@ export interface DueRunsPollerDeps {
   instanceId: string;
   pollIntervalMs: number;
   /** The jobs registered here: runs of other jobs are left for other instances. */
-  jobs: { has(key: string): boolean };
+  jobs: KeyFilter;
   /** Lease of a claimed run until its first heartbeat. */
   leaseMs: () => number;
   /** The backend's clock, as estimated locally. */

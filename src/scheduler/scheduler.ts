@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Backend, JobUpsert, StoredJob } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
+import { KeyTable } from '../backend/key-filter.js';
 import type { Clock } from '../clock/clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
@@ -83,7 +84,8 @@ export class Scheduler {
   private readonly runner: RunRunner;
   private readonly queue: DueQueue<QueueItem>;
   private readonly health: BackendHealth;
-  private readonly jobs = new Map<string, JobEntry>();
+  /** Registered jobs by key; also the key filter of `claimDueRuns`. */
+  private readonly jobs = new KeyTable<JobEntry>();
 
   private current: SchedulerState = 'stopped';
   private startPromise: Promise<void> | undefined;

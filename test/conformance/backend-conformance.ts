@@ -1,3 +1,4 @@
+import { KeyTable } from '../../src/backend/key-filter.js';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type {
@@ -703,7 +704,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
           instanceId: 'instance-a',
           leaseMs: LEASE,
           runIds: ids(5),
-          keys: new Set(['/kb']),
+          keys: KeyTable.of(['/kb']),
         })).runs;
         expect(onlyB.map((r) => r.key)).toEqual(['/kb']);
         expect(await backend.nextDueAt()).toBe(now - 2_000);

@@ -1,3 +1,4 @@
+import { KeyTable } from '../../src/backend/key-filter.js';
 import { describe, expect, it, vi } from 'vitest';
 import type { JobUpsert } from '../../src/backend/backend.js';
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
@@ -221,7 +222,7 @@ describe('MemoryBackend specifics', () => {
       await backend.enqueueRun({ key: '/q', id: `q${i}`, kind: 'trigger', dueAt: now - 100 + i, params: undefined, maxAttempts: 1 });
     }
     for (let round = 0; round < 3; round++) {
-      expect((await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ['a'], keys: new Set(['/p', '/none']) })).runs).toEqual([]);
+      expect((await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ['a'], keys: KeyTable.of(['/p', '/none']) })).runs).toEqual([]);
     }
     expect(await backend.nextDueAt()).toBe(now - 100);
     await backend.setPaused('/p', false);

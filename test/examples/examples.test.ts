@@ -2,12 +2,12 @@
 // with stdout piped, so the default winston logger writes JSON lines; the
 // tests read them as they arrive, each wait bounded by a deadline.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExampleProcess, type LogLine } from './example-process.js';
+import { NodeProcess, type LogLine } from '../helpers/node-process.js';
 
-const running: ExampleProcess[] = [];
+const running: NodeProcess[] = [];
 
-function start(example: string): ExampleProcess {
-  const child = new ExampleProcess(example);
+function start(example: string): NodeProcess {
+  const child = new NodeProcess(example, `examples/${example}/main.ts`);
   running.push(child);
   return child;
 }
@@ -17,11 +17,11 @@ afterEach(async () => {
 });
 
 const time = (line: LogLine): number => Date.parse(line.timestamp);
-const hooks = (child: ExampleProcess, message: 'hook started' | 'hook stopped'): string[] =>
+const hooks = (child: NodeProcess, message: 'hook started' | 'hook stopped'): string[] =>
   child.find(message).map((line) => String(line.hook));
 
 /** No crash report, unhandled rejection or uncaught error on stderr; stdout is only JSON lines. */
-function expectCleanOutput(child: ExampleProcess): void {
+function expectCleanOutput(child: NodeProcess): void {
   expect(child.stderr, child.stderr).not.toMatch(/unhandled|uncaught|error/i);
   expect(child.otherLines).toEqual([]);
 }

@@ -1,3 +1,4 @@
+import { KeyTable } from '../../../src/backend/key-filter.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
 import { OffsetClock } from '../../../src/clock/clock.js';
@@ -126,7 +127,7 @@ describe('several instances on one backend', () => {
       instanceId: 'dead-instance',
       leaseMs: 3_000,
       runIds: ['0190a000-0000-7000-8000-000000000002'],
-      keys: new Set(['/publish']),
+      keys: KeyTable.of(['/publish']),
     })).runs;
     expect(claimed.map((r) => r.id)).toEqual(['post-43']);
     await world.clock.advance(5_000);

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root: examples resolve `schedkit` through its tsconfig `paths`. */
+/** The repository root: scripts resolve `schedkit` through its tsconfig `paths`. */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** One JSON log line written by the example (stdout is a pipe, so the winston logger writes JSON). */
+/** One JSON line written by the process (a winston log line when stdout is a pipe, or a record of a test worker). */
 export interface LogLine {
   level: string;
   message: string;
@@ -24,10 +24,11 @@ interface Waiter {
 }
 
 /**
- * An example running as a real child process: `node --import tsx examples/<name>/main.ts`.
- * Lines are parsed as they arrive; every wait has a deadline.
+ * A TypeScript script running as a real child process (`node --import tsx
+ * <script>`), stopped by pid. JSON lines on stdout are parsed as they arrive;
+ * every wait has a deadline.
  */
-export class ExampleProcess {
+export class NodeProcess {
   readonly lines: LogLine[] = [];
   /** stdout lines that are not JSON (there should be none). */
   readonly otherLines: string[] = [];
@@ -37,10 +38,14 @@ export class ExampleProcess {
   private readonly child: ChildProcess;
   private readonly waiters = new Set<Waiter>();
 
-  constructor(readonly example: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', `examples/${example}/main.ts`], {
+  constructor(
+    readonly label: string,
+    script: string,
+    env: Record<string, string> = {},
+  ) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: REPO_ROOT,
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
@@ -70,7 +75,7 @@ export class ExampleProcess {
   }
 
   get pid(): number {
-    if (this.child.pid === undefined) throw new Error(`${this.example}: the process did not start\n${this.stderr}`);
+    if (this.child.pid === undefined) throw new Error(`${this.label}: the process did not start\n${this.stderr}`);
     return this.child.pid;
   }
 
@@ -155,7 +160,7 @@ export class ExampleProcess {
   failure(why: string): Error {
     const tail = this.lines.slice(-40).map((l) => JSON.stringify(l));
     return new Error(
-      `${this.example}: ${why}\n--- last stdout lines ---\n${[...this.otherLines, ...tail].join('\n')}\n--- stderr ---\n${this.stderr}`,
+      `${this.label}: ${why}\n--- last stdout lines ---\n${[...this.otherLines, ...tail].join('\n')}\n--- stderr ---\n${this.stderr}`,
     );
   }
 }

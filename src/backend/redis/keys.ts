@@ -1,0 +1,112 @@
+/**
+ * The Redis key layout of one schedkit namespace.
+ *
+ * Every key starts with `{<prefix>}:`, so the whole namespace shares one hash
+ * tag: on Redis Cluster it lives in one slot, and every Lua script (which
+ * touches several keys) runs on one node. The Lua side builds the same names
+ * in `lua/includes/common.lua`; the two must stay in sync.
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `{p}:job:<key>` | HASH | a job's state and counters (`activeExclusive`, `buffered`, ... so claims are O(1)) |
+ * | `{p}:jobs` | ZSET | every job key, score 0 (lexicographic order for `listJobs`) |
+ * | `{p}:tenant-jobs:<tenant>` | ZSET | the job keys of one tenant (`''` = no tenant) |
+ * | `{p}:seen` | ZSET | job key → lastSeenAt (a lower bound; the orphan sweep checks the hash) |
+ * | `{p}:removed` | ZSET | job key → removal time (tombstones) |
+ * | `{p}:run:<key>#<id>` | HASH | one run (slot or one-off): state, attempt, lease, fencing token |
+ * | `{p}:runs:<key>` | SET | the run ids of a job (pending, active, or done and not yet swept) |
+ * | `{p}:history:<key>` | LIST | history entries as JSON, newest first, capped |
+ * | `{p}:pending` | ZSET | `<seq:16 digits><key>#<id>` → dueAt (ties in the order runs became pending) |
+ * | `{p}:active` | ZSET | `<key>#<id>` → leaseUntil (the reaper reads expired leases only) |
+ * | `{p}:done` | ZSET | `<key>#<id>` → finishedAt of finished one-off runs (retention sweep) |
+ * | `{p}:seq` | STRING | counter ordering pending runs |
+ * | `{p}:instances` | ZSET | instance id → alive until (`heartbeatInstance`) |
+ * | `{p}:filter:<id>` | SET | the job keys one caller of `claimDueRuns` has registered (expires when abandoned) |
+ * | `{p}:runs-changed` | channel | pub/sub: pending runs may have become claimable |
+ */
+
+/** @default 'schedkit' */
+export const DEFAULT_PREFIX = 'schedkit';
+
+/** A namespace prefix: 1-100 characters, no braces (it becomes the hash tag). */
+export const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/**
+ * A job key as `jobKey()` builds it (`tenant/name`, each part from the name
+ * charset). Keys outside this charset are never stored: they could not come
+ * from a validated job, and `#` separates a key from a run id in key names.
+ */
+export const JOB_KEY_PATTERN = /^[A-Za-z0-9_.:/-]{1,401}$/;
+
+/** A run id stored in key names: the name charset (uuids and trigger ids fit). */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+export function isValidJobKey(key: unknown): key is string {
+  return typeof key === 'string' && JOB_KEY_PATTERN.test(key);
+}
+
+export function isValidRunId(id: unknown): id is string {
+  return typeof id === 'string' && RUN_ID_PATTERN.test(id);
+}
+
+/** Names of every key of one namespace. */
+export class RedisKeys {
+  /** `{<prefix>}:`, passed to every script as ARGV[1]. */
+  readonly ns: string;
+  readonly jobs: string;
+  readonly seen: string;
+  readonly removed: string;
+  readonly pending: string;
+  readonly active: string;
+  readonly done: string;
+  readonly seq: string;
+  readonly instances: string;
+  /** The pub/sub channel of `onRunsChanged`. */
+  readonly channel: string;
+
+  constructor(readonly prefix: string) {
+    this.ns = `{${prefix}}:`;
+    this.jobs = `${this.ns}jobs`;
+    this.seen = `${this.ns}seen`;
+    this.removed = `${this.ns}removed`;
+    this.pending = `${this.ns}pending`;
+    this.active = `${this.ns}active`;
+    this.done = `${this.ns}done`;
+    this.seq = `${this.ns}seq`;
+    this.instances = `${this.ns}instances`;
+    this.channel = `${this.ns}runs-changed`;
+  }
+
+  job(key: string): string {
+    return `${this.ns}job:${key}`;
+  }
+
+  runs(key: string): string {
+    return `${this.ns}runs:${key}`;
+  }
+
+  history(key: string): string {
+    return `${this.ns}history:${key}`;
+  }
+
+  run(key: string, id: string): string {
+    return `${this.ns}run:${key}#${id}`;
+  }
+
+  tenantJobs(tenant: string): string {
+    return `${this.ns}tenant-jobs:${tenant}`;
+  }
+
+  filter(id: string): string {
+    return `${this.ns}filter:${id}`;
+  }
+
+  /** The hash tag Redis Cluster hashes for `name`: the text between the first `{` and the next `}` (if not empty). */
+  static hashTag(name: string): string {
+    const open = name.indexOf('{');
+    if (open < 0) return name;
+    const close = name.indexOf('}', open + 1);
+    if (close <= open + 1) return name;
+    return name.slice(open + 1, close);
+  }
+}

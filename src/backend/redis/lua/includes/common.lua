@@ -1,0 +1,188 @@
+--[[
+  Shared helpers, pasted in place of `--- @include "common"` by scripts.ts.
+
+  Convention: ARGV[1] of every script is the namespace prefix `{<prefix>}:`.
+  Key names below mirror src/backend/redis/keys.ts (keep the two in sync);
+  they all start with that prefix, so they share its hash tag and live in one
+  Cluster slot. A job key (`tenant/name`) never contains '#', so
+  `<key>#<id>` (a "run ref") names one run unambiguously.
+
+  Stored nulls are absent hash fields; numbers are stored as the decimal text
+  the caller sent (or that `fmt` wrote), so they round-trip exactly.
+]]
+local NS = ARGV[1]
+local PENDING = NS .. 'pending'
+local ACTIVE = NS .. 'active'
+local DONE = NS .. 'done'
+local JOBS = NS .. 'jobs'
+local SEEN = NS .. 'seen'
+local REMOVED = NS .. 'removed'
+local SEQ = NS .. 'seq'
+local CHANNEL = NS .. 'runs-changed'
+
+local function job_key(key) return NS .. 'job:' .. key end
+local function runs_key(key) return NS .. 'runs:' .. key end
+local function history_key(key) return NS .. 'history:' .. key end
+local function tenant_key(tenant) return NS .. 'tenant-jobs:' .. tenant end
+local function run_ref(key, id) return key .. '#' .. id end
+local function run_key_of(ref) return NS .. 'run:' .. ref end
+local function run_key(key, id) return run_key_of(run_ref(key, id)) end
+
+--- Splits a run ref into (job key, run id).
+local function split_ref(ref)
+  local at = string.find(ref, '#', 1, true)
+  return string.sub(ref, 1, at - 1), string.sub(ref, at + 1)
+end
+
+--- Redis server time in ms: the only clock any decision uses.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+--- Decimal text of a number: integers without exponent, others exact (%.17g).
+local function fmt(n)
+  if n == math.floor(n) and n > -1e15 and n < 1e15 then return string.format('%d', n) end
+  return string.format('%.17g', n)
+end
+
+--- HMGET into a table keyed by field name (false for absent fields).
+local function hmget(key, ...)
+  local fields = { ... }
+  local values = redis.call('HMGET', key, unpack(fields))
+  local out = {}
+  for i, f in ipairs(fields) do out[f] = values[i] end
+  return out
+end
+
+--- Stores `value` in `field`, or deletes the field for a null ('' or false).
+local function hset_nullable(key, field, value)
+  if value == nil or value == false or value == '' then
+    redis.call('HDEL', key, field)
+  else
+    redis.call('HSET', key, field, value)
+  end
+end
+
+local function json_string(s)
+  if s == nil or s == false then return 'null' end
+  return cjson.encode(s)
+end
+
+local function json_number(s)
+  if s == nil or s == false or s == '' then return 'null' end
+  return s
+end
+
+--- Prepends one history entry (a JSON object) and caps the list at `limit`.
+local function push_history(key, e, limit)
+  local json = '{"runId":' .. json_string(e.runId)
+    .. ',"id":' .. json_string(e.id)
+    .. ',"kind":' .. json_string(e.kind)
+    .. ',"scheduledAt":' .. json_number(e.scheduledAt)
+    .. ',"startedAt":' .. json_number(e.startedAt)
+    .. ',"finishedAt":' .. json_number(e.finishedAt)
+    .. ',"outcome":' .. json_string(e.outcome)
+    .. ',"error":' .. json_string(e.error)
+    .. ',"instanceId":' .. json_string(e.instanceId)
+    .. ',"attempt":' .. json_number(e.attempt) .. '}'
+  local hk = history_key(key)
+  redis.call('LPUSH', hk, json)
+  redis.call('LTRIM', hk, 0, limit - 1)
+end
+
+--- The buffered slot of `buffer-one`: a pending, exclusive, first-attempt slot run.
+local function is_buffer_slot(exclusive, kind, attempt)
+  return exclusive == '1' and kind == 'slot' and tonumber(attempt) == 1
+end
+
+--- Puts a run (its hash already written) in the pending set, due at `due` (text).
+--- The member starts with a global sequence number so equal due times keep
+--- the order in which runs became pending.
+local function to_pending(key, id, due, exclusive, kind, attempt)
+  local seq = redis.call('INCR', SEQ)
+  local member = string.format('%016d', seq) .. run_ref(key, id)
+  redis.call('ZADD', PENDING, due, member)
+  redis.call('HSET', run_key(key, id), 'state', 'pending', 'dueAt', due, 'member', member)
+  local jk = job_key(key)
+  redis.call('HINCRBY', jk, 'pending', 1)
+  if exclusive == '1' then
+    redis.call('HINCRBY', jk, 'pendingExclusive', 1)
+    if is_buffer_slot(exclusive, kind, attempt) then redis.call('HINCRBY', jk, 'buffered', 1) end
+  end
+end
+
+--- Makes a pending (or new) run active under a fresh fencing token; returns the token (text).
+local function activate(key, id, run_id, instance_id, lease_ms, now, exclusive)
+  local jk = job_key(key)
+  local fence = redis.call('HINCRBY', jk, 'fence', 1)
+  local lease = fmt(now + lease_ms)
+  redis.call('HSET', run_key(key, id), 'state', 'active', 'runId', run_id, 'instanceId', instance_id,
+    'fence', fmt(fence), 'claimedAt', fmt(now), 'leaseUntil', lease)
+  redis.call('HDEL', run_key(key, id), 'member')
+  redis.call('ZADD', ACTIVE, lease, run_ref(key, id))
+  redis.call('HINCRBY', jk, 'active', 1)
+  if exclusive == '1' then redis.call('HINCRBY', jk, 'activeExclusive', 1) end
+  return fmt(fence)
+end
+
+--- Takes a pending run out of the pending set (before activating it).
+local function leave_pending(key, member, exclusive, kind, attempt)
+  redis.call('ZREM', PENDING, member)
+  local jk = job_key(key)
+  redis.call('HINCRBY', jk, 'pending', -1)
+  if exclusive == '1' then
+    redis.call('HINCRBY', jk, 'pendingExclusive', -1)
+    if is_buffer_slot(exclusive, kind, attempt) then redis.call('HINCRBY', jk, 'buffered', -1) end
+  end
+end
+
+--- Takes an active run out of the active set and the job's counters.
+local function deactivate(key, id, exclusive)
+  redis.call('ZREM', ACTIVE, run_ref(key, id))
+  local jk = job_key(key)
+  redis.call('HINCRBY', jk, 'active', -1)
+  if exclusive == '1' then redis.call('HINCRBY', jk, 'activeExclusive', -1) end
+end
+
+--- A finished run: one-off runs stay as `done` (id idempotency) until the
+--- retention sweep; slot runs are deleted.
+local function retire(key, id, kind, outcome, now)
+  local rk = run_key(key, id)
+  if kind == 'trigger' then
+    redis.call('HSET', rk, 'state', 'done', 'outcome', outcome, 'finishedAt', fmt(now))
+    redis.call('ZADD', DONE, fmt(now), run_ref(key, id))
+  else
+    redis.call('DEL', rk)
+    redis.call('SREM', runs_key(key), id)
+  end
+end
+
+--- Deletes a job with its runs (pending, active, done) and history.
+local function delete_job(key)
+  local jk = job_key(key)
+  local rs = runs_key(key)
+  for _, id in ipairs(redis.call('SMEMBERS', rs)) do
+    local ref = run_ref(key, id)
+    local rk = run_key_of(ref)
+    local r = hmget(rk, 'state', 'member')
+    if r.state == 'pending' and r.member then
+      redis.call('ZREM', PENDING, r.member)
+    elseif r.state == 'active' then
+      redis.call('ZREM', ACTIVE, ref)
+    elseif r.state == 'done' then
+      redis.call('ZREM', DONE, ref)
+    end
+    redis.call('DEL', rk)
+  end
+  local tenant = redis.call('HGET', jk, 'tenant') or ''
+  redis.call('DEL', rs, history_key(key), jk)
+  redis.call('ZREM', JOBS, key)
+  redis.call('ZREM', tenant_key(tenant), key)
+  redis.call('ZREM', SEEN, key)
+end
+
+--- Wakes every instance's due-runs poller (pub/sub, best effort).
+local function notify(key)
+  redis.call('PUBLISH', CHANNEL, key)
+end
