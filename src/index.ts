@@ -81,6 +81,7 @@ export { KeyTable, type KeyFilter } from './backend/key-filter.js';
 export type { RedisConnection } from './redis/connection.js';
 export type { DistributedLock, LockLease, AcquireOptions, UsingOptions } from './lock/distributed-lock.js';
 export { MemoryLock, type MemoryLockOptions } from './lock/memory-lock.js';
+export { RedlockLock, type RedlockLockOptions } from './lock/redlock-lock.js';
 export { usingLock } from './lock/using-lock.js';
 
 // Lifecycle

@@ -1,0 +1,257 @@
+import { BackendUnavailableError, ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
+import { messages } from '../errors/messages.js';
+import { closeClient, connectClient, createClient, errorText, type RedisClient } from '../redis/connection.js';
+import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from './distributed-lock.js';
+import { LockQuorum, type QuorumHold } from './redlock/lock-quorum.js';
+import { LockWaiter, TICKET_LEASE_MS, type WaitContext, type Won } from './redlock/lock-waiter.js';
+import {
+  assertAcquire,
+  describeConnection,
+  resolveRedlockOptions,
+  withLockDefaults,
+  type RedlockLockOptions,
+  type ResolvedRedlockOptions,
+} from './redlock/options.js';
+import { RedlockLease } from './redlock/redlock-lease.js';
+import { defineLockScripts, lockKeys, queueWake, wakeChannel, type LockKeys } from './redlock/scripts.js';
+import { count, gather, settle } from './redlock/settle.js';
+import { WakeBus } from './redlock/wake-bus.js';
+import { usingLock } from './using-lock.js';
+
+export type { RedlockLockOptions } from './redlock/options.js';
+
+/** How long `connect()` waits for each master. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Once a quorum is connected, how long `connect()` still gives the other masters. */
+const CONNECT_GRACE_MS = 200;
+/** How long `close()` lets waiters take their tickets off the queue. */
+const CLOSE_WAITERS_MS = 2_000;
+
+interface Connected {
+  readonly quorum: LockQuorum;
+  readonly bus: WakeBus;
+}
+
+/**
+ * A `DistributedLock` on redlock: one Redis, or a quorum of N independent
+ * masters (a lock is held when a majority agree). Usable on its own and by the
+ * scheduler for every run.
+ *
+ * - **Acquire** is one round trip to every master in parallel: redlock's
+ *   acquire script plus a companion script that takes the fencing token.
+ *   A held lock answers null; fewer than a quorum of reachable masters
+ *   rejects with `BackendUnavailableError` (`E_BACKEND_UNAVAILABLE`), fast:
+ *   lock clients have no offline queue and a 500 ms command timeout.
+ * - **Fencing tokens** strictly increase per resource across every
+ *   acquisition, cluster-wide, even while a minority of masters is down
+ *   (see `LockQuorum`).
+ * - **Waiting** (`waitMs`) is first come, first served: a queue of tickets
+ *   on the queue master, woken by the release over pub/sub (one subscriber
+ *   connection per lock), or by the holder's TTL running out.
+ * - **Extend** and **release** go through redlock; a failed extension
+ *   rejects with `LockLostError` (`E_LOCK_LOST`) saying why: expired, taken
+ *   over or unreachable. redlock's own `using()` is not used: `using` here
+ *   refreshes with schedkit's `LeaseKeeper`.
+ *
+ * @example
+ * const lock = new RedlockLock({ masters: [{ url: 'redis://a:6379' }, { url: 'redis://b:6379' }, { url: 'redis://c:6379' }] });
+ * await lock.connect();
+ * const lease = await lock.acquire('report:daily', { ttlMs: 30_000, waitMs: 5_000 });
+ * if (lease) try { await work(lease.fencingToken); } finally { await lease.release(); }
+ * await lock.close();
+ */
+export class RedlockLock implements DistributedLock {
+  readonly #options: ResolvedRedlockOptions;
+  readonly #channel: string;
+  #connected: Connected | undefined;
+  #connecting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #closed = false;
+  /** Local waiters by ticket (wake-ups are dispatched by ticket). */
+  readonly #waiters = new Map<string, LockWaiter>();
+  readonly #runs = new Set<Promise<unknown>>();
+  /** Local waiters per resource: a newcomer does not jump ahead of them. */
+  readonly #waiting = new Map<string, number>();
+  /** The last local waiter's first join per resource: local waiters join in call order. */
+  readonly #lastJoin = new Map<string, Promise<void>>();
+
+  constructor(options: RedlockLockOptions) {
+    this.#options = resolveRedlockOptions(options);
+    this.#channel = wakeChannel(this.#options.prefix);
+  }
+
+  /**
+   * Opens one fail-fast client per master and resolves once a quorum is
+   * ready. A master that is down does not stop it: its client keeps
+   * reconnecting in the background. Rejects with `E_BACKEND_UNAVAILABLE`
+   * when fewer than a quorum can be reached. Idempotent.
+   */
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new SchedkitError(ErrorCode.NotStarted, messages.lockClosed('RedlockLock.connect')));
+    this.#connecting ??= this.open().catch((error: unknown) => {
+      this.#connecting = undefined;
+      throw error;
+    });
+    return this.#connecting;
+  }
+
+  /** Gives up waits in progress, then closes every connection. Idempotent; never rejects. */
+  close(): Promise<void> {
+    this.#closing ??= this.shutdown();
+    return this.#closing;
+  }
+
+  async acquire(resource: string, options: AcquireOptions): Promise<LockLease | null> {
+    assertAcquire(resource, options);
+    const { quorum } = this.live('RedlockLock.acquire');
+    const { ttlMs, signal } = options;
+    const waitMs = options.waitMs ?? 0;
+    const deadline = this.#options.clock.now() + waitMs;
+    const keys = lockKeys(this.#options.prefix, resource);
+    const where = `lock "${resource}"`;
+    const willWait = waitMs > 0 && signal?.aborted !== true;
+
+    // Someone here already waits for it: the lock is not free for a newcomer.
+    if ((this.#waiting.get(resource) ?? 0) === 0) {
+      const master = quorum.queueMaster();
+      const out = await quorum.attempt(keys, ttlMs, master === undefined ? undefined : { master, ticket: '', leaseMs: TICKET_LEASE_MS }, where);
+      if (out.acquired) {
+        if (!out.queue.known || out.queue.ahead === 0) return this.lease(resource, keys, ttlMs, out);
+        // Waiters were queued first (the release woke one that has not got
+        // here yet): first come, first served, so give it back.
+        await this.giveBack(out.hold, keys);
+      }
+    }
+    if (!willWait) return null;
+    return this.wait(resource, keys, ttlMs, deadline, signal, where);
+  }
+
+  using<T>(resource: string, options: UsingOptions, fn: (signal: AbortSignal, fencingToken: number) => Promise<T> | T): Promise<T> {
+    return usingLock(this, this.#options.clock, resource, options, fn);
+  }
+
+  private async wait(
+    resource: string,
+    keys: LockKeys,
+    ttlMs: number,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    where: string,
+  ): Promise<LockLease | null> {
+    const waiter = new LockWaiter(this.context(), keys, ttlMs, deadline, signal, where, this.#lastJoin.get(resource));
+    this.#waiters.set(waiter.ticket, waiter);
+    this.#waiting.set(resource, (this.#waiting.get(resource) ?? 0) + 1);
+    this.#lastJoin.set(resource, waiter.joined);
+    const run = waiter.run();
+    this.#runs.add(run);
+    try {
+      const won = await run;
+      return won === null ? null : this.lease(resource, keys, ttlMs, won);
+    } finally {
+      this.#runs.delete(run);
+      this.#waiters.delete(waiter.ticket);
+      const left = (this.#waiting.get(resource) ?? 1) - 1;
+      if (left === 0) this.#waiting.delete(resource);
+      else this.#waiting.set(resource, left);
+      if (this.#lastJoin.get(resource) === waiter.joined) this.#lastJoin.delete(resource);
+    }
+  }
+
+  private lease(resource: string, keys: LockKeys, ttlMs: number, won: Won): LockLease {
+    return new RedlockLease(this.context(), resource, keys, ttlMs, won.fencingToken, won.hold, won.expiresAt);
+  }
+
+  /** Releases a hold (redlock, on every master), then wakes the head of the resource's queue. */
+  private async giveBack(hold: QuorumHold, keys: LockKeys): Promise<void> {
+    const connected = this.#connected;
+    if (connected === undefined) return;
+    await connected.quorum.release(hold);
+    // After the quorum released, not alongside: the woken head must find the
+    // lock free on a majority. Not awaited: release stays one round trip.
+    const master = connected.quorum.queueMaster();
+    if (master !== undefined) queueWake(connected.quorum.clients[master]!, keys, this.#channel).catch(() => undefined);
+  }
+
+  /** Leases and waiters keep working with it after close() (their calls then fail or end quietly). */
+  private context(): WaitContext {
+    const connected = this.#connected;
+    if (connected === undefined) throw new SchedkitError(ErrorCode.NotStarted, messages.lockNotConnected('RedlockLock'));
+    const { quorum, bus } = connected;
+    return {
+      clock: this.#options.clock,
+      quorum,
+      bus,
+      channel: this.#channel,
+      isClosed: () => this.#closed,
+      giveBack: (hold, keys) => this.giveBack(hold, keys),
+    };
+  }
+
+  private live(call: string): Connected {
+    if (this.#closed) throw new SchedkitError(ErrorCode.NotStarted, messages.lockClosed(call));
+    if (this.#connected === undefined) throw new SchedkitError(ErrorCode.NotStarted, messages.lockNotConnected(call));
+    return this.#connected;
+  }
+
+  private async open(): Promise<void> {
+    const { masters, clock, driftFactor } = this.#options;
+    const labels = masters.map(describeConnection);
+    const clients: RedisClient[] = masters.map((master) => {
+      const client = createClient(withLockDefaults(master), 'lock');
+      // Failures surface through calls (and count as votes against).
+      client.on('error', () => undefined);
+      defineLockScripts(client);
+      return client;
+    });
+    const quorum = new LockQuorum(clients, labels, clock, driftFactor);
+    const connecting = clients.map((client) => settle(connectClient(client, 'RedlockLock', CONNECT_TIMEOUT_MS)));
+    let snapshot = await gather(connecting, (s) => count(s) >= quorum.quorum);
+    if (count(snapshot) >= quorum.quorum && count(snapshot) < clients.length) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CONNECT_GRACE_MS)));
+      snapshot = (await Promise.race([gather(connecting, (s) => count(s) === clients.length), grace])) ?? snapshot;
+      clearTimeout(timer);
+    }
+    const ready = clients.filter((client) => client.status === 'ready').length;
+    if (ready < quorum.quorum || this.#closed) {
+      await Promise.all(clients.map((client) => closeClient(client)));
+      if (this.#closed) throw new SchedkitError(ErrorCode.NotStarted, messages.lockClosed('RedlockLock.connect'));
+      const reasons = snapshot.flatMap((outcome, i) => (outcome?.ok === false ? [`${labels[i]}: ${errorText(outcome.error)}`] : []));
+      const firstError = snapshot.find((outcome) => outcome?.ok === false);
+      throw new BackendUnavailableError(
+        messages.lockQuorumUnavailable('RedlockLock.connect', ready, clients.length, quorum.quorum, reasons.join('; ')),
+        firstError?.ok === false ? firstError.error : undefined,
+      );
+    }
+    const bus = new WakeBus(
+      masters,
+      this.#channel,
+      (ticket) => this.#waiters.get(ticket)?.wake(),
+      () => {
+        for (const waiter of this.#waiters.values()) waiter.poke();
+      },
+    );
+    this.#connected = { quorum, bus };
+    // The subscriber is opened now, so the first wait does not pay for it.
+    const master = quorum.queueMaster();
+    if (master !== undefined) await bus.listenOn(master).catch(() => undefined);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.#closed = true;
+    await this.#connecting?.catch(() => undefined);
+    for (const waiter of this.#waiters.values()) waiter.poke();
+    if (this.#runs.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#runs]),
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAITERS_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    const connected = this.#connected;
+    if (connected === undefined) return;
+    await connected.bus.close();
+    await Promise.all(connected.quorum.clients.map((client) => closeClient(client)));
+  }
+}

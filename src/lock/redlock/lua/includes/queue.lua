@@ -1,0 +1,28 @@
+-- Shared by the waiting-queue scripts (spliced in where a script says
+-- `--@include queue`). A queue is a ZSET ticket -> arrival order plus a HASH
+-- ticket -> lease deadline (server ms); a ticket whose lease ran out belongs
+-- to a waiter that died or stalled, and is dropped when it reaches the head.
+
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Drops dead tickets at the head; returns the live head ticket, or nil.
+local function pruneHead(queue, deadlines, now)
+  while true do
+    local head = redis.call('ZRANGE', queue, 0, 0)[1]
+    if head == nil then return nil end
+    local deadline = tonumber(redis.call('HGET', deadlines, head))
+    if deadline ~= nil and deadline > now then return head end
+    redis.call('ZREM', queue, head)
+    redis.call('HDEL', deadlines, head)
+  end
+end
+
+-- Renews a ticket's lease (both keys outlive every live lease).
+local function renew(queue, deadlines, ticket, leaseMs, now)
+  redis.call('HSET', deadlines, ticket, now + leaseMs)
+  redis.call('PEXPIRE', queue, leaseMs * 2)
+  redis.call('PEXPIRE', deadlines, leaseMs * 2)
+end

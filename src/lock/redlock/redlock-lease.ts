@@ -1,0 +1,82 @@
+import type { Clock } from '../../clock/clock.js';
+import { LockLostError } from '../../errors/schedkit-error.js';
+import { messages } from '../../errors/messages.js';
+import type { LockLease } from '../distributed-lock.js';
+import type { LockQuorum, QuorumHold } from './lock-quorum.js';
+import { assertExtendTtl } from './options.js';
+import type { LockKeys } from './scripts.js';
+
+/** What a lease needs from its lock. */
+export interface LeaseContext {
+  readonly clock: Clock;
+  readonly quorum: LockQuorum;
+  /** Releases a hold and wakes the head of its queue. Never rejects. */
+  giveBack(hold: QuorumHold, keys: LockKeys): Promise<void>;
+}
+
+/** A grant of a `RedlockLock`. */
+export class RedlockLease implements LockLease {
+  #released = false;
+  #lostWhy: string | undefined;
+  #expiresAt: number;
+
+  constructor(
+    private readonly ctx: LeaseContext,
+    readonly resource: string,
+    private readonly keys: LockKeys,
+    private readonly ttlMs: number,
+    readonly fencingToken: number,
+    private readonly hold: QuorumHold,
+    expiresAt: number,
+  ) {
+    this.#expiresAt = expiresAt;
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt;
+  }
+
+  get isReleased(): boolean {
+    return this.#released || this.#lostWhy !== undefined || this.ctx.clock.now() >= this.#expiresAt;
+  }
+
+  async extend(ttlMs: number = this.ttlMs): Promise<void> {
+    assertExtendTtl(ttlMs);
+    if (this.#released) this.lose(messages.lockReleased());
+    if (this.#lostWhy !== undefined) this.lose(this.#lostWhy);
+    // Past the validity time the key may be gone or someone else's: never
+    // extend on hope.
+    if (this.ctx.clock.now() >= this.#expiresAt) this.lose(messages.lockExpired(this.#expiresAt));
+    let expiresAt: number;
+    try {
+      expiresAt = await this.ctx.quorum.extend(this.hold, ttlMs);
+    } catch (error) {
+      const reason = await this.ctx.quorum.lossReason(this.keys, this.hold, `lock "${this.resource}"`);
+      const why =
+        reason.kind === 'taken'
+          ? messages.lockTakenOverByOther()
+          : reason.kind === 'expired'
+            ? messages.lockExpiredOnServers()
+            : messages.lockUnreachable(reason.why);
+      this.lose(why, error);
+    }
+    if (!this.#released) this.#expiresAt = expiresAt;
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    // Also after a loss: the key may still be ours on masters that were out
+    // of reach; redlock deletes it only where it still holds our value.
+    await this.ctx.giveBack(this.hold, this.keys);
+  }
+
+  /** From now on the lease is known lost. */
+  private lose(why: string, cause?: unknown): never {
+    this.#lostWhy ??= why;
+    throw new LockLostError(messages.lockLost(this.resource, why), {
+      cause,
+      details: { resource: this.resource, fencingToken: this.fencingToken },
+    });
+  }
+}

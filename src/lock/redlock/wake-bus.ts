@@ -1,0 +1,66 @@
+import { closeClient, connectClient, createClient, type RedisClient, type RedisConnection } from '../../redis/connection.js';
+
+/**
+ * The one subscriber connection of a `RedlockLock`: it listens on the
+ * namespace's wake-up channel of the queue master, where a release (or a
+ * waiter giving up at the head) publishes the ticket of the waiter to wake.
+ * Wake-ups are dispatched to local waiters by ticket; one connection serves
+ * every waiter of the lock. It follows the queue master when that moves.
+ */
+export class WakeBus {
+  #client: RedisClient | undefined;
+  #master = -1;
+  #subscribed: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly connections: readonly RedisConnection[],
+    private readonly channel: string,
+    /** A wake-up for `ticket` arrived. */
+    private readonly onWake: (ticket: string) => void,
+    /** The subscription was re-established after a disconnection: wake-ups may have been missed. */
+    private readonly onResubscribed: () => void,
+  ) {}
+
+  /** Subscribes on `master` (moving off another master if needed). Rejects when it cannot. */
+  listenOn(master: number): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the wake-up subscriber is closed'));
+    if (this.#master === master && this.#subscribed !== undefined) return this.#subscribed;
+    const previous = this.#client;
+    if (previous !== undefined) void closeClient(previous);
+    const client = createClient(this.connections[master]!, 'lock-subscriber');
+    this.#client = client;
+    this.#master = master;
+    const subscribed = this.subscribe(client);
+    this.#subscribed = subscribed;
+    subscribed.catch(() => {
+      // Let the next call try again.
+      if (this.#subscribed === subscribed) {
+        this.#subscribed = undefined;
+        this.#master = -1;
+        this.#client = undefined;
+        void closeClient(client);
+      }
+    });
+    return subscribed;
+  }
+
+  private async subscribe(client: RedisClient): Promise<void> {
+    client.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.onWake(message);
+    });
+    await connectClient(client, 'RedlockLock wake-up subscriber', 5_000);
+    await client.subscribe(this.channel);
+    // ioredis resubscribes by itself after a reconnection; waiters re-check
+    // then, since a wake-up published in between is lost.
+    client.on('ready', () => this.onResubscribed());
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#subscribed = undefined;
+    if (client !== undefined) await closeClient(client);
+  }
+}

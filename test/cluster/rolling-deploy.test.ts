@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { duplicateSlots, elapse, Workers } from './workers.js';
+
+let redis: RedisServer;
+const workers = new Workers();
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await workers.killAll();
+  await redis?.stop();
+});
+
+describe('cluster: a rolling deploy that changes a schedule', () => {
+  it('adopts the newest definition everywhere, logs the change once, and never runs a slot twice', async () => {
+    const prefix = randomPrefix('rolling');
+    const v1 = [{ name: 'report', schedule: '*/2 * * * * *' }];
+    const v2 = [{ name: 'report', schedule: '*/3 * * * * *' }];
+    const old = await Promise.all(
+      [1, 2, 3].map((i) => workers.start({ instanceId: `v1-${i}`, redisUrl: redis.url, prefix, jobs: v1 })),
+    );
+    await elapse(4_000);
+    let firstNewAt = 0;
+    for (let i = 0; i < 3; i++) {
+      old[i]!.signal('SIGTERM');
+      await old[i]!.waitForExit(15_000);
+      await workers.start({ instanceId: `v2-${i + 1}`, redisUrl: redis.url, prefix, jobs: v2 });
+      if (i === 0) firstNewAt = Date.now();
+      await elapse(3_000);
+    }
+    await elapse(6_000);
+    const stoppedAt = Date.now();
+    await workers.stopAll();
+
+    const starts = workers.lines('start');
+    expect(duplicateSlots(starts)).toEqual([]);
+    // Once a new instance stored the new definition, every instance runs it:
+    // every */3 slot from then on ran once, and nothing else ran.
+    const from = Math.ceil((firstNewAt + 1_000) / 1_000) * 1_000;
+    const to = stoppedAt - 1_000;
+    const ran = starts.map((s) => s.slot as number).filter((slot) => slot >= from && slot <= to).sort((a, b) => a - b);
+    const expected: number[] = [];
+    for (let t = from; t <= to; t += 1_000) if (new Date(t).getUTCSeconds() % 3 === 0) expected.push(t);
+    expect(expected.length).toBeGreaterThanOrEqual(5);
+    expect(ran).toEqual(expected);
+    // Stored once by the first new instance; the later ones found it stored.
+    const changeLines = workers.all.map((w) => (w.stderr.match(/job definition changed/g) ?? []).length);
+    expect(changeLines.reduce((a, b) => a + b, 0)).toBe(1);
+  }, 60_000);
+});

@@ -1,0 +1,112 @@
+/**
+ * One instance of a service, for the multi-process cluster tests: the real
+ * container, App, Redis backend and Redlock lock, configured by the JSON in
+ * SCHEDKIT_WORKER. It prints one JSON line per thing the tests count
+ * (`ready`, `start`, `end`, `stalled`, `failure`, `backend`) on stdout; logs
+ * go to stderr. SIGTERM stops it gracefully (exit 0); the tests also kill -9 it.
+ */
+import { Container } from 'inversify';
+import {
+  App,
+  TOKENS,
+  redisBackendModule,
+  schedulerModule,
+  winstonLoggerModule,
+  type JobDefinition,
+  type JobRegistrar,
+  type Scheduler,
+  type SchedulerConfigInput,
+} from 'schedkit';
+
+export interface WorkerJob {
+  name: string;
+  /** Registers `name-0` ... `name-<count-1>` when given. */
+  count?: number;
+  schedule?: JobDefinition['schedule'];
+  /** How long the handler works (it stops early when its signal aborts). */
+  durationMs?: number;
+  overlap?: JobDefinition['overlap'];
+  misfire?: JobDefinition['misfire'];
+  lockTtlMs?: number;
+  timeoutMs?: number;
+  retry?: JobDefinition['retry'];
+}
+
+export interface WorkerSpec {
+  instanceId: string;
+  redisUrl: string;
+  lockMasters?: string[];
+  prefix: string;
+  config?: SchedulerConfigInput;
+  jobs: WorkerJob[];
+  /** One-off runs this instance triggers once started. */
+  triggers?: Array<{ job: string; id: string; params?: Record<string, string | number> }>;
+}
+
+const spec = JSON.parse(process.env.SCHEDKIT_WORKER ?? '{}') as WorkerSpec;
+const emit = (message: string, fields: Record<string, unknown>): void => {
+  // Synchronous on a pipe (Linux): a line is out before a kill -9 can land.
+  process.stdout.write(`${JSON.stringify({ message, instance: spec.instanceId, at: Date.now(), ...fields })}\n`);
+};
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+  });
+
+function definitions(): JobDefinition[] {
+  const out: JobDefinition[] = [];
+  for (const job of spec.jobs) {
+    const names = job.count === undefined ? [job.name] : Array.from({ length: job.count }, (_, i) => `${job.name}-${i}`);
+    for (const name of names) {
+      out.push({
+        name,
+        ...(job.schedule === undefined ? {} : { schedule: job.schedule }),
+        ...(job.overlap === undefined ? {} : { overlap: job.overlap }),
+        ...(job.misfire === undefined ? {} : { misfire: job.misfire }),
+        ...(job.lockTtlMs === undefined ? {} : { lockTtlMs: job.lockTtlMs }),
+        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
+        ...(job.retry === undefined ? {} : { retry: job.retry }),
+        handler: async (ctx) => {
+          const slot = ctx.scheduledAt.getTime();
+          emit('start', { job: name, slot, id: ctx.id, attempt: ctx.attempt, token: ctx.fencingToken, params: ctx.params ?? null });
+          if (job.durationMs !== undefined) await sleep(job.durationMs, ctx.signal);
+          emit('end', { job: name, slot, id: ctx.id, attempt: ctx.attempt });
+        },
+      });
+    }
+  }
+  return out;
+}
+
+const container = new Container();
+container.load(
+  schedulerModule({ instanceId: spec.instanceId, shutdownTimeoutMs: 3_000, stopTimeoutMs: 8_000, ...spec.config }),
+  redisBackendModule({
+    url: spec.redisUrl,
+    prefix: spec.prefix,
+    ...(spec.lockMasters === undefined ? {} : { lockMasters: spec.lockMasters.map((url) => ({ url })) }),
+  }),
+  winstonLoggerModule({ stream: process.stderr, format: 'json', level: 'info' }),
+);
+container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
+  async register(scheduler) {
+    for (const definition of definitions()) await scheduler.register(definition);
+  },
+});
+
+const app = new App(container);
+const scheduler = container.get<Scheduler>(TOKENS.Scheduler);
+scheduler.on('run:stalled', (e) => emit('stalled', { job: e.name, id: e.id, deadInstance: e.instanceId, requeued: e.requeued, attempt: e.attempt }));
+scheduler.on('run:failure', (e) => emit('failure', { job: e.name, id: e.id, attempt: e.attempt, outcome: e.outcome, error: e.error.message }));
+scheduler.on('backend:down', (e) => emit('backend', { state: 'down', error: e.error.message }));
+scheduler.on('backend:up', (e) => emit('backend', { state: 'up', downForMs: e.downForMs }));
+app.lifecycle.append({
+  name: 'worker',
+  onStart: async () => {
+    for (const t of spec.triggers ?? []) await scheduler.trigger(t.job, { id: t.id, ...(t.params === undefined ? {} : { params: t.params }) });
+    emit('ready', { pid: process.pid });
+  },
+});
+await app.run();

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll } from 'vitest';
+import { RedlockLock } from '../../src/lock/redlock-lock.js';
+import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
+import { describeLockConformance, type LockHarness } from './lock-conformance.js';
+
+// Servers are started once per file; every test gets its own key prefix.
+let one: RedisServer[] = [];
+let three: RedisServer[] = [];
+
+beforeAll(async () => {
+  [one, three] = await Promise.all([startMasters(1), startMasters(3)]);
+});
+
+afterAll(async () => {
+  await Promise.all([...one, ...three].map((server) => server.stop()));
+});
+
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Blocks the event loop (a paused process: GC, SIGSTOP), then lets the overdue timers run. */
+async function freeze(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // busy: no timer, no I/O callback runs
+  }
+  await wait(20);
+}
+
+function harness(servers: () => RedisServer[]): () => Promise<LockHarness> {
+  return async () => {
+    const lock = new RedlockLock({ masters: servers().map((s) => ({ url: s.url })), prefix: randomPrefix('lock') });
+    await lock.connect();
+    return { lock, advance: wait, freeze, close: () => lock.close() };
+  };
+}
+
+describeLockConformance('redlock, one master', harness(() => one));
+describeLockConformance('redlock, three masters', harness(() => three));
