@@ -23,7 +23,12 @@ export interface MaintenanceDeps {
   /** Keys of the jobs registered here (kept alive by the sweep). */
   keys: () => Iterable<string>;
   membership: Membership;
+  /** Re-measures the local clock's offset from the backend's. */
+  align: () => Promise<unknown>;
 }
+
+/** Heartbeats between two measurements of the clock offset (about a minute). */
+const ALIGN_EVERY = 30;
 
 /**
  * The scheduler's background duties, on every instance:
@@ -60,10 +65,14 @@ export class Maintenance {
     this.sweeper.stop();
   }
 
-  /** Says this instance is alive and refreshes the list of live ones. */
+  private beats = 0;
+
+  /** Says this instance is alive and refreshes the list of live ones; now and then re-aligns the clock. */
   async heartbeat(): Promise<void> {
     const { backend, config, membership } = this.deps;
     membership.update(await backend.heartbeatInstance(config.instanceId, config.lockTtlMs));
+    // Clocks drift (NTP steps, suspended VMs): measure the offset again now and then.
+    if (++this.beats % ALIGN_EVERY === 0) await this.deps.align();
   }
 
   private async reap(): Promise<void> {

@@ -173,7 +173,8 @@ export class RunRunner {
       signal: AbortSignal.any([keeper.signal, this.shutdown.signal]),
     });
 
-    await this.record(job, claimed, ref, result, event);
+    // History times come from our clock (aligned on the backend's), not the executor's.
+    await this.record(job, claimed, ref, result, event, startedAt, clock.now());
     recorded = true;
     markRecorded();
 
@@ -186,11 +187,18 @@ export class RunRunner {
     entry.lease = undefined;
   }
 
-  private async record(job: NormalizedJob, claimed: ClaimedRun, ref: ActiveRunRef, result: ExecutionResult, event: RunEvent): Promise<void> {
+  private async record(
+    job: NormalizedJob,
+    claimed: ClaimedRun,
+    ref: ActiveRunRef,
+    result: ExecutionResult,
+    event: RunEvent,
+    startedAt: number,
+    finishedAt: number,
+  ): Promise<void> {
     const { clock, metrics, events, config } = this.deps;
     const failed = result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'lock-lost';
-    const retryAt =
-      failed && claimed.attempt <= job.retry.maxRetries ? result.finishedAt + retryDelayMs(job.retry, claimed.attempt) : undefined;
+    const retryAt = failed && claimed.attempt <= job.retry.maxRetries ? finishedAt + retryDelayMs(job.retry, claimed.attempt) : undefined;
     // A run cut short by shutdown goes back for another instance, unless it is
     // a slot whose job says missed slots are skipped.
     const requeueAt =
@@ -202,8 +210,8 @@ export class RunRunner {
         instanceId: config.instanceId,
         outcome: result.outcome,
         error: result.error?.message ?? null,
-        startedAt: result.startedAt,
-        finishedAt: result.finishedAt,
+        startedAt,
+        finishedAt,
         retryAt,
         requeueAt,
       });

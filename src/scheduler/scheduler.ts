@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Backend, JobUpsert, StoredJob } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
 import { KeyTable } from '../backend/key-filter.js';
-import type { Clock } from '../clock/clock.js';
+import { AlignedClock } from '../clock/aligned-clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages, show } from '../errors/messages.js';
@@ -76,7 +76,8 @@ const TRIGGER_KEYS = new Set(['tenantId', 'params', 'at', 'id']);
 export class Scheduler {
   private readonly config: SchedulerConfig;
   private readonly backend: Backend;
-  private readonly clock: Clock;
+  /** The local clock aligned on the backend's: slots are planned and fired on backend time. */
+  private readonly clock: AlignedClock;
   private readonly log: Logger;
   private readonly metrics: MetricsCollector;
   private readonly events: SchedulerEventEmitter;
@@ -100,13 +101,11 @@ export class Scheduler {
    * lockTtlMs registered (the run's first heartbeat sets its own).
    */
   private maxLeaseMs: number;
-  /** Backend clock minus local clock, measured at start: turns backend due times into local timers. */
-  private backendOffsetMs = 0;
 
   constructor(deps: SchedulerDeps) {
     this.config = deps.config;
     this.backend = deps.backend;
-    this.clock = deps.clock;
+    this.clock = new AlignedClock(deps.clock);
     this.metrics = deps.metrics;
     this.log = deps.logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
     this.events = new SchedulerEventEmitter(this.log);
@@ -120,19 +119,19 @@ export class Scheduler {
       const lease = await deps.lock.acquire(`probe:${deps.config.instanceId}`, { ttlMs: 1_000 });
       await lease?.release();
     };
-    this.health = new BackendHealth(deps.clock, this.log, this.events, probe, deps.config.pollIntervalMs, () => this.recover());
-    this.runner = new RunRunner({ ...deps, logger: deps.logger, events: this.events, onBackendError: (e) => this.health.report(e) });
-    this.queue = new DueQueue(deps.clock, (item, at) => this.onDue(item, at));
+    this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, () => this.recover());
+    this.runner = new RunRunner({ ...deps, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
+    this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
     this.poller = new DueRunsPoller({
       backend: deps.backend,
-      clock: deps.clock,
+      clock: this.clock,
       limiter: this.limiter,
       health: this.health,
       instanceId: deps.config.instanceId,
       pollIntervalMs: deps.config.pollIntervalMs,
       jobs: this.jobs,
       leaseMs: () => this.maxLeaseMs,
-      backendNow: () => this.backendNow(),
+      backendNow: () => this.clock.now(),
       run: async (claimed) => {
         const entry = this.jobs.get(claimed.key);
         if (entry !== undefined) await this.runner.run(entry.job, claimed);
@@ -141,11 +140,13 @@ export class Scheduler {
     this.membership = new Membership(deps.config.instanceId, deps.config.takeoverDelayMs);
     this.maintenance = new Maintenance({
       ...deps,
+      clock: this.clock,
       logger: this.log,
       health: this.health,
       events: this.events,
       keys: () => this.jobs.keys(),
       membership: this.membership,
+      align: () => this.clock.align(() => deps.backend.time()),
     });
   }
 
@@ -374,12 +375,10 @@ export class Scheduler {
     this.current = 'starting';
     this.runner.reset();
     try {
-      const backendNow = await this.backend.time();
-      const skew = this.clock.now() - backendNow;
-      this.backendOffsetMs = -skew;
-      if (Math.abs(skew) > this.config.maxClockSkewMs) {
-        this.log.warn('local clock differs from the backend clock by more than maxClockSkewMs; slot claims use the backend clock', {
-          skewMs: skew,
+      const offset = await this.clock.align(() => this.backend.time());
+      if (Math.abs(offset) > this.config.maxClockSkewMs) {
+        this.log.warn('local clock differs from the backend clock by more than maxClockSkewMs; slots follow the backend clock', {
+          skewMs: -offset,
           maxClockSkewMs: this.config.maxClockSkewMs,
         });
       }
@@ -642,10 +641,6 @@ export class Scheduler {
     for (const entry of this.jobs.values()) entry.token++;
     await this.syncJobs([...this.jobs.values()]);
     this.poller.queue();
-  }
-
-  private backendNow(): number {
-    return this.clock.now() + this.backendOffsetMs;
   }
 
   // ------------------------------------------------------------ helpers
