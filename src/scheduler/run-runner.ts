@@ -173,18 +173,29 @@ export class RunRunner {
       signal: AbortSignal.any([keeper.signal, this.shutdown.signal]),
     });
 
+    const unlock = async (): Promise<void> => {
+      await keeper.stop();
+      entry.keeper = undefined;
+      await heldLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
+      entry.lease = undefined;
+    };
     // History times come from our clock (aligned on the backend's), not the executor's.
-    await this.record(job, claimed, ref, result, event, startedAt, clock.now());
+    const finishedAt = clock.now();
+    if (!result.abandoned) {
+      // The handler is done: record the outcome and give the lock back in the
+      // same round trip.
+      recorded = true;
+      await Promise.all([this.record(job, claimed, ref, result, event, startedAt, finishedAt), unlock()]);
+      markRecorded();
+      return;
+    }
+    await this.record(job, claimed, ref, result, event, startedAt, finishedAt);
     recorded = true;
     markRecorded();
-
     // The concurrency permit and the lock stay taken until the handler has
     // really settled (an abandoned handler may still be writing).
     await result.settled;
-    await keeper.stop();
-    entry.keeper = undefined;
-    await heldLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
-    entry.lease = undefined;
+    await unlock();
   }
 
   private async record(

@@ -80,9 +80,16 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   }
 }
 
-async function launch(port: number, options: RedisServerOptions): Promise<RedisServer> {
+async function launch(port: number, options: RedisServerOptions, config?: (dir: string) => string): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'schedkit-redis-'));
-  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+  const args: string[] = [];
+  if (config !== undefined) {
+    // A config file first (Sentinel must be able to rewrite its own).
+    const file = join(dir, 'redis.conf');
+    writeFileSync(file, config(dir));
+    args.push(file);
+  }
+  args.push('--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning');
   if (options.password !== undefined) args.push('--requirepass', options.password);
   if (options.aclUsers !== undefined && options.aclUsers.length > 0) {
     const aclFile = join(dir, 'users.acl');
@@ -128,7 +135,7 @@ async function launch(port: number, options: RedisServerOptions): Promise<RedisS
     },
     async restart() {
       await server.stop();
-      return launch(port, options);
+      return launch(port, options, config);
     },
   };
   return server;
@@ -144,7 +151,8 @@ async function waitUntilReady(port: number, options: RedisServerOptions, exited:
     if (dead) throw new Error(`redis-server on port ${port} exited at start:\n${output()}`);
     try {
       const { stdout } = await run('redis-cli', ['-h', HOST, '-p', String(port), ...auth, 'PING'], { timeout: 2_000 });
-      if (stdout.trim() === 'PONG') return;
+      // PONG, or an auth error from a server whose default user is off: either way it answers.
+      if (stdout.trim() !== '') return;
     } catch {
       // not listening yet
     }
@@ -198,4 +206,37 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
     throw error;
   }
   return { nodes, startupNodes: nodes.map((n) => ({ host: HOST, port: n.port })), stop };
+}
+
+export interface RedisSentinel {
+  readonly host: string;
+  /** The Sentinel's port (connect with `sentinels: [{ host, port }]`, `name: masterName`). */
+  readonly port: number;
+  readonly masterName: string;
+  readonly master: RedisServer;
+  stop(): Promise<void>;
+}
+
+/** A master and one Sentinel monitoring it (quorum 1). */
+export async function startSentinel(masterName = 'mymaster'): Promise<RedisSentinel> {
+  const master = await startRedis();
+  try {
+    const port = await freePort();
+    const sentinel = await launch(port, { args: ['--sentinel'] }, () =>
+      [`sentinel monitor ${masterName} ${HOST} ${master.port} 1`, `sentinel down-after-milliseconds ${masterName} 5000`, ''].join('\n'),
+    );
+    return {
+      host: HOST,
+      port,
+      masterName,
+      master,
+      async stop() {
+        await sentinel.stop();
+        await master.stop();
+      },
+    };
+  } catch (error) {
+    await master.stop();
+    throw error;
+  }
 }
