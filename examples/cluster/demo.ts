@@ -22,6 +22,13 @@ await sleep(300);
 
 const runs: Array<{ job: string; slot: string; by: string }> = [];
 const instances = ['a', 'b', 'c'].map((id) => startInstance(id));
+// Interrupted: take the instances and Redis down with us.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of [...instances, redis]) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 console.log(`Redis on 127.0.0.1:${port}; instances a, b, c running for ${RUN_FOR_MS / 1000} s...`);
 await sleep(RUN_FOR_MS);
 
