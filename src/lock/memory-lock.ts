@@ -1,8 +1,9 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { SystemClock } from '../clock/clock.js';
-import { ErrorCode, LockLostError, SchedkitError } from '../errors/schedkit-error.js';
+import { LockLostError } from '../errors/schedkit-error.js';
 import { messages } from '../errors/messages.js';
 import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from './distributed-lock.js';
+import { assertAcquire, assertExtendTtl } from './lock-input.js';
 import { usingLock } from './using-lock.js';
 
 /** Options of `MemoryLock`. */
@@ -11,10 +12,8 @@ export interface MemoryLockOptions {
   clock?: Clock;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** No timer is armed longer than this; a longer wait re-arms on wake (suspended machines drift). */
 const MAX_ARM_MS = 30_000;
-const MAX_RESOURCE_LENGTH = 1000;
 
 /**
  * A `DistributedLock` for one process: the lock the in-memory backend pairs
@@ -40,7 +39,7 @@ export class MemoryLock implements DistributedLock {
   }
 
   async acquire(resource: string, options: AcquireOptions): Promise<LockLease | null> {
-    validateAcquire(resource, options);
+    assertAcquire(resource, options);
     return this.table.acquire(resource, options.ttlMs, options.waitMs ?? 0, options.signal);
   }
 
@@ -254,11 +253,7 @@ class MemoryLease implements LockLease {
   }
 
   async extend(ttlMs: number = this.ttlMs): Promise<void> {
-    if (!isTtl(ttlMs)) {
-      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('lease.extend', 'ttlMs', TTL_RULE), {
-        details: { field: 'ttlMs' },
-      });
-    }
+    assertExtendTtl(ttlMs);
     const now = this.table.clock.now();
     if (!this.released && this.table.isHolder(this.resource, this) && now < this.current) {
       this.current = now + ttlMs;
@@ -288,25 +283,3 @@ class MemoryLease implements LockLease {
   }
 }
 
-const TTL_RULE = `must be a positive integer of at most ${MAX_TIMER_MS} ms`;
-
-function isTtl(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_TIMER_MS;
-}
-
-function validateAcquire(resource: unknown, options: AcquireOptions | undefined): void {
-  const fail = (field: string, why: string): never => {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('lock.acquire', field, why), {
-      details: { field },
-    });
-  };
-  if (typeof resource !== 'string' || resource.length === 0 || resource.length > MAX_RESOURCE_LENGTH) {
-    fail('resource', `must be a non-empty string of at most ${MAX_RESOURCE_LENGTH} characters`);
-  }
-  if (typeof options !== 'object' || options === null) fail('options', 'must be an object with ttlMs');
-  if (!isTtl(options!.ttlMs)) fail('ttlMs', TTL_RULE);
-  const waitMs = options!.waitMs;
-  if (waitMs !== undefined && (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs < 0)) {
-    fail('waitMs', 'must be a finite number >= 0');
-  }
-}

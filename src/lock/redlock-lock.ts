@@ -4,8 +4,8 @@ import { closeClient, connectClient, createClient, errorText, type RedisClient }
 import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from './distributed-lock.js';
 import { LockQuorum, type QuorumHold } from './redlock/lock-quorum.js';
 import { LockWaiter, TICKET_LEASE_MS, type WaitContext, type Won } from './redlock/lock-waiter.js';
+import { assertAcquire } from './lock-input.js';
 import {
-  assertAcquire,
   describeConnection,
   resolveRedlockOptions,
   withLockDefaults,

@@ -1,9 +1,8 @@
 import type { Clock } from '../../clock/clock.js';
 import { SystemClock } from '../../clock/clock.js';
-import { ConfigError, ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
+import { ConfigError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import type { RedisConnection } from '../../redis/connection.js';
-import type { AcquireOptions } from '../distributed-lock.js';
 
 /** Options of `RedlockLock`. */
 export interface RedlockLockOptions {
@@ -69,40 +68,6 @@ function isConnection(value: unknown): value is RedisConnection {
   return typeof c.options === 'object' && c.options !== null;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const MAX_RESOURCE_LENGTH = 1000;
-const TTL_RULE = `must be a positive integer of at most ${MAX_TIMER_MS} ms`;
-
-export function isTtl(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_TIMER_MS;
-}
-
-/** The `extend` TTL check, worded like `MemoryLock`'s. */
-export function assertExtendTtl(ttlMs: unknown): void {
-  if (!isTtl(ttlMs)) {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('lease.extend', 'ttlMs', TTL_RULE), {
-      details: { field: 'ttlMs' },
-    });
-  }
-}
-
-/** The `acquire` input checks, worded exactly like `MemoryLock`'s. */
-export function assertAcquire(resource: unknown, options: AcquireOptions | undefined): void {
-  const fail = (field: string, why: string): never => {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('lock.acquire', field, why), {
-      details: { field },
-    });
-  };
-  if (typeof resource !== 'string' || resource.length === 0 || resource.length > MAX_RESOURCE_LENGTH) {
-    fail('resource', `must be a non-empty string of at most ${MAX_RESOURCE_LENGTH} characters`);
-  }
-  if (typeof options !== 'object' || options === null) fail('options', 'must be an object with ttlMs');
-  if (!isTtl(options!.ttlMs)) fail('ttlMs', TTL_RULE);
-  const waitMs = options!.waitMs;
-  if (waitMs !== undefined && (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs < 0)) {
-    fail('waitMs', 'must be a finite number >= 0');
-  }
-}
 
 /** `host:port` (never credentials) naming a master in messages. */
 export function describeConnection(connection: RedisConnection): string {

@@ -3,7 +3,7 @@ import { LockLostError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import type { LockLease } from '../distributed-lock.js';
 import type { LockQuorum, QuorumHold } from './lock-quorum.js';
-import { assertExtendTtl } from './options.js';
+import { assertExtendTtl } from '../lock-input.js';
 import type { LockKeys } from './scripts.js';
 
 /** What a lease needs from its lock. */
