@@ -13,6 +13,7 @@ import type {
 } from '../../src/backend/backend.js';
 import { jobStatus } from '../../src/backend/job-status.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
+import { jobUpsert, rejection } from '../helpers/fixtures.js';
 
 /**
  * What a backend under test comes with. Each test gets a fresh harness (its
@@ -59,24 +60,8 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
     // ---- helpers ----------------------------------------------------------
 
-    function job(key: string, overrides: Partial<JobUpsert> = {}): JobUpsert {
-      const slash = key.indexOf('/');
-      const tenant = key.slice(0, slash);
-      return {
-        key,
-        name: key.slice(slash + 1),
-        tenantId: tenant === '' ? undefined : tenant,
-        schedule: { kind: 'interval', everyMs: MINUTE, anchor: '1970-01-01T00:00:00.000Z' },
-        definitionHash: 'h1',
-        definedAt: 1_000,
-        nextRunAt: null,
-        limit: null,
-        ...overrides,
-      };
-    }
-
     async function upsert(key: string, overrides: Partial<JobUpsert> = {}): Promise<StoredJob> {
-      const [result] = await backend.upsertJobs([job(key, overrides)]);
+      const [result] = await backend.upsertJobs([jobUpsert(key, overrides)]);
       return result!.stored;
     }
 
@@ -130,15 +115,6 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       return found;
     }
 
-    async function rejection(promise: Promise<unknown>): Promise<unknown> {
-      try {
-        await promise;
-      } catch (error) {
-        return error;
-      }
-      throw new Error('expected a rejection');
-    }
-
     // ---- upsertJobs / touchJobs / getJob / listJobs ------------------------
 
     describe('instances', () => {
@@ -155,7 +131,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
     describe('upsertJobs', () => {
       it('creates a new job with zeroed state and backend timestamps', async () => {
         const before = await backend.time();
-        const [result] = await backend.upsertJobs([job('acme/report', { nextRunAt: before + MINUTE, limit: 5 })]);
+        const [result] = await backend.upsertJobs([jobUpsert('acme/report', { nextRunAt: before + MINUTE, limit: 5 })]);
         const after = await backend.time();
         expect(result!.created).toBe(true);
         expect(result!.definitionChanged).toBe(false);
@@ -190,7 +166,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       });
 
       it('returns one result per job, in order, for a batch', async () => {
-        const results = await backend.upsertJobs([job('/b'), job('/a'), job('t/c')]);
+        const results = await backend.upsertJobs([jobUpsert('/b'), jobUpsert('/a'), jobUpsert('t/c')]);
         expect(results.map((r) => [r.key, r.created])).toEqual([
           ['/b', true],
           ['/a', true],
@@ -203,7 +179,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       it('with the same definition only refreshes lastSeenAt, and fills nextRunAt when none is stored', async () => {
         const first = await upsert('/same', { nextRunAt: null });
         await harness.advance(PAST_LEASE);
-        const [again] = await backend.upsertJobs([job('/same', { nextRunAt: 123_456 })]);
+        const [again] = await backend.upsertJobs([jobUpsert('/same', { nextRunAt: 123_456 })]);
         expect(again!.created).toBe(false);
         expect(again!.definitionChanged).toBe(false);
         expect(again!.stored.createdAt).toBe(first.createdAt);
@@ -211,7 +187,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(again!.stored.nextRunAt).toBe(123_456);
 
         // Once a nextRunAt is stored, a registration does not overwrite it.
-        const [third] = await backend.upsertJobs([job('/same', { nextRunAt: 999_999 })]);
+        const [third] = await backend.upsertJobs([jobUpsert('/same', { nextRunAt: 999_999 })]);
         expect(third!.stored.nextRunAt).toBe(123_456);
       });
 
@@ -219,7 +195,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const now = await backend.time();
         await upsert('/keep', { nextRunAt: now - 1_000 });
         await claimOk('/keep', now - 1_000, { nextRunAt: now + MINUTE });
-        const [again] = await backend.upsertJobs([job('/keep', { nextRunAt: now + 5 * MINUTE })]);
+        const [again] = await backend.upsertJobs([jobUpsert('/keep', { nextRunAt: now + 5 * MINUTE })]);
         expect(again!.stored.nextRunAt).toBe(now + MINUTE);
       });
 
@@ -231,7 +207,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect((await stored('/change')).completed).toBe(true);
 
         const [result] = await backend.upsertJobs([
-          job('/change', {
+          jobUpsert('/change', {
             definitionHash: 'h2',
             definedAt: 2_000,
             schedule: { kind: 'cron', cron: '*/5 * * * *' },
@@ -259,7 +235,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
       it('an older definition loses: the stored one is kept and returned', async () => {
         await upsert('/older', { definitionHash: 'h2', definedAt: 2_000, limit: 3 });
-        const [result] = await backend.upsertJobs([job('/older', { definitionHash: 'h1', definedAt: 1_500, limit: 7 })]);
+        const [result] = await backend.upsertJobs([jobUpsert('/older', { definitionHash: 'h1', definedAt: 1_500, limit: 7 })]);
         expect(result!.created).toBe(false);
         expect(result!.definitionChanged).toBe(false);
         expect(result!.stored.definitionHash).toBe('h2');
@@ -275,7 +251,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(await backend.removeJob('/revive')).toBe(true);
         expect((await backend.claimSlot(slotClaim('/revive', now))).status).toBe('removed');
 
-        const [result] = await backend.upsertJobs([job('/revive')]);
+        const [result] = await backend.upsertJobs([jobUpsert('/revive')]);
         expect(result!.created).toBe(true);
         expect(result!.stored).toMatchObject({ lastSlot: null, slotCount: 0, fence: 0, activeRuns: 0 });
         expect((await backend.claimSlot(slotClaim('/revive', now))).status).toBe('claimed');
@@ -302,7 +278,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       });
 
       it('listJobs sorts by key and filters by tenant, with "" meaning no tenant', async () => {
-        await backend.upsertJobs([job('zeta/d'), job('acme/b'), job('/c'), job('acme/a')]);
+        await backend.upsertJobs([jobUpsert('zeta/d'), jobUpsert('acme/b'), jobUpsert('/c'), jobUpsert('acme/a')]);
         expect((await backend.listJobs()).map((j) => j.key)).toEqual(['/c', 'acme/a', 'acme/b', 'zeta/d']);
         expect((await backend.listJobs({ tenantId: 'acme' })).map((j) => j.key)).toEqual(['acme/a', 'acme/b']);
         expect((await backend.listJobs({ tenantId: '' })).map((j) => j.key)).toEqual(['/c']);
@@ -627,7 +603,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
       it('run ids are per job', async () => {
         const now = await backend.time();
-        await backend.upsertJobs([job('/one'), job('/two')]);
+        await backend.upsertJobs([jobUpsert('/one'), jobUpsert('/two')]);
         expect((await enqueue('/one', 'same', now)).created).toBe(true);
         expect((await enqueue('/two', 'same', now)).created).toBe(true);
         const claimed = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
@@ -697,7 +673,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
       it('claims only runs of the given keys, leaving the others pending', async () => {
         const now = await backend.time();
-        await backend.upsertJobs([job('/ka'), job('/kb')]);
+        await backend.upsertJobs([jobUpsert('/ka'), jobUpsert('/kb')]);
         await enqueue('/ka', 'a', now - 2_000);
         await enqueue('/kb', 'b', now - 1_000);
         const onlyB = (await backend.claimDueRuns({
@@ -714,7 +690,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
       it('holds runs of a paused job until it is resumed', async () => {
         const now = await backend.time();
-        await backend.upsertJobs([job('/held'), job('/free')]);
+        await backend.upsertJobs([jobUpsert('/held'), jobUpsert('/free')]);
         await backend.setPaused('/held', true);
         await enqueue('/held', 'h', now - 2_000);
         await enqueue('/free', 'f', now - 1_000);
@@ -1082,7 +1058,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
     describe('removeJob', () => {
       it('deletes state, history and runs; leaves claims removed and finishes unrecorded', async () => {
         const now = await backend.time();
-        await backend.upsertJobs([job('/rm'), job('/other')]);
+        await backend.upsertJobs([jobUpsert('/rm'), jobUpsert('/other')]);
         const active = await claimOk('/rm', now - 2_000);
         expect((await backend.claimSlot(slotClaim('/rm', now - 1_000))).status).toBe('skipped');
         await enqueue('/rm', 'pending', now - 500);
@@ -1132,7 +1108,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
 
       it('deletes jobs not seen for orphanTimeoutMs, sparing touched jobs and jobs with an active run', async () => {
         const now = await backend.time();
-        await backend.upsertJobs([job('/orphan'), job('/touched'), job('/busy')]);
+        await backend.upsertJobs([jobUpsert('/orphan'), jobUpsert('/touched'), jobUpsert('/busy')]);
         const busy = await claimOk('/busy', now - 1_000);
         const orphanRun = await claimOk('/orphan', now - 1_000);
         await backend.finishRun(finishOf(orphanRun));

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DistributedLock, LockLease } from '../../src/lock/distributed-lock.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
+import { rejection } from '../helpers/fixtures.js';
 
 /** What a lock under test comes with. Each test gets a fresh harness. */
 export interface LockHarness {
@@ -45,15 +46,6 @@ export function describeLockConformance(label: string, makeHarness: () => Promis
       const lease = await lock.acquire(resource, { ttlMs });
       if (lease === null) throw new Error(`expected to acquire ${resource}`);
       return lease;
-    }
-
-    async function rejection(promise: Promise<unknown>): Promise<unknown> {
-      try {
-        await promise;
-      } catch (error) {
-        return error;
-      }
-      throw new Error('expected a rejection');
     }
 
     describe('acquire / release', () => {

@@ -1,29 +1,15 @@
-import { KeyTable } from '../../src/backend/key-filter.js';
 import { describe, expect, it, vi } from 'vitest';
-import type { JobUpsert } from '../../src/backend/backend.js';
+import { KeyTable } from '../../src/backend/key-filter.js';
 import { MemoryBackend } from '../../src/backend/memory-backend.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import { describeBackendConformance } from './backend-conformance.js';
+import { jobUpsert } from '../helpers/fixtures.js';
 
 describeBackendConformance('memory', async () => {
   const clock = new FakeClock();
   return { backend: new MemoryBackend({ clock }), advance: (ms) => clock.advance(ms), close: async () => {} };
 });
-
-function job(key: string, overrides: Partial<JobUpsert> = {}): JobUpsert {
-  return {
-    key,
-    name: key.slice(key.indexOf('/') + 1),
-    tenantId: undefined,
-    schedule: { kind: 'interval', everyMs: 60_000, anchor: '1970-01-01T00:00:00.000Z' },
-    definitionHash: 'h1',
-    definedAt: 1,
-    nextRunAt: null,
-    limit: null,
-    ...overrides,
-  };
-}
 
 /** Deterministic pseudo-random numbers (mulberry32) so failures replay. */
 function random(seed: number): () => number {
@@ -39,7 +25,7 @@ function random(seed: number): () => number {
 describe('MemoryBackend specifics', () => {
   it('returns copies: mutating results never changes stored state', async () => {
     const backend = new MemoryBackend({ clock: new FakeClock() });
-    const [result] = await backend.upsertJobs([job('/copy')]);
+    const [result] = await backend.upsertJobs([jobUpsert('/copy')]);
     const storedJob = result!.stored;
     storedJob.paused = true;
     (storedJob.schedule as { everyMs: number }).everyMs = 1;
@@ -47,7 +33,7 @@ describe('MemoryBackend specifics', () => {
     expect(again?.paused).toBe(false);
     expect(again?.schedule).toEqual({ kind: 'interval', everyMs: 60_000, anchor: '1970-01-01T00:00:00.000Z' });
 
-    const input = job('/input');
+    const input = jobUpsert('/input');
     await backend.upsertJobs([input]);
     (input.schedule as { everyMs: number }).everyMs = 5;
     expect((await backend.getJob('/input'))?.schedule).toMatchObject({ everyMs: 60_000 });
@@ -68,9 +54,9 @@ describe('MemoryBackend specifics', () => {
   it('keeps each job its own schedule when two definitions share a hash', async () => {
     const backend = new MemoryBackend({ clock: new FakeClock() });
     await backend.upsertJobs([
-      job('/a', { definitionHash: 'same' }),
-      job('/b', { definitionHash: 'same', schedule: { kind: 'cron', cron: '* * * * *' } }),
-      job('/c', { definitionHash: 'same', limit: 3 }),
+      jobUpsert('/a', { definitionHash: 'same' }),
+      jobUpsert('/b', { definitionHash: 'same', schedule: { kind: 'cron', cron: '* * * * *' } }),
+      jobUpsert('/c', { definitionHash: 'same', limit: 3 }),
     ]);
     expect((await backend.getJob('/a'))?.schedule).toMatchObject({ kind: 'interval' });
     expect((await backend.getJob('/b'))?.schedule).toEqual({ kind: 'cron', cron: '* * * * *' });
@@ -78,14 +64,14 @@ describe('MemoryBackend specifics', () => {
     expect((await backend.getJob('/a'))?.limit).toBeNull();
     // Removing the first owner of a shared definition leaves the others intact.
     await backend.removeJob('/a');
-    await backend.upsertJobs([job('/d', { definitionHash: 'same' })]);
+    await backend.upsertJobs([jobUpsert('/d', { definitionHash: 'same' })]);
     expect((await backend.getJob('/d'))?.schedule).toMatchObject({ kind: 'interval' });
     expect((await backend.getJob('/b'))?.schedule).toEqual({ kind: 'cron', cron: '* * * * *' });
   });
 
   it('keeps a name that the key does not spell', async () => {
     const backend = new MemoryBackend({ clock: new FakeClock() });
-    await backend.upsertJobs([job('custom-key', { name: 'real-name', tenantId: 't' }), job('t/x', { name: 'x', tenantId: 't' })]);
+    await backend.upsertJobs([jobUpsert('custom-key', { name: 'real-name', tenantId: 't' }), jobUpsert('t/x', { name: 'x', tenantId: 't' })]);
     expect(await backend.getJob('custom-key')).toMatchObject({ name: 'real-name', tenantId: 't' });
     expect(await backend.getJob('t/x')).toMatchObject({ name: 'x', tenantId: 't' });
   });
@@ -93,7 +79,7 @@ describe('MemoryBackend specifics', () => {
   it('honours historyLimit and rejects a bad one', async () => {
     const clock = new FakeClock();
     const backend = new MemoryBackend({ clock, historyLimit: 3 });
-    await backend.upsertJobs([job('/h')]);
+    await backend.upsertJobs([jobUpsert('/h')]);
     const now = clock.now();
     const claim = (slot: number, runId: string) =>
       backend.claimSlot({
@@ -118,7 +104,7 @@ describe('MemoryBackend specifics', () => {
 
   it('calls listeners asynchronously and swallows their errors', async () => {
     const backend = new MemoryBackend({ clock: new FakeClock() });
-    await backend.upsertJobs([job('/l')]);
+    await backend.upsertJobs([jobUpsert('/l')]);
     const order: string[] = [];
     backend.onRunsChanged(() => {
       order.push('throwing');
@@ -134,7 +120,7 @@ describe('MemoryBackend specifics', () => {
   it('notifies on resume and when an exclusive run ends, not on a plain finish', async () => {
     const clock = new FakeClock();
     const backend = new MemoryBackend({ clock });
-    await backend.upsertJobs([job('/n')]);
+    await backend.upsertJobs([jobUpsert('/n')]);
     let calls = 0;
     backend.onRunsChanged(() => calls++);
     const settle = () => clock.advance(0);
@@ -171,7 +157,7 @@ describe('MemoryBackend specifics', () => {
     const backend = new MemoryBackend({ clock });
     const rand = random(42);
     const keys = Array.from({ length: 20 }, (_, i) => `/j${i}`);
-    await backend.upsertJobs(keys.map((k) => job(k)));
+    await backend.upsertJobs(keys.map((k) => jobUpsert(k)));
     const now = clock.now();
     const expected: { id: string; dueAt: number; order: number }[] = [];
     for (let i = 0; i < 500; i++) {
@@ -197,8 +183,8 @@ describe('MemoryBackend specifics', () => {
     const backend = new MemoryBackend({ clock });
     const now = clock.now();
     const count = 3_000;
-    await backend.upsertJobs(Array.from({ length: count }, (_, i) => job(`/rm${i}`)));
-    await backend.upsertJobs([job('/survivor')]);
+    await backend.upsertJobs(Array.from({ length: count }, (_, i) => jobUpsert(`/rm${i}`)));
+    await backend.upsertJobs([jobUpsert('/survivor')]);
     for (let i = 0; i < count; i++) {
       await backend.enqueueRun({ key: `/rm${i}`, id: 'x', kind: 'trigger', dueAt: now - count + i, params: undefined, maxAttempts: 1 });
     }
@@ -215,7 +201,7 @@ describe('MemoryBackend specifics', () => {
     const clock = new FakeClock();
     const backend = new MemoryBackend({ clock });
     const now = clock.now();
-    await backend.upsertJobs([job('/p'), job('/q')]);
+    await backend.upsertJobs([jobUpsert('/p'), jobUpsert('/q')]);
     await backend.setPaused('/p', true);
     for (let i = 0; i < 10; i++) {
       await backend.enqueueRun({ key: '/p', id: `p${i}`, kind: 'trigger', dueAt: now - 100 + i, params: undefined, maxAttempts: 1 });

@@ -1,15 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { OffsetClock, SystemClock, type Clock } from '../../src/clock/clock.js';
-import { resolveConfig, type SchedulerConfigInput } from '../../src/config/config.js';
+import type { SchedulerConfigInput } from '../../src/config/config.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
-import { DefaultJobExecutor } from '../../src/executor/default-job-executor.js';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
-import { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
-import { RecordingLogger } from '../../src/observability/recording-logger.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
+import type { RecordingLogger } from '../../src/observability/recording-logger.js';
+import { until, wait } from '../helpers/fixtures.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { redisInstance, type RedisInstance } from '../helpers/redis-scheduler.js';
 
 /**
  * SPEC §4, one property per test, with several schedulers in this process on
@@ -38,47 +36,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-interface Instance {
-  scheduler: Scheduler;
-  logger: RecordingLogger;
-  metrics: InMemoryMetrics;
-  backend: RedisBackend;
-}
+type Instance = RedisInstance<RecordingLogger, InMemoryMetrics>;
 
-let counter = 0;
-async function instance(prefix: string, config: SchedulerConfigInput = {}, clock: Clock = new SystemClock()): Promise<Instance> {
-  const url = redis.url;
-  const backend = new RedisBackend({ connection: { url }, prefix });
-  const lock = new RedlockLock({ masters: [{ url }], prefix, clock });
-  await backend.connect();
-  await lock.connect();
-  const logger = new RecordingLogger();
-  const metrics = new InMemoryMetrics();
-  const scheduler = new Scheduler({
-    config: resolveConfig({ instanceId: `inst-${++counter}`, pollIntervalMs: 200, ...config }),
-    backend,
-    lock,
-    executor: new DefaultJobExecutor({ clock, logger, metrics }),
-    clock,
-    logger,
-    metrics,
-  });
-  open.push(async () => {
-    await scheduler.stop();
-    await lock.close();
-    await backend.close();
-  });
-  return { scheduler, logger, metrics, backend };
-}
-
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await wait(20);
-  }
+async function instance(prefix: string, config: SchedulerConfigInput = {}, clock?: Clock, url = redis.url): Promise<Instance> {
+  const created = await redisInstance({ url, prefix, config: { pollIntervalMs: 200, ...config }, ...(clock === undefined ? {} : { clock }) });
+  open.push(() => created.close());
+  return created;
 }
 
 describe('SPEC §4 on Redis, several schedulers', () => {
@@ -219,30 +182,7 @@ describe('SPEC §4 on Redis, several schedulers', () => {
     const outage = await startRedis();
     const prefix = randomPrefix('outage');
     const url = outage.url;
-    const make = async (): Promise<Instance> => {
-      const backend = new RedisBackend({ connection: { url }, prefix });
-      const lock = new RedlockLock({ masters: [{ url }], prefix });
-      await backend.connect();
-      await lock.connect();
-      const logger = new RecordingLogger();
-      const metrics = new InMemoryMetrics();
-      const clock = new SystemClock();
-      const scheduler = new Scheduler({
-        config: resolveConfig({ instanceId: `outage-${++counter}`, pollIntervalMs: 200 }),
-        backend,
-        lock,
-        executor: new DefaultJobExecutor({ clock, logger, metrics }),
-        clock,
-        logger,
-        metrics,
-      });
-      open.push(async () => {
-        await scheduler.stop();
-        await lock.close();
-        await backend.close();
-      });
-      return { scheduler, logger, metrics, backend };
-    };
+    const make = (): Promise<Instance> => instance(prefix, {}, undefined, url);
     const instances = [await make(), await make()];
     const runs: number[] = [];
     for (const { scheduler } of instances) {

@@ -1,14 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
-import { SystemClock } from '../../src/clock/clock.js';
-import { resolveConfig } from '../../src/config/config.js';
-import { DefaultJobExecutor } from '../../src/executor/default-job-executor.js';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
 import { NoopLogger } from '../../src/observability/logger.js';
 import { NoopMetrics } from '../../src/observability/metrics.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { redisInstance } from '../helpers/redis-scheduler.js';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -30,22 +25,11 @@ async function commandCalls(): Promise<Map<string, number>> {
 }
 
 async function measure(jobs: number, schedule: string, ms: number): Promise<{ runs: number; evalsha: number; total: number; byCommand: Record<string, number> }> {
-  const prefix = randomPrefix('cost');
-  const clock = new SystemClock();
-  const backend = new RedisBackend({ connection: { url: redis.url }, prefix });
-  const lock = new RedlockLock({ masters: [{ url: redis.url }], prefix, clock });
-  await backend.connect();
-  await lock.connect();
-  const logger = new NoopLogger();
-  const metrics = new NoopMetrics();
-  const scheduler = new Scheduler({
-    config: resolveConfig({ instanceId: `cost-${jobs}` }),
-    backend,
-    lock,
-    executor: new DefaultJobExecutor({ clock, logger, metrics }),
-    clock,
-    logger,
-    metrics,
+  const { scheduler, close } = await redisInstance({
+    url: redis.url,
+    prefix: randomPrefix('cost'),
+    logger: new NoopLogger(),
+    metrics: new NoopMetrics(),
   });
   let runs = 0;
   for (let i = 0; i < jobs; i++) await scheduler.register({ name: `job-${i}`, schedule, handler: () => void runs++ });
@@ -56,9 +40,7 @@ async function measure(jobs: number, schedule: string, ms: number): Promise<{ ru
   await new Promise((resolve) => setTimeout(resolve, ms));
   const after = await commandCalls();
   const runsDuring = runs - runsBefore;
-  await scheduler.stop();
-  await lock.close();
-  await backend.close();
+  await close();
   const byCommand: Record<string, number> = {};
   for (const [name, calls] of after) {
     const diff = calls - (before.get(name) ?? 0);

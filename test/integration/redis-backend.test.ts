@@ -2,13 +2,14 @@ import { KeyTable } from '../../src/backend/key-filter.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ClaimedRun, JobUpsert, SlotClaim } from '../../src/backend/backend.js';
+import type { ClaimedRun, SlotClaim } from '../../src/backend/backend.js';
 import { RedisKeys, isValidJobKey } from '../../src/backend/redis/keys.js';
 import { RedisBackend, type RedisBackendOptions } from '../../src/backend/redis/redis-backend.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import { isValidName, jobKey } from '../../src/job/job-key.js';
 import { parseStoredParams } from '../../src/job/json-params.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { jobUpsert, rejection } from '../helpers/fixtures.js';
 
 /**
  * Redis-specific behaviour of `RedisBackend`: the key layout and namespace
@@ -47,22 +48,6 @@ async function open(options: Partial<RedisBackendOptions> = {}): Promise<RedisBa
   return backend;
 }
 
-function job(key: string, overrides: Partial<JobUpsert> = {}): JobUpsert {
-  const slash = key.indexOf('/');
-  const tenant = key.slice(0, slash);
-  return {
-    key,
-    name: key.slice(slash + 1),
-    tenantId: tenant === '' ? undefined : tenant,
-    schedule: { kind: 'interval', everyMs: MINUTE, anchor: '1970-01-01T00:00:00.000Z' },
-    definitionHash: 'h1',
-    definedAt: 1_000,
-    nextRunAt: null,
-    limit: null,
-    ...overrides,
-  };
-}
-
 function slotClaim(key: string, slot: number, overrides: Partial<SlotClaim> = {}): SlotClaim {
   return {
     key,
@@ -96,15 +81,6 @@ function finishOf(run: ClaimedRun) {
     startedAt: run.claimedAt,
     finishedAt: run.claimedAt + 5,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function allKeys(client: Redis, match = '*'): Promise<string[]> {
@@ -159,7 +135,7 @@ describe('RedisBackend options and lifecycle', () => {
     const calls = (b: RedisBackend) => [
       b.time(),
       b.getJob('/a'),
-      b.upsertJobs([job('/a')]),
+      b.upsertJobs([jobUpsert('/a')]),
       b.claimSlot(slotClaim('/a', 0)),
       b.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ids(1) }),
       b.history('/a', 10),
@@ -201,7 +177,7 @@ describe('RedisBackend options and lifecycle', () => {
       const backend = new RedisBackend({ client, prefix: randomPrefix('own'), historyLimit: 3 });
       await backend.connect();
       const now = await backend.time();
-      await backend.upsertJobs([job('t/own', { limit: 4, nextRunAt: now + 1 })]);
+      await backend.upsertJobs([jobUpsert('t/own', { limit: 4, nextRunAt: now + 1 })]);
       const first = await claimOk(backend, 't/own', now - 5_000);
       for (let i = 1; i <= 4; i++) expect((await backend.claimSlot(slotClaim('t/own', now - 5_000 + i))).status).toBe('skipped');
       await backend.finishRun({ ...finishOf(first), outcome: 'failed', error: 'boom', retryAt: now - 1 });
@@ -234,7 +210,7 @@ describe('key layout and namespaces', () => {
     const backend = await open({ prefix: 'layout' });
     const keys = new RedisKeys('layout');
     const now = await backend.time();
-    await backend.upsertJobs([job('acme/a.b:c-d_e'), job('/plain'), job('acme/other')]);
+    await backend.upsertJobs([jobUpsert('acme/a.b:c-d_e'), jobUpsert('/plain'), jobUpsert('acme/other')]);
     const active = await claimOk(backend, 'acme/a.b:c-d_e', now - 3_000);
     expect((await backend.claimSlot(slotClaim('acme/a.b:c-d_e', now - 2_000, { overlap: 'buffer-one' }))).status).toBe('buffered');
     expect((await backend.claimSlot(slotClaim('/plain', now - 2_000))).status).toBe('claimed');
@@ -285,7 +261,7 @@ describe('key layout and namespaces', () => {
     await admin.flushall();
     const backend = await open({ prefix: 'ns-1' });
     for (const evil of ['x}:job:/a', '{other}:job:/a', '/a#b', '/a b', '']) {
-      const error = await rejection(backend.upsertJobs([job('/fine'), job(evil)]));
+      const error = await rejection(backend.upsertJobs([jobUpsert('/fine'), jobUpsert(evil)]));
       expect(SchedkitError.is(error, 'E_INVALID_ARGUMENT')).toBe(true);
       expect(await backend.getJob(evil)).toBeNull();
       expect((await backend.claimSlot(slotClaim(evil, 0))).status).toBe('removed');
@@ -299,8 +275,8 @@ describe('key layout and namespaces', () => {
     const a = await open();
     const b = await open();
     const now = await a.time();
-    await a.upsertJobs([job('/shared', { definitionHash: 'ha' })]);
-    await b.upsertJobs([job('/shared', { definitionHash: 'hb' })]);
+    await a.upsertJobs([jobUpsert('/shared', { definitionHash: 'ha' })]);
+    await b.upsertJobs([jobUpsert('/shared', { definitionHash: 'hb' })]);
     await a.enqueueRun({ key: '/shared', id: 'only-a', kind: 'trigger', dueAt: now - 1, params: undefined, maxAttempts: 1 });
     let bNotified = 0;
     b.onRunsChanged(() => bNotified++);
@@ -325,7 +301,7 @@ describe('stored data is inert', () => {
   it('returns stored params as text, which parses without prototype pollution', async () => {
     const backend = await open();
     const now = await backend.time();
-    await backend.upsertJobs([job('/pp')]);
+    await backend.upsertJobs([jobUpsert('/pp')]);
     const params = '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"a":1}';
     await backend.enqueueRun({ key: '/pp', id: 'p', kind: 'trigger', dueAt: now - 1, params, maxAttempts: 1 });
     const [run] = (await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ids(1) })).runs;
@@ -340,7 +316,7 @@ describe('stored data is inert', () => {
   it('reads tampered schedule and history JSON without polluting prototypes', async () => {
     const backend = await open();
     const keys = new RedisKeys(backend.prefix);
-    await backend.upsertJobs([job('/tamper')]);
+    await backend.upsertJobs([jobUpsert('/tamper')]);
     await admin.hset(keys.job('/tamper'), 'schedule', '{"kind":"cron","cron":"* * * * *","__proto__":{"polluted":true}}');
     await admin.lpush(
       keys.history('/tamper'),
@@ -384,7 +360,7 @@ describe('authentication', () => {
     backends.push(backend);
     await backend.connect();
     const now = await backend.time();
-    await backend.upsertJobs([job('/auth')]);
+    await backend.upsertJobs([jobUpsert('/auth')]);
     const run = await claimOk(backend, '/auth', now - 1_000);
     expect(await backend.finishRun(finishOf(run))).toEqual({ recorded: true });
     let notified = 0;
@@ -406,7 +382,7 @@ describe('authentication', () => {
     backends.push(backend);
     await backend.connect();
     const now = await backend.time();
-    await backend.upsertJobs([job('acme/acl')]);
+    await backend.upsertJobs([jobUpsert('acme/acl')]);
     const run = await claimOk(backend, 'acme/acl', now - 1_000);
     expect((await backend.claimSlot(slotClaim('acme/acl', now - 500))).status).toBe('skipped');
     await backend.finishRun({ ...finishOf(run), outcome: 'failed', error: 'x', retryAt: now });
@@ -436,7 +412,7 @@ describe('Redis outage', () => {
       backends.push(backend);
       await backend.connect();
       const now = await backend.time();
-      await backend.upsertJobs([job('/down')]);
+      await backend.upsertJobs([jobUpsert('/down')]);
       const run = await claimOk(backend, '/down', now - 1_000);
       const ref = { key: run.key, id: run.id, fencingToken: run.fencingToken };
       let notified = 0;
@@ -447,7 +423,7 @@ describe('Redis outage', () => {
         ['time', () => backend.time()],
         ['heartbeatInstance', () => backend.heartbeatInstance('i', 1_000)],
         ['removeInstance', () => backend.removeInstance('i')],
-        ['upsertJobs', () => backend.upsertJobs([job('/down')])],
+        ['upsertJobs', () => backend.upsertJobs([jobUpsert('/down')])],
         ['touchJobs', () => backend.touchJobs(['/down'])],
         ['getJob', () => backend.getJob('/down')],
         ['listJobs', () => backend.listJobs()],
@@ -477,7 +453,7 @@ describe('Redis outage', () => {
       // The restarted server is empty: register again, and everything works,
       // the key filter of claimDueRuns included (re-sent in full).
       const later = await backend.time();
-      await backend.upsertJobs([job('/down')]);
+      await backend.upsertJobs([jobUpsert('/down')]);
       await backend.enqueueRun({ key: '/down', id: 'after', kind: 'trigger', dueAt: later - 1, params: undefined, maxAttempts: 1 });
       const claimed = await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ids(2), keys: KeyTable.of(['/down']) });
       expect(claimed.runs.map((r) => r.id)).toEqual(['after']);
@@ -502,7 +478,7 @@ describe('onRunsChanged', () => {
     watcher.on('message', (_channel: string, message: string) => published.push(message));
     await watcher.subscribe(new RedisKeys(backend.prefix).channel);
     const now = await backend.time();
-    await backend.upsertJobs([job('/n'), job('/m'), job('/idle'), job('/marker')]);
+    await backend.upsertJobs([jobUpsert('/n'), jobUpsert('/m'), jobUpsert('/idle'), jobUpsert('/marker')]);
     let markers = 0;
     /** What was published since the last call; a marker enqueued last (pub/sub keeps order) tells when all arrived. */
     const sent = async (): Promise<string[]> => {
@@ -556,7 +532,7 @@ describe('onRunsChanged', () => {
       throw new Error('listener bug');
     });
     const off = backend.onRunsChanged(() => order.push('second'));
-    await backend.upsertJobs([job('/l')]);
+    await backend.upsertJobs([jobUpsert('/l')]);
     await backend.enqueueRun({ key: '/l', id: 'a', kind: 'trigger', dueAt: 0, params: undefined, maxAttempts: 1 });
     order.push('same tick');
     await vi.waitFor(() => expect(order).toEqual(['same tick', 'throwing', 'second']), { timeout: 2_000, interval: 5 });
@@ -572,7 +548,7 @@ describe('claimDueRuns key filter', () => {
     const backend = await open();
     const keys = new RedisKeys(backend.prefix);
     const now = await backend.time();
-    await backend.upsertJobs([job('/fa'), job('/fb'), job('/fc')]);
+    await backend.upsertJobs([jobUpsert('/fa'), jobUpsert('/fb'), jobUpsert('/fc')]);
     const enqueue = (key: string, id: string) =>
       backend.enqueueRun({ key, id, kind: 'trigger', dueAt: now - 1, params: undefined, maxAttempts: 1 });
     const registered = KeyTable.of(['/fa']);
@@ -611,7 +587,7 @@ describe('cost and scale', () => {
   it('a short run costs 2 commands (claim-slot, finish-run); a poll and an enqueue 1 each', async () => {
     const backend = await open({ connection: { url: server.url, options: { connectionName: 'counted' } } });
     const now = await backend.time();
-    await backend.upsertJobs([job('/cost')]);
+    await backend.upsertJobs([jobUpsert('/cost')]);
     const filter = KeyTable.of(['/cost']);
     // Warm up: the first use of each script on a connection sends its source (EVAL).
     await backend.finishRun(finishOf(await claimOk(backend, '/cost', now - 10_000)));
@@ -654,7 +630,7 @@ describe('cost and scale', () => {
   it('batches large upserts and pages listJobs; sweeps in bounded calls', async () => {
     const backend = await open();
     const count = 1_203;
-    const jobs = Array.from({ length: count }, (_, i) => job(`${i % 2 === 0 ? 'even' : ''}/j${String(i).padStart(5, '0')}`));
+    const jobs = Array.from({ length: count }, (_, i) => jobUpsert(`${i % 2 === 0 ? 'even' : ''}/j${String(i).padStart(5, '0')}`));
     const results = await backend.upsertJobs(jobs);
     expect(results.map((r) => r.key)).toEqual(jobs.map((j) => j.key));
     expect(results.every((r) => r.created)).toBe(true);
@@ -682,7 +658,7 @@ describe('cost and scale', () => {
 
   it('compares slots with Redis time, not the caller clock (clock skew)', async () => {
     const backend = await open();
-    await backend.upsertJobs([job('/skew')]);
+    await backend.upsertJobs([jobUpsert('/skew')]);
     const redisNow = await backend.time();
     vi.useFakeTimers({ toFake: ['Date'] });
     try {

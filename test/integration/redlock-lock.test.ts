@@ -6,6 +6,7 @@ import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import type { LockLease } from '../../src/lock/distributed-lock.js';
 import { RedlockLock } from '../../src/lock/redlock-lock.js';
 import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
+import { rejection } from '../helpers/fixtures.js';
 
 // Every rejection must be handled, in every scenario (dead, paused, restarted masters).
 const unhandled: unknown[] = [];
@@ -75,15 +76,6 @@ async function must(lock: RedlockLock, resource: string, ttlMs = 2_000): Promise
   const lease = await lock.acquire(resource, { ttlMs });
   if (lease === null) throw new Error(`expected to acquire ${resource}`);
   return lease;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
