@@ -1,0 +1,93 @@
+/**
+ * One schedkit instance of the cluster-throughput suite: a Scheduler built by
+ * hand on a RedisBackend and a RedlockLock (one master), the same `jobs`
+ * jobs every instance registers, every second, with a handler that only
+ * records its run. Started by `startScript` (config in BENCH_CONFIG): prints
+ * `loaded`, waits for SIGUSR2, registers and starts, prints `ready`, and
+ * `result` once SIGTERM has stopped it.
+ */
+// From src/ rather than the package entry: the same code, without loading the
+// container layer (inversify, modules/), which halves process start-up.
+import {
+  DefaultJobExecutor,
+  NoopMetrics,
+  RedisBackend,
+  RedlockLock,
+  Scheduler,
+  SystemClock,
+  resolveConfig,
+  type LogFields,
+  type Logger,
+} from '../../../src/index.js';
+import { scriptConfig } from '../../lib/processes.js';
+import { countSentCommands, fail, loadedThenWait, RunLog, SecondTicker, serve, Tally } from './instance-kit.js';
+import type { InstanceConfig } from './protocol.js';
+
+/** Drops info/debug lines, counts warnings and errors by message (they end up in the result). */
+class TallyLogger implements Logger {
+  constructor(private readonly tally: Tally) {}
+  debug(): void {}
+  info(): void {}
+  warn(message: string, _fields?: LogFields): void {
+    this.tally.add(`warn: ${message}`);
+  }
+  error(message: string, _fields?: LogFields): void {
+    this.tally.add(`error: ${message}`);
+  }
+  child(): Logger {
+    return this;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = scriptConfig<InstanceConfig>();
+  await loadedThenWait();
+  const sent = countSentCommands();
+  const log = new RunLog();
+  const tally = new Tally();
+  const clock = new SystemClock();
+  const logger = new TallyLogger(tally);
+  const metrics = new NoopMetrics();
+  const url = `redis://${config.host}:${config.port}`;
+  const backend = new RedisBackend({ connection: { url }, prefix: config.prefix });
+  const lock = new RedlockLock({ masters: [{ url }], prefix: config.prefix, clock });
+  await backend.connect();
+  await lock.connect();
+  const scheduler = new Scheduler({
+    config: resolveConfig({ instanceId: config.instanceId, maxConcurrent: config.concurrency }),
+    backend,
+    lock,
+    executor: new DefaultJobExecutor({ clock, logger, metrics }),
+    clock,
+    logger,
+    metrics,
+  });
+  scheduler.on('run:failure', (e) => tally.add(`run:failure ${e.outcome}`));
+  scheduler.on('run:skipped', (e) => tally.add(`run:skipped ${e.reason}`));
+  scheduler.on('run:stalled', () => tally.add('run:stalled'));
+  scheduler.on('lock:lost', () => tally.add('lock:lost'));
+  scheduler.on('backend:down', () => tally.add('backend:down'));
+
+  for (let i = 0; i < config.jobs; i++) {
+    await scheduler.register({
+      name: `job-${i}`,
+      schedule: '* * * * * *',
+      handler: (ctx) => log.record(i, ctx.scheduledAt.getTime()),
+    });
+  }
+  await scheduler.start();
+  const ticker = new SecondTicker(sent);
+  ticker.start();
+  serve(config, {
+    log,
+    ticker,
+    tally,
+    stop: async () => {
+      await scheduler.stop();
+      await lock.close();
+      await backend.close();
+    },
+  });
+}
+
+main().catch(fail);
