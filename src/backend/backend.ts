@@ -74,6 +74,13 @@ export interface Backend {
   claimSlot(claim: SlotClaim): Promise<SlotClaimResult>;
 
   /**
+   * `claimSlot` for many slots at once, in order (claims of one job see each
+   * other's effects), with one result per claim: the scheduler claims every
+   * slot due in one wake in one call (on Redis, one round trip).
+   */
+  claimSlots(claims: readonly SlotClaim[]): Promise<SlotClaimResult[]>;
+
+  /**
    * Enqueues a one-off run. Run ids are unique per job. With an `id` that
    * already exists for the job (pending, active or finished and not yet swept) nothing changes and the existing run is
    * returned with `created: false`. Rejects with `E_JOB_NOT_FOUND` when the

@@ -168,7 +168,15 @@ export class MemoryBackend implements Backend {
   }
 
   async claimSlot(claim: SlotClaim): Promise<SlotClaimResult> {
+    return this.claim(claim, this.clock.now());
+  }
+
+  async claimSlots(claims: readonly SlotClaim[]): Promise<SlotClaimResult[]> {
     const now = this.clock.now();
+    return claims.map((claim) => this.claim(claim, now));
+  }
+
+  private claim(claim: SlotClaim, now: number): SlotClaimResult {
     const job = this.jobs.get(claim.key);
     if (job === undefined) return { status: 'removed' };
     if (job.def.hash !== claim.definitionHash) return { status: 'superseded', stored: job.snapshot() };

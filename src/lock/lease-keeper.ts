@@ -13,7 +13,6 @@ export type Refresh = () => Promise<void>;
  * a failed extension in a tight loop and masks the routine's result.
  */
 export class LeaseKeeper {
-  private readonly controller = new AbortController();
   private timer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
@@ -23,6 +22,11 @@ export class LeaseKeeper {
     private readonly refreshMs: number,
     private readonly refresh: Refresh,
     private readonly resource: string,
+    /**
+     * Aborted on loss. A caller that has other reasons to abort the same work
+     * (shutdown) passes its own, saving an `AbortSignal.any` per lease.
+     */
+    private readonly controller = new AbortController(),
   ) {}
 
   /** Aborts (with `LockLostError`) when a refresh fails. */

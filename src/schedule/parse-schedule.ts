@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { messages, show } from '../errors/messages.js';
 import { CronSchedule } from './cron-schedule.js';
+import { internSchedule } from './intern-schedule.js';
 import { IntervalSchedule } from './interval-schedule.js';
 import { OnceSchedule } from './once-schedule.js';
 import type { Schedule, ScheduleDescriptor, ScheduleInput } from './schedule.js';
@@ -34,7 +35,7 @@ export function parseSchedule(input: ScheduleInput | undefined, job: string): Pa
   if (input === undefined) return null;
   if (typeof input === 'string') {
     if (input.trim() === '') throw invalid(job, 'schedule', 'the cron expression is empty');
-    return { schedule: relabel(job, () => new CronSchedule(input)), limit: null };
+    return { schedule: internSchedule(relabel(job, () => new CronSchedule(input))), limit: null };
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input) || input instanceof Date) {
     const hint = input instanceof Date ? ' (for a one-off run write { at: date })' : '';
@@ -61,12 +62,12 @@ export function parseSchedule(input: ScheduleInput | undefined, job: string): Pa
   }
   const limit = parseLimit(spec.limit, job);
   const window = { startAt: spec.startAt as Date | string | undefined, endAt: spec.endAt as Date | string | undefined };
-  const schedule = relabel(job, () => {
+  const schedule = relabel(job, (): Schedule => {
     if (kind === 'cron') return new CronSchedule(spec.cron as string, { ...window, tz: spec.tz as string | undefined });
     if (kind === 'every') return new IntervalSchedule(spec.every as number | string, window);
     return new OnceSchedule(spec.at as Date | string);
   });
-  return { schedule, limit };
+  return { schedule: internSchedule(schedule), limit };
 }
 
 /**
@@ -76,7 +77,7 @@ export function parseSchedule(input: ScheduleInput | undefined, job: string): Pa
  */
 export function scheduleFromDescriptor(d: ScheduleDescriptor): Schedule {
   const where = 'stored schedule';
-  return relabel(where, () => {
+  return internSchedule(relabel(where, (): Schedule => {
     switch (d.kind) {
       case 'cron':
         return new CronSchedule(d.cron, { tz: d.tz, startAt: d.startAt, endAt: d.endAt });
@@ -87,7 +88,7 @@ export function scheduleFromDescriptor(d: ScheduleDescriptor): Schedule {
       default:
         throw invalid(where, 'schedule', `unknown kind ${show((d as { kind?: unknown }).kind)}`);
     }
-  });
+  }));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newRunId } from '../job/run-id.js';
 import type { Backend, ClaimedRun } from '../backend/backend.js';
 import type { KeyFilter } from '../backend/key-filter.js';
 import type { Clock } from '../clock/clock.js';
@@ -99,7 +99,7 @@ export class DueRunsPoller {
           const result = await deps.backend.claimDueRuns({
             instanceId: deps.instanceId,
             leaseMs: deps.leaseMs(),
-            runIds: Array.from({ length: reserved }, () => uuidv7()),
+            runIds: Array.from({ length: reserved }, () => newRunId()),
             keys: deps.jobs,
           });
           claimed = result.runs;

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newRunId } from '../job/run-id.js';
 import type { Backend, JobUpsert, StoredJob } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
 import { KeyTable } from '../backend/key-filter.js';
@@ -15,6 +15,7 @@ import type { MetricsCollector } from '../observability/metrics.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import { BackendHealth } from './backend-health.js';
+import { ClaimBatcher } from './claim-batcher.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DueQueue } from './due-queue.js';
 import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
@@ -82,6 +83,7 @@ export class Scheduler {
   private readonly metrics: MetricsCollector;
   private readonly events: SchedulerEventEmitter;
   private readonly limiter: ConcurrencyLimiter;
+  private readonly claims: ClaimBatcher;
   private readonly runner: RunRunner;
   private readonly queue: DueQueue<QueueItem>;
   private readonly health: BackendHealth;
@@ -111,6 +113,7 @@ export class Scheduler {
     this.events = new SchedulerEventEmitter(this.log);
     this.maxLeaseMs = deps.config.lockTtlMs;
     // A freed permit may let a due one-off run start.
+    this.claims = new ClaimBatcher(deps.backend);
     this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => this.poller.permitFreed());
     // Healthy means both stores answer: the backend, and the lock (taken and
     // given back on a resource of our own), since nothing may run unlocked.
@@ -273,7 +276,7 @@ export class Scheduler {
     const key = this.keyOf('trigger', name, options.tenantId);
     const entry = this.jobs.get(key);
     if (entry === undefined) throw this.notFound(name, options.tenantId);
-    const id = options.id ?? uuidv7();
+    const id = options.id ?? newRunId();
     if (options.id !== undefined) assertValidName(options.id, 'trigger id', ErrorCode.InvalidArgument);
     const dueAt = options.at === undefined ? this.clock.now() : parseDate(options.at, 'trigger', 'at');
     const params = validateParams(options.params, `trigger of ${entry.job.label}`, this.config.maxParamsBytes);
@@ -495,10 +498,10 @@ export class Scheduler {
       const { job } = entry;
       let result;
       try {
-        result = await this.backend.claimSlot({
+        result = await this.claims.claim({
           key: job.key,
           slot,
-          runId: uuidv7(),
+          runId: newRunId(),
           instanceId: this.config.instanceId,
           leaseMs: job.lockTtlMs,
           definitionHash: job.definitionHash,

@@ -559,6 +559,51 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       });
     });
 
+    describe('claimSlots', () => {
+      it('answers one result per claim, in order, each as claimSlot would', async () => {
+        const now = await backend.time();
+        await upsert('/b1');
+        await upsert('/b2', { definitionHash: 'h2' });
+        const results = await backend.claimSlots([
+          slotClaim('/b1', now - 3_000),
+          slotClaim('/missing', now - 3_000),
+          slotClaim('/b2', now - 3_000),
+          slotClaim('/b1', now + MINUTE),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['claimed', 'removed', 'superseded', 'early']);
+        expect((await stored('/b1')).lastSlot).toBe(now - 3_000);
+        expect((await stored('/b2')).lastSlot).toBeNull();
+      });
+
+      it('claims of one job in one call see each other: the second slot of a busy exclusive job is buffered, a repeated slot is taken', async () => {
+        const now = await backend.time();
+        await upsert('/seq');
+        const first = slotClaim('/seq', now - 2_000, { overlap: 'buffer-one' });
+        const results = await backend.claimSlots([
+          first,
+          slotClaim('/seq', now - 2_000, { overlap: 'buffer-one' }),
+          slotClaim('/seq', now - 1_000, { overlap: 'buffer-one' }),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['claimed', 'taken', 'buffered']);
+        const s = await stored('/seq');
+        expect(s).toMatchObject({ lastSlot: now - 1_000, slotCount: 2, fence: 1, activeRuns: 1 });
+      });
+
+      it('gives each claimed run its own fencing token and counts every slot', async () => {
+        const now = await backend.time();
+        await upsert('/many');
+        const claims = Array.from({ length: 20 }, (_, i) => slotClaim('/many', now - 20_000 + i * 1_000, { overlap: 'allow' }));
+        const results = await backend.claimSlots(claims);
+        const tokens = results.map((r) => (r.status === 'claimed' ? r.run.fencingToken : Number.NaN));
+        expect(tokens).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        expect(await stored('/many')).toMatchObject({ slotCount: 20, fence: 20, activeRuns: 20, lastSlot: now - 1_000 });
+      });
+
+      it('with no claims answers nothing and changes nothing', async () => {
+        expect(await backend.claimSlots([])).toEqual([]);
+      });
+    });
+
     // ---- one-off runs -------------------------------------------------------
 
     describe('enqueueRun', () => {

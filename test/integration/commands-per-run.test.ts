@@ -62,7 +62,7 @@ describe('cost of a run on Redis', () => {
         `per run ${sentPerRun.toFixed(2)} commands sent, ${executedPerRun.toFixed(1)} executed by Redis (scripts included)`,
     );
     expect(busy.runs).toBeGreaterThanOrEqual(150);
-    // claim-slot, lock-attempt + fence, finish-run, release, queue-wake: 6 (the odd extra poll rounds up).
+    // claim-slots, lock-attempt + fence, finish-run, release, queue-wake: 6 (the odd extra poll rounds up).
     expect(sentPerRun).toBeLessThanOrEqual(6.2);
   }, 30_000);
 });

@@ -584,7 +584,7 @@ describe('claimDueRuns key filter', () => {
 });
 
 describe('cost and scale', () => {
-  it('a short run costs 2 commands (claim-slot, finish-run); a poll and an enqueue 1 each', async () => {
+  it('a short run costs 2 commands (claim-slots, finish-run); a poll and an enqueue 1 each', async () => {
     const backend = await open({ connection: { url: server.url, options: { connectionName: 'counted' } } });
     const now = await backend.time();
     await backend.upsertJobs([jobUpsert('/cost')]);

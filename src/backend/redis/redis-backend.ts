@@ -332,17 +332,18 @@ export class RedisBackend implements Backend {
   }
 
   async claimSlot(claim: SlotClaim): Promise<SlotClaimResult> {
-    return this.exec('claimSlot', async (client) => {
-      if (!isValidJobKey(claim.key)) return { status: 'removed' };
-      assertRunId('claimSlot', claim.runId);
-      const script = 'claim-slot';
-      const reply = array(
-        await client.schedkitClaimSlot(
-          this.keys.job(claim.key),
-          this.keys.run(claim.key, claim.runId),
-          this.keys.pending,
-          this.keys.active,
-          this.keys.ns,
+    return (await this.claimSlots([claim]))[0]!;
+  }
+
+  async claimSlots(claims: readonly SlotClaim[]): Promise<SlotClaimResult[]> {
+    return this.exec('claimSlots', async (client) => {
+      const script = 'claim-slots';
+      // A key that cannot be stored cannot have state: answered here, not sent.
+      const sent = claims.filter((claim) => isValidJobKey(claim.key));
+      const args: ScriptArg[] = [this.keys.pending, this.keys.active, this.keys.ns, this.historyLimit];
+      for (const claim of sent) {
+        assertRunId('claimSlot', claim.runId);
+        args.push(
           claim.key,
           numArg('claimSlot', 'slot', claim.slot),
           claim.runId,
@@ -353,32 +354,14 @@ export class RedisBackend implements Backend {
           nullableArg('claimSlot', 'nextRunAt', claim.nextRunAt),
           claim.requeueOnStall ? '1' : '0',
           numArg('claimSlot', 'maxAttempts', claim.maxAttempts),
-          this.historyLimit,
-        ),
-        script,
-      );
-      const status = text(reply[0], script);
-      switch (status) {
-        case 'claimed':
-          return { status, run: decodeClaimed([reply[1], reply[2], claim.key, ...reply.slice(3)], 0, script) };
-        case 'buffered':
-          return { status, run: decodeSummary(claim.key, reply, 1, script) };
-        case 'superseded': {
-          const stored = decodeJob(claim.key, reply[1], script);
-          if (stored === null) throw unexpectedReply(script, 'superseded without state');
-          return { status, stored };
-        }
-        case 'early':
-          return { status, retryInMs: num(reply[1], script) };
-        case 'taken':
-        case 'skipped':
-        case 'paused':
-        case 'completed':
-        case 'removed':
-          return { status };
-        default:
-          throw unexpectedReply(script, `unknown status ${show(status)}`);
+        );
       }
+      const replies = sent.length === 0 ? [] : array(await client.schedkitClaimSlots(...args), script);
+      if (replies.length !== sent.length) throw unexpectedReply(script, `${replies.length} replies for ${sent.length} claims`);
+      let next = 0;
+      return claims.map((claim): SlotClaimResult =>
+        isValidJobKey(claim.key) ? decodeSlotClaim(claim, array(replies[next++], script), script) : { status: 'removed' },
+      );
     });
   }
 
@@ -673,4 +656,29 @@ function stalledTextParts(): [string, string, string] {
   const o = full.indexOf(String(overdue), i + instance.length);
   if (i < 0 || o < 0) return ['instance "', '" stopped heartbeating: the lease had expired ', ' ms before it was reaped'];
   return [full.slice(0, i), full.slice(i + instance.length, o), full.slice(o + String(overdue).length)];
+}
+
+function decodeSlotClaim(claim: SlotClaim, reply: unknown[], script: string): SlotClaimResult {
+  const status = text(reply[0], script);
+  switch (status) {
+    case 'claimed':
+      return { status, run: decodeClaimed([reply[1], reply[2], claim.key, ...reply.slice(3)], 0, script) };
+    case 'buffered':
+      return { status, run: decodeSummary(claim.key, reply, 1, script) };
+    case 'superseded': {
+      const stored = decodeJob(claim.key, reply[1], script);
+      if (stored === null) throw unexpectedReply(script, 'superseded without state');
+      return { status, stored };
+    }
+    case 'early':
+      return { status, retryInMs: num(reply[1], script) };
+    case 'taken':
+    case 'skipped':
+    case 'paused':
+    case 'completed':
+    case 'removed':
+      return { status };
+    default:
+      throw unexpectedReply(script, `unknown status ${show(status)}`);
+  }
 }

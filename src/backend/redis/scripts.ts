@@ -27,7 +27,7 @@ declare module 'ioredis' {
     schedkitListJobs(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitSetPaused(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitRemoveJob(...args: ScriptArg[]): Result<unknown, Context>;
-    schedkitClaimSlot(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitClaimSlots(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitEnqueueRun(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitClaimDueRuns(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitNextDue(...args: ScriptArg[]): Result<unknown, Context>;
@@ -55,7 +55,7 @@ export const SCRIPTS = {
   schedkitListJobs: { file: 'list-jobs.lua', keys: 1 },
   schedkitSetPaused: { file: 'set-paused.lua', keys: 1 },
   schedkitRemoveJob: { file: 'remove-job.lua', keys: 2 },
-  schedkitClaimSlot: { file: 'claim-slot.lua', keys: 4 },
+  schedkitClaimSlots: { file: 'claim-slots.lua', keys: 2 },
   schedkitEnqueueRun: { file: 'enqueue-run.lua', keys: 3 },
   schedkitClaimDueRuns: { file: 'claim-due-runs.lua', keys: 3 },
   schedkitNextDue: { file: 'next-due.lua', keys: 1 },

@@ -41,18 +41,30 @@ push_history(key, {
   instanceId = ARGV[5], attempt = r.attempt,
 }, tonumber(ARGV[14]))
 
+-- The job's counters and last-run fields in one write (the common path
+-- would otherwise take six commands).
+local job = hmget(jk, 'runCount', 'failCount', 'active', 'activeExclusive', 'pendingExclusive', 'lastError')
+local fields = { 'active', fmt(tonumber(job.active or '0') - 1) }
+local function set(field, value)
+  fields[#fields + 1] = field
+  fields[#fields + 1] = value
+end
+if r.exclusive == '1' then set('activeExclusive', fmt(tonumber(job.activeExclusive or '0') - 1)) end
 if outcome ~= 'interrupted' then
-  redis.call('HINCRBY', jk, 'runCount', 1)
-  if outcome ~= 'success' then redis.call('HINCRBY', jk, 'failCount', 1) end
-  redis.call('HSET', jk, 'lastRunAt', ARGV[9], 'lastDurationMs', ARGV[11], 'lastOutcome', outcome)
-  if outcome == 'success' then
+  set('runCount', fmt(tonumber(job.runCount or '0') + 1))
+  if outcome ~= 'success' then set('failCount', fmt(tonumber(job.failCount or '0') + 1)) end
+  set('lastRunAt', ARGV[9])
+  set('lastDurationMs', ARGV[11])
+  set('lastOutcome', outcome)
+  if outcome ~= 'success' and err then
+    set('lastError', err)
+  elseif job.lastError then
     redis.call('HDEL', jk, 'lastError')
-  else
-    hset_nullable(jk, 'lastError', err)
   end
 end
+redis.call('HSET', jk, unpack(fields))
+redis.call('ZREM', ACTIVE, run_ref(key, id))
 
-deactivate(key, id, r.exclusive)
 local wake = false
 if ARGV[12] ~= '' then
   local attempt = tonumber(r.attempt) + 1
@@ -64,7 +76,7 @@ elseif ARGV[13] ~= '' then
   wake = true
 else
   retire(key, id, r.kind, outcome, now_ms())
-  wake = r.exclusive == '1' and tonumber(redis.call('HGET', jk, 'pendingExclusive') or '0') > 0
+  wake = r.exclusive == '1' and tonumber(job.pendingExclusive or '0') > 0
 end
 if wake then notify(key) end
 return 1

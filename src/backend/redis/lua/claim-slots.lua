@@ -1,0 +1,111 @@
+--[[
+  claimSlots: claims slots of recurring jobs, the atomic heart of "exactly
+  once per slot". Every slot due in one wake of an instance goes in one call:
+  one round trip and one TIME for the batch, and O(1) work per claim in the
+  number of jobs.
+
+  KEYS[1]  {p}:pending  ZSET pending run -> dueAt
+  KEYS[2]  {p}:active   ZSET active run ref -> leaseUntil
+  (each claim's job and run hashes are named from ARGV: they share the hash
+  tag of KEYS, so the call stays in one Cluster slot)
+  ARGV[1]  namespace prefix `{p}:`
+  ARGV[2]  history limit
+  then 10 per claim, from ARGV[3]:
+    job key, slot (epoch ms), runId (also the run's id), instanceId, leaseMs,
+    the claimer's definitionHash, overlap ('skip' | 'buffer-one' | 'allow' |
+    'queue'), nextRunAt ('' = null), requeueOnStall ('1'|'0'), maxAttempts
+
+  Output: one reply per claim, in order, by status (first element):
+    { 'removed' } | { 'taken' } | { 'completed' } | { 'paused' } | { 'skipped' }
+    { 'superseded', HGETALL of the job }
+    { 'early', retryInMs }
+    { 'buffered', id, kind, state, scheduledAt, dueAt, attempt, outcome (nil) }
+    { 'claimed', runId, id, kind, scheduledAt, attempt, params (nil), exclusive, fencingToken, claimedAt }
+
+  The slot is compared with Redis server time, never the caller's clock.
+]]
+--- @include "common"
+
+local history_limit = tonumber(ARGV[2])
+local now = now_ms()
+local now_s = fmt(now)
+
+--- Records the claim of `slot_s` on the job: lastSeenAt, lastSlot, nextRunAt
+--- (absent for null) and the extra field/value pairs, in one write.
+local function update_job(jk, slot_s, next_run_at, ...)
+  if next_run_at == '' then
+    redis.call('HDEL', jk, 'nextRunAt')
+    redis.call('HSET', jk, 'lastSeenAt', now_s, 'lastSlot', slot_s, ...)
+  else
+    redis.call('HSET', jk, 'lastSeenAt', now_s, 'lastSlot', slot_s, 'nextRunAt', next_run_at, ...)
+  end
+end
+
+local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash, overlap, next_run_at, requeue, max_attempts)
+  local jk = job_key(key)
+  local slot = tonumber(slot_s)
+  local job = hmget(jk, 'hash', 'completed', 'paused', 'lastSlot', 'activeExclusive', 'buffered', 'limit', 'slotCount',
+    'fence', 'active')
+  if not job.hash then return { 'removed' } end
+  if job.hash ~= definition_hash then return { 'superseded', redis.call('HGETALL', jk) } end
+  if now < slot then return { 'early', fmt(slot - now) } end
+  if job.lastSlot and slot <= tonumber(job.lastSlot) then return { 'taken' } end
+  if job.completed == '1' then return { 'completed' } end
+  -- A job's last slot (no next one) ends it.
+  local last = next_run_at == '' and '1' or '0'
+
+  if job.paused == '1' then
+    -- The slot is consumed without running; a paused job's last slot ends it.
+    update_job(jk, slot_s, next_run_at, 'completed', last)
+    return { 'paused' }
+  end
+
+  -- Counts the slot toward `limit`; the job is completed at its end.
+  local count = tonumber(job.slotCount or '0') + 1
+  local ended = (last == '1' or (job.limit and count >= tonumber(job.limit))) and '1' or '0'
+
+  if tonumber(job.activeExclusive or '0') > 0 and overlap ~= 'allow' then
+    -- `queue` (misfire catch-up) waits like `buffer-one`, without the limit of one.
+    if overlap == 'queue' or (overlap == 'buffer-one' and tonumber(job.buffered or '0') == 0) then
+      update_job(jk, slot_s, next_run_at, 'slotCount', fmt(count), 'completed', ended)
+      redis.call('HSET', run_key(key, run_id), 'kind', 'slot', 'scheduledAt', slot_s, 'dueAt', slot_s, 'attempt', '1',
+        'exclusive', '1', 'requeueOnStall', requeue, 'maxAttempts', max_attempts,
+        'runId', run_id, 'instanceId', '', 'fence', '0', 'claimedAt', '0', 'leaseUntil', '0')
+      redis.call('SADD', runs_key(key), run_id)
+      to_pending(key, run_id, slot_s, '1', 'slot', 1)
+      -- The buffered slot counts toward the limit now, so no later slot can be
+      -- claimed past it while this one waits. No notification: it is blocked
+      -- until the active exclusive run ends.
+      return { 'buffered', run_id, 'slot', 'pending', slot_s, slot_s, '1', false }
+    end
+    update_job(jk, slot_s, next_run_at, 'completed', last)
+    redis.call('HINCRBY', jk, 'skippedCount', 1)
+    push_history(key, {
+      runId = run_id, id = run_id, kind = 'slot', scheduledAt = slot_s, outcome = 'skipped',
+      instanceId = instance_id, attempt = '1',
+    }, history_limit)
+    return { 'skipped' }
+  end
+
+  -- The common path, fused: one write of the job's fields (what
+  -- count_slot + activate would do in seven), one of the run, one ZADD.
+  local exclusive = overlap ~= 'allow' and '1' or '0'
+  local fence = fmt(tonumber(job.fence or '0') + 1)
+  local lease = fmt(now + lease_ms)
+  update_job(jk, slot_s, next_run_at, 'slotCount', fmt(count), 'completed', ended, 'fence', fence,
+    'active', fmt(tonumber(job.active or '0') + 1),
+    'activeExclusive', fmt(tonumber(job.activeExclusive or '0') + (exclusive == '1' and 1 or 0)))
+  redis.call('HSET', run_key(key, run_id), 'kind', 'slot', 'scheduledAt', slot_s, 'dueAt', slot_s, 'attempt', '1',
+    'exclusive', exclusive, 'requeueOnStall', requeue, 'maxAttempts', max_attempts,
+    'state', 'active', 'runId', run_id, 'instanceId', instance_id, 'fence', fence, 'claimedAt', now_s, 'leaseUntil', lease)
+  redis.call('SADD', runs_key(key), run_id)
+  redis.call('ZADD', ACTIVE, lease, run_ref(key, run_id))
+  return { 'claimed', run_id, run_id, 'slot', slot_s, '1', false, exclusive, fence, now_s }
+end
+
+local out = {}
+for i = 3, #ARGV, 10 do
+  out[#out + 1] = claim(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9])
+end
+return out
