@@ -21,7 +21,7 @@ export function groupedBarsLog(options: { title: string; unit: string; series: s
   const { title, unit, series, groups } = options;
   const left = 140;
   const right = 30;
-  const top = 50;
+  const top = 66;
   const barHeight = 10;
   const groupGap = 14;
   const width = 760;
@@ -55,7 +55,7 @@ export function groupedBarsLog(options: { title: string; unit: string; series: s
       out.push(`<text x="${x(value) + 4}" y="${y + barHeight - 3}" font-size="9" fill="#374151">${escape(formatTick(value))}</text>`);
     });
   });
-  legend(out, series, left, top - 30);
+  legend(out, series, left, top - 32);
   out.push('</svg>');
   return out.join('\n');
 }
