@@ -117,6 +117,13 @@ export interface Backend {
   finishRun(finish: RunFinish): Promise<{ recorded: boolean }>;
 
   /**
+   * `finishRun` for many runs at once, in order, answering `recorded` per
+   * run: the scheduler records every run that ended in one turn of the event
+   * loop in one call (on Redis, one round trip).
+   */
+  finishRuns(finishes: readonly RunFinish[]): Promise<boolean[]>;
+
+  /**
    * Finds active runs whose lease expired, records them as `stalled` and
    * puts each back to pending (attempt + 1, due now) when it asked for that
    * at claim time and has attempts left; otherwise finishes it.

@@ -323,8 +323,16 @@ export class MemoryBackend implements Backend {
   }
 
   async finishRun(finish: RunFinish): Promise<{ recorded: boolean }> {
+    return { recorded: this.finish(finish) };
+  }
+
+  async finishRuns(finishes: readonly RunFinish[]): Promise<boolean[]> {
+    return finishes.map((finish) => this.finish(finish));
+  }
+
+  private finish(finish: RunFinish): boolean {
     const record = this.findActive(finish);
-    if (record === undefined) return { recorded: false };
+    if (record === undefined) return false;
     const job = record.job;
     const a = job.act();
     const now = this.clock.now();
@@ -361,7 +369,7 @@ export class MemoryBackend implements Backend {
       this.retire(record, finish.outcome, now);
     }
     if (backToPending || record.exclusive) this.notify();
-    return { recorded: true };
+    return true;
   }
 
   async reapStalledRuns(): Promise<StalledRun[]> {

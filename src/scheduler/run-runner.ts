@@ -1,4 +1,4 @@
-import type { ActiveRunRef, ClaimedRun } from '../backend/backend.js';
+import type { ActiveRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
 import { LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
 import { messages } from '../errors/messages.js';
@@ -8,6 +8,7 @@ import { parseStoredParams } from '../job/json-params.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
+import { CallBatcher } from './call-batcher.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
 
@@ -35,8 +36,12 @@ interface InFlight {
 export class RunRunner {
   private readonly inFlight = new Set<InFlight>();
   private shutdown = new AbortController();
+  /** Outcomes of runs that end in the same turn go to the backend in one call. */
+  private readonly finishes: CallBatcher<RunFinish, boolean>;
 
-  constructor(private readonly deps: RunRunnerDeps) {}
+  constructor(private readonly deps: RunRunnerDeps) {
+    this.finishes = new CallBatcher('finishRuns', (finishes) => deps.backend.finishRuns(finishes));
+  }
 
   /** Runs whose outcome is not recorded yet, or whose handler has not settled. */
   get size(): number {
@@ -232,7 +237,7 @@ export class RunRunner {
     try {
       // Fields listed, not spread: a spread object takes V8's slow path, and
       // this runs once per run.
-      const { recorded } = await this.deps.backend.finishRun({
+      const recorded = await this.finishes.call({
         key: ref.key,
         id: ref.id,
         fencingToken: ref.fencingToken,
@@ -282,8 +287,10 @@ export class RunRunner {
     const now = this.deps.clock.now();
     this.deps.logger.warn('run put back without running', { job: job.name, tenantId: job.tenantId, reason: why });
     try {
-      await this.deps.backend.finishRun({
-        ...ref,
+      await this.finishes.call({
+        key: ref.key,
+        id: ref.id,
+        fencingToken: ref.fencingToken,
         instanceId: this.deps.config.instanceId,
         outcome: 'interrupted',
         error: why,

@@ -1,5 +1,5 @@
 import { newRunId } from '../job/run-id.js';
-import type { Backend, JobUpsert, StoredJob } from '../backend/backend.js';
+import type { Backend, JobUpsert, SlotClaim, SlotClaimResult, StoredJob } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
 import { KeyTable } from '../backend/key-filter.js';
 import { AlignedClock } from '../clock/aligned-clock.js';
@@ -15,7 +15,7 @@ import type { MetricsCollector } from '../observability/metrics.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import { BackendHealth } from './backend-health.js';
-import { ClaimBatcher } from './claim-batcher.js';
+import { CallBatcher } from './call-batcher.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DueQueue } from './due-queue.js';
 import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
@@ -83,7 +83,7 @@ export class Scheduler {
   private readonly metrics: MetricsCollector;
   private readonly events: SchedulerEventEmitter;
   private readonly limiter: ConcurrencyLimiter;
-  private readonly claims: ClaimBatcher;
+  private readonly claims: CallBatcher<SlotClaim, SlotClaimResult>;
   private readonly runner: RunRunner;
   private readonly queue: DueQueue<QueueItem>;
   private readonly health: BackendHealth;
@@ -113,7 +113,7 @@ export class Scheduler {
     this.events = new SchedulerEventEmitter(this.log);
     this.maxLeaseMs = deps.config.lockTtlMs;
     // A freed permit may let a due one-off run start.
-    this.claims = new ClaimBatcher(deps.backend);
+    this.claims = new CallBatcher('claimSlots', (claims) => deps.backend.claimSlots(claims));
     this.limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => this.poller.permitFreed());
     // Healthy means both stores answer: the backend, and the lock (taken and
     // given back on a resource of our own), since nothing may run unlocked.
@@ -498,7 +498,7 @@ export class Scheduler {
       const { job } = entry;
       let result;
       try {
-        result = await this.claims.claim({
+        result = await this.claims.call({
           key: job.key,
           slot,
           runId: newRunId(),

@@ -989,6 +989,32 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       });
     });
 
+    describe('finishRuns', () => {
+      it('answers recorded per run, in order: a stale token or an unknown run changes nothing and does not stop the others', async () => {
+        const now = await backend.time();
+        await upsert('/f1');
+        await upsert('/f2');
+        const a = await claimOk('/f1', now - 2_000);
+        const b = await claimOk('/f2', now - 2_000, { overlap: 'allow' });
+        const c = await claimOk('/f2', now - 1_000, { overlap: 'allow' });
+        const recorded = await backend.finishRuns([
+          finishOf(a),
+          finishOf(b, { fencingToken: b.fencingToken + 100 }),
+          finishOf(c, { outcome: 'failed', error: 'boom' }),
+          finishOf(a),
+          finishOf({ ...a, key: '/missing' }),
+        ]);
+        expect(recorded).toEqual([true, false, true, false, false]);
+        expect(await stored('/f1')).toMatchObject({ runCount: 1, activeRuns: 0, lastOutcome: 'success' });
+        expect(await stored('/f2')).toMatchObject({ runCount: 1, failCount: 1, activeRuns: 1, lastError: 'boom' });
+        expect((await backend.history('/f2', 10)).map((h) => h.runId)).toEqual([c.runId]);
+      });
+
+      it('with no runs answers nothing', async () => {
+        expect(await backend.finishRuns([])).toEqual([]);
+      });
+    });
+
     describe('reapStalledRuns', () => {
       it('leaves runs whose lease has not expired', async () => {
         const now = await backend.time();

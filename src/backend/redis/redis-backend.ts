@@ -466,30 +466,39 @@ export class RedisBackend implements Backend {
   }
 
   async finishRun(finish: RunFinish): Promise<{ recorded: boolean }> {
-    return this.exec('finishRun', async (client) => {
-      if (!isValidJobKey(finish.key) || !isValidRunId(finish.id)) return { recorded: false };
-      const reply = await client.schedkitFinishRun(
-        this.keys.job(finish.key),
-        this.keys.run(finish.key, finish.id),
-        this.keys.pending,
-        this.keys.active,
-        this.keys.done,
-        this.keys.ns,
-        finish.key,
-        finish.id,
-        numArg('finishRun', 'fencingToken', finish.fencingToken),
-        String(finish.instanceId),
-        finish.outcome,
-        finish.error === null ? '0' : '1',
-        finish.error ?? '',
-        numArg('finishRun', 'startedAt', finish.startedAt),
-        numArg('finishRun', 'finishedAt', finish.finishedAt),
-        String(finish.finishedAt - finish.startedAt),
-        finish.retryAt === undefined ? '' : numArg('finishRun', 'retryAt', finish.retryAt),
-        finish.requeueAt === undefined ? '' : numArg('finishRun', 'requeueAt', finish.requeueAt),
-        this.historyLimit,
-      );
-      return { recorded: reply === 1 };
+    const [recorded] = await this.finishRuns([finish]);
+    return { recorded: recorded! };
+  }
+
+  async finishRuns(finishes: readonly RunFinish[]): Promise<boolean[]> {
+    return this.exec('finishRuns', async (client) => {
+      const script = 'finish-runs';
+      // A run that cannot be stored cannot be active: answered here, not sent.
+      const sendable = (finish: RunFinish): boolean => isValidJobKey(finish.key) && isValidRunId(finish.id);
+      const args: ScriptArg[] = [this.keys.pending, this.keys.active, this.keys.done, this.keys.ns, this.historyLimit];
+      let sent = 0;
+      for (const finish of finishes) {
+        if (!sendable(finish)) continue;
+        sent++;
+        args.push(
+          finish.key,
+          finish.id,
+          numArg('finishRun', 'fencingToken', finish.fencingToken),
+          String(finish.instanceId),
+          finish.outcome,
+          finish.error === null ? '0' : '1',
+          finish.error ?? '',
+          numArg('finishRun', 'startedAt', finish.startedAt),
+          numArg('finishRun', 'finishedAt', finish.finishedAt),
+          String(finish.finishedAt - finish.startedAt),
+          finish.retryAt === undefined ? '' : numArg('finishRun', 'retryAt', finish.retryAt),
+          finish.requeueAt === undefined ? '' : numArg('finishRun', 'requeueAt', finish.requeueAt),
+        );
+      }
+      const replies = sent === 0 ? [] : array(await client.schedkitFinishRuns(...args), script);
+      if (replies.length !== sent) throw unexpectedReply(script, `${replies.length} replies for ${sent} runs`);
+      let next = 0;
+      return finishes.map((finish) => sendable(finish) && Number(replies[next++]) === 1);
     });
   }
 

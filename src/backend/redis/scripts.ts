@@ -32,7 +32,7 @@ declare module 'ioredis' {
     schedkitClaimDueRuns(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitNextDue(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitHeartbeat(...args: ScriptArg[]): Result<unknown, Context>;
-    schedkitFinishRun(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitFinishRuns(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitReapStalled(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitSweep(...args: ScriptArg[]): Result<unknown, Context>;
   }
@@ -60,7 +60,7 @@ export const SCRIPTS = {
   schedkitClaimDueRuns: { file: 'claim-due-runs.lua', keys: 3 },
   schedkitNextDue: { file: 'next-due.lua', keys: 1 },
   schedkitHeartbeat: { file: 'heartbeat.lua', keys: 1 },
-  schedkitFinishRun: { file: 'finish-run.lua', keys: 5 },
+  schedkitFinishRuns: { file: 'finish-runs.lua', keys: 3 },
   schedkitReapStalled: { file: 'reap-stalled.lua', keys: 3 },
   schedkitSweep: { file: 'sweep.lua', keys: 3 },
 } as const satisfies Record<string, ScriptDefinition>;

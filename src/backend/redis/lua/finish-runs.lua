@@ -1,0 +1,98 @@
+--[[
+  finishRuns: ends active runs — every run that finished in one turn of an
+  instance's event loop, in one call. The fire path: O(1) per run in the
+  number of jobs.
+
+  KEYS[1]  {p}:pending  ZSET pending run -> dueAt
+  KEYS[2]  {p}:active   ZSET active run ref -> leaseUntil
+  KEYS[3]  {p}:done     ZSET finished one-off run ref -> finishedAt
+  (each run's job and run hashes are named from ARGV: they share the hash
+  tag of KEYS, so the call stays in one Cluster slot)
+  ARGV[1]  namespace prefix `{p}:`
+  ARGV[2]  history limit
+  then 12 per run, from ARGV[3]:
+    job key, run id, fencing token of the caller's claim, instanceId,
+    outcome ('success' | 'failed' | 'timeout' | 'lock-lost' | 'interrupted'),
+    '1' when an error text is given ('0' for null), error text,
+    startedAt, finishedAt, finishedAt - startedAt,
+    retryAt ('' = none: else back to pending as attempt + 1, due then),
+    requeueAt ('' = none: else back to pending, same attempt, due then)
+
+  Output: per run, in order, 1 when recorded, 0 (nothing changed) when the
+  run is not active with that fencing token.
+
+  Publishes on {p}:runs-changed only when something may have become
+  claimable: the run went back to pending, or an exclusive run ended while
+  exclusive runs of its job wait. An ordinary finish publishes nothing.
+]]
+--- @include "common"
+
+local history_limit = tonumber(ARGV[2])
+local now -- Redis time, read once per call and only when a run is retired
+
+local function finished_now()
+  now = now or now_ms()
+  return now
+end
+
+local function finish(key, id, fencing_token, instance_id, outcome, has_error, error_text, started_at, finished_at,
+                      duration_ms, retry_at, requeue_at)
+  local jk, rk = job_key(key), run_key(key, id)
+  local r = hmget(rk, 'state', 'fence', 'runId', 'kind', 'scheduledAt', 'attempt', 'exclusive')
+  if r.state ~= 'active' or tonumber(r.fence) ~= tonumber(fencing_token) then return 0 end
+
+  local err = false
+  if has_error == '1' then err = error_text end
+  push_history(key, {
+    runId = r.runId, id = id, kind = r.kind, scheduledAt = r.scheduledAt,
+    startedAt = started_at, finishedAt = finished_at, outcome = outcome, error = err,
+    instanceId = instance_id, attempt = r.attempt,
+  }, history_limit)
+
+  -- The job's counters and last-run fields in one write (the common path
+  -- would otherwise take six commands).
+  local job = hmget(jk, 'runCount', 'failCount', 'active', 'activeExclusive', 'pendingExclusive', 'lastError')
+  local fields = { 'active', fmt(tonumber(job.active or '0') - 1) }
+  local function set(field, value)
+    fields[#fields + 1] = field
+    fields[#fields + 1] = value
+  end
+  if r.exclusive == '1' then set('activeExclusive', fmt(tonumber(job.activeExclusive or '0') - 1)) end
+  if outcome ~= 'interrupted' then
+    set('runCount', fmt(tonumber(job.runCount or '0') + 1))
+    if outcome ~= 'success' then set('failCount', fmt(tonumber(job.failCount or '0') + 1)) end
+    set('lastRunAt', started_at)
+    set('lastDurationMs', duration_ms)
+    set('lastOutcome', outcome)
+    if outcome ~= 'success' and err then
+      set('lastError', err)
+    elseif job.lastError then
+      redis.call('HDEL', jk, 'lastError')
+    end
+  end
+  redis.call('HSET', jk, unpack(fields))
+  redis.call('ZREM', ACTIVE, run_ref(key, id))
+
+  local wake = false
+  if retry_at ~= '' then
+    local attempt = tonumber(r.attempt) + 1
+    redis.call('HSET', rk, 'attempt', fmt(attempt))
+    to_pending(key, id, retry_at, r.exclusive, r.kind, attempt)
+    wake = true
+  elseif requeue_at ~= '' then
+    to_pending(key, id, requeue_at, r.exclusive, r.kind, r.attempt)
+    wake = true
+  else
+    retire(key, id, r.kind, outcome, finished_now())
+    wake = r.exclusive == '1' and tonumber(job.pendingExclusive or '0') > 0
+  end
+  if wake then notify(key) end
+  return 1
+end
+
+local out = {}
+for i = 3, #ARGV, 12 do
+  out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11])
+end
+return out

@@ -1,0 +1,61 @@
+/** Inputs per backend call, so one call never grows without bound (each is one Lua script on Redis). */
+export const MAX_PER_CALL = 500;
+
+interface Waiting<In, Out> {
+  readonly input: In;
+  readonly resolve: (output: Out) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Gathers the calls made in one turn of the event loop and sends them to a
+ * batch method of the backend together (`claimSlots`, `finishRuns`): when a
+ * thousand jobs share a second, their claims, and then their outcomes, cost
+ * one round trip each instead of a thousand. Each caller still gets its own
+ * answer (or the call's error).
+ */
+export class CallBatcher<In, Out> {
+  private waiting: Array<Waiting<In, Out>> = [];
+
+  /** `send` answers one output per input, in order. */
+  constructor(
+    private readonly what: string,
+    private readonly send: (inputs: In[]) => Promise<Out[]>,
+  ) {}
+
+  call(input: In): Promise<Out> {
+    return new Promise((resolve, reject) => {
+      // Flushed after the microtasks already queued: the other runs of the
+      // same wake reach this point in those, and join the batch.
+      if (this.waiting.length === 0) queueMicrotask(() => this.flush());
+      this.waiting.push({ input, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (let from = 0; from < waiting.length; from += MAX_PER_CALL) {
+      const batch = waiting.slice(from, from + MAX_PER_CALL);
+      let sent: Promise<Out[]>;
+      try {
+        sent = this.send(batch.map((w) => w.input));
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent.then(
+        (outputs) => {
+          if (outputs.length !== batch.length) {
+            const error = new Error(`${this.what}: ${outputs.length} answers for ${batch.length} calls`);
+            for (const w of batch) w.reject(error);
+            return;
+          }
+          batch.forEach((w, i) => w.resolve(outputs[i]!));
+        },
+        (error: unknown) => {
+          for (const w of batch) w.reject(error);
+        },
+      );
+    }
+  }
+}
