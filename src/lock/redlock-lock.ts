@@ -2,8 +2,8 @@ import { BackendUnavailableError, ErrorCode, SchedkitError } from '../errors/sch
 import { messages } from '../errors/messages.js';
 import { closeClient, connectClient, createClient, errorText, type RedisClient } from '../redis/connection.js';
 import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from './distributed-lock.js';
-import { LockQuorum, type QuorumHold } from './redlock/lock-quorum.js';
-import { LockWaiter, TICKET_LEASE_MS, type WaitContext, type Won } from './redlock/lock-waiter.js';
+import { LockQuorum, type HandOver, type QuorumHold } from './redlock/lock-quorum.js';
+import { LockWaiter, newTicket, TICKET_LEASE_MS, type QueuedStart, type WaitContext, type Won } from './redlock/lock-waiter.js';
 import { assertAcquire } from './lock-input.js';
 import {
   describeConnection,
@@ -13,7 +13,7 @@ import {
   type ResolvedRedlockOptions,
 } from './redlock/options.js';
 import { RedlockLease } from './redlock/redlock-lease.js';
-import { defineLockScripts, lockKeys, queueWake, wakeChannel, type LockKeys } from './redlock/scripts.js';
+import { defineLockScripts, lockKeys, queueLeave, wakeChannel, type LockKeys } from './redlock/scripts.js';
 import { count, gather, settle } from './redlock/settle.js';
 import { WakeBus } from './redlock/wake-bus.js';
 import { usingLock } from './using-lock.js';
@@ -30,6 +30,8 @@ const CLOSE_WAITERS_MS = 2_000;
 interface Connected {
   readonly quorum: LockQuorum;
   readonly bus: WakeBus;
+  /** What leases and waiters use, made once. */
+  readonly context: WaitContext;
 }
 
 /**
@@ -37,21 +39,25 @@ interface Connected {
  * masters (a lock is held when a majority agree). Usable on its own and by the
  * scheduler for every run.
  *
- * - **Acquire** is one round trip to every master in parallel: redlock's
- *   acquire script plus a companion script that takes the fencing token.
- *   A held lock answers null; fewer than a quorum of reachable masters
- *   rejects with `BackendUnavailableError` (`E_BACKEND_UNAVAILABLE`), fast:
- *   lock clients have no offline queue and a 500 ms command timeout.
+ * - **Acquire** is one round trip to every master in parallel: one script
+ *   that takes the key, the fencing token and, for a caller that will wait,
+ *   its place in the queue, all in one step. A held lock answers null; fewer
+ *   than a quorum of reachable masters rejects with `BackendUnavailableError`
+ *   (`E_BACKEND_UNAVAILABLE`), fast: lock clients have no offline queue and a
+ *   500 ms command timeout.
  * - **Fencing tokens** strictly increase per resource across every
  *   acquisition, cluster-wide, even while a minority of masters is down
  *   (see `LockQuorum`).
  * - **Waiting** (`waitMs`) is first come, first served: a queue of tickets
  *   on the queue master, woken by the release over pub/sub (one subscriber
- *   connection per lock), or by the holder's TTL running out.
- * - **Extend** and **release** go through redlock; a failed extension
- *   rejects with `LockLostError` (`E_LOCK_LOST`) saying why: expired, taken
- *   over or unreachable. redlock's own `using()` is not used: `using` here
- *   refreshes with schedkit's `LeaseKeeper`.
+ *   connection per lock), or by the holder's TTL running out. With one
+ *   master, a release hands the lock straight over to a waiter of the same
+ *   process when that waiter is at the head of the queue: one round trip
+ *   from holder to holder.
+ * - **Release** is one round trip; **extend** goes through redlock. A failed
+ *   extension rejects with `LockLostError` (`E_LOCK_LOST`) saying why:
+ *   expired, taken over or unreachable. redlock's own `using()` is not used:
+ *   `using` here refreshes with schedkit's `LeaseKeeper`.
  *
  * @example
  * const lock = new RedlockLock({ masters: [{ url: 'redis://a:6379' }, { url: 'redis://b:6379' }, { url: 'redis://c:6379' }] });
@@ -69,6 +75,13 @@ export class RedlockLock implements DistributedLock {
   #closed = false;
   /** Local waiters by ticket (wake-ups are dispatched by ticket). */
   readonly #waiters = new Map<string, LockWaiter>();
+  /** Local waiters per resource, oldest first: the ones a release may hand the lock over to. */
+  readonly #queued = new Map<string, Set<LockWaiter>>();
+  /**
+   * Tickets queued by an acquire's first attempt whose waiter does not exist
+   * yet, and whether a wake-up for them came in meanwhile.
+   */
+  readonly #early = new Map<string, boolean>();
   readonly #runs = new Set<Promise<unknown>>();
   /** Local waiters per resource: a newcomer does not jump ahead of them. */
   readonly #waiting = new Map<string, number>();
@@ -103,7 +116,7 @@ export class RedlockLock implements DistributedLock {
 
   async acquire(resource: string, options: AcquireOptions): Promise<LockLease | null> {
     assertAcquire(resource, options);
-    const { quorum } = this.live('RedlockLock.acquire');
+    const { quorum, bus } = this.live('RedlockLock.acquire');
     const { ttlMs, signal } = options;
     const waitMs = options.waitMs ?? 0;
     const deadline = this.#options.clock.now() + waitMs;
@@ -114,16 +127,39 @@ export class RedlockLock implements DistributedLock {
     // Someone here already waits for it: the lock is not free for a newcomer.
     if ((this.#waiting.get(resource) ?? 0) === 0) {
       const master = quorum.queueMaster();
-      const out = await quorum.attempt(keys, ttlMs, master === undefined ? undefined : { master, ticket: '', leaseMs: TICKET_LEASE_MS }, where);
+      // A caller that will wait is queued by this very attempt if it does not
+      // get the lock, once wake-ups for its ticket cannot be missed.
+      const ticket = willWait && master !== undefined && bus.isListeningOn(master) ? newTicket() : '';
+      if (ticket !== '') this.#early.set(ticket, false);
+      let out;
+      try {
+        out = await quorum.attempt(keys, ttlMs, master === undefined ? undefined : { master, ticket, leaseMs: TICKET_LEASE_MS, join: ticket !== '' }, where);
+      } catch (error) {
+        if (ticket !== '' && master !== undefined) {
+          this.#early.delete(ticket);
+          // The queue master may have queued it before the quorum failed.
+          void queueLeave(quorum.clients[master]!, keys, ticket, this.#channel, true).catch(() => undefined);
+        }
+        throw error;
+      }
+      const queued = out.queue.queued && master !== undefined ? master : undefined;
       if (out.acquired) {
-        if (!out.queue.known || out.queue.ahead === 0) return this.lease(resource, keys, ttlMs, out);
+        if (!out.queue.known || out.queue.ahead === 0) {
+          this.#early.delete(ticket);
+          if (queued !== undefined) void queueLeave(quorum.clients[queued]!, keys, ticket, this.#channel, false).catch(() => undefined);
+          return this.lease(resource, keys, ttlMs, out);
+        }
         // Waiters were queued first (the release woke one that has not got
         // here yet): first come, first served, so give it back.
-        await this.giveBack(out.hold, keys);
+        await this.giveBack(resource, keys, out.hold);
       }
+      if (willWait && queued !== undefined) {
+        return this.wait(resource, keys, ttlMs, deadline, signal, where, { ticket, master: queued, rank: out.queue.ahead, freeInMs: out.acquired ? 0 : out.freeInMs });
+      }
+      this.#early.delete(ticket);
     }
     if (!willWait) return null;
-    return this.wait(resource, keys, ttlMs, deadline, signal, where);
+    return this.wait(resource, keys, ttlMs, deadline, signal, where, undefined);
   }
 
   using<T>(resource: string, options: UsingOptions, fn: (signal: AbortSignal, fencingToken: number) => Promise<T> | T): Promise<T> {
@@ -137,9 +173,17 @@ export class RedlockLock implements DistributedLock {
     deadline: number,
     signal: AbortSignal | undefined,
     where: string,
+    start: QueuedStart | undefined,
   ): Promise<LockLease | null> {
-    const waiter = new LockWaiter(this.context(), keys, ttlMs, deadline, signal, where, this.#lastJoin.get(resource));
+    const waiter = new LockWaiter(this.context(), resource, keys, ttlMs, deadline, signal, where, this.#lastJoin.get(resource), start);
     this.#waiters.set(waiter.ticket, waiter);
+    if (start !== undefined) {
+      if (this.#early.get(start.ticket) === true) waiter.wake();
+      this.#early.delete(start.ticket);
+    }
+    let queued = this.#queued.get(resource);
+    if (queued === undefined) this.#queued.set(resource, (queued = new Set()));
+    queued.add(waiter);
     this.#waiting.set(resource, (this.#waiting.get(resource) ?? 0) + 1);
     this.#lastJoin.set(resource, waiter.joined);
     const run = waiter.run();
@@ -150,6 +194,8 @@ export class RedlockLock implements DistributedLock {
     } finally {
       this.#runs.delete(run);
       this.#waiters.delete(waiter.ticket);
+      queued.delete(waiter);
+      if (queued.size === 0 && this.#queued.get(resource) === queued) this.#queued.delete(resource);
       const left = (this.#waiting.get(resource) ?? 1) - 1;
       if (left === 0) this.#waiting.delete(resource);
       else this.#waiting.set(resource, left);
@@ -161,30 +207,38 @@ export class RedlockLock implements DistributedLock {
     return new RedlockLease(this.context(), resource, keys, ttlMs, won.fencingToken, won.hold, won.expiresAt);
   }
 
-  /** Releases a hold (redlock, on every master), then wakes the head of the resource's queue. */
-  private async giveBack(hold: QuorumHold, keys: LockKeys): Promise<void> {
+  /**
+   * Releases a hold and serves the resource's queue: with one master, the
+   * oldest local waiter whose ticket is queued is named, and gets the lock
+   * handed over if it is at the head. Never rejects.
+   */
+  private async giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void> {
     const connected = this.#connected;
     if (connected === undefined) return;
-    await connected.quorum.release(hold);
-    // After the quorum released, not alongside: the woken head must find the
-    // lock free on a majority. Not awaited: release stays one round trip.
-    const master = connected.quorum.queueMaster();
-    if (master !== undefined) queueWake(connected.quorum.clients[master]!, keys, this.#channel).catch(() => undefined);
+    const { quorum } = connected;
+    let candidate: LockWaiter | undefined;
+    if (quorum.size === 1) {
+      for (const waiter of this.#queued.get(resource) ?? []) {
+        if (waiter.canTakeOver(0)) {
+          candidate = waiter;
+          break;
+        }
+      }
+    }
+    const joinsSeen = candidate?.joinsSent ?? 0;
+    const handOver: HandOver | undefined = candidate === undefined ? undefined : { ticket: candidate.ticket, ttlMs: candidate.ttlMs };
+    const out = await quorum.release(keys, hold, handOver);
+    if (!out.handedOver || candidate === undefined) return;
+    const won: Won = { acquired: true, hold: out.hold, fencingToken: out.fencingToken, expiresAt: out.expiresAt, queue: { known: true, ahead: 0, queued: false } };
+    // Too slow to be valid, or the waiter stopped waiting meanwhile: pass it on.
+    if (this.#options.clock.now() >= out.expiresAt || !candidate.grant(won, joinsSeen)) await this.giveBack(resource, keys, out.hold);
   }
 
   /** Leases and waiters keep working with it after close() (their calls then fail or end quietly). */
   private context(): WaitContext {
     const connected = this.#connected;
     if (connected === undefined) throw new SchedkitError(ErrorCode.NotStarted, messages.lockNotConnected('RedlockLock'));
-    const { quorum, bus } = connected;
-    return {
-      clock: this.#options.clock,
-      quorum,
-      bus,
-      channel: this.#channel,
-      isClosed: () => this.#closed,
-      giveBack: (hold, keys) => this.giveBack(hold, keys),
-    };
+    return connected.context;
   }
 
   private live(call: string): Connected {
@@ -203,7 +257,7 @@ export class RedlockLock implements DistributedLock {
       defineLockScripts(client);
       return client;
     });
-    const quorum = new LockQuorum(clients, labels, clock, driftFactor);
+    const quorum = new LockQuorum(clients, labels, clock, driftFactor, this.#channel);
     const connecting = clients.map((client) => settle(connectClient(client, 'RedlockLock', CONNECT_TIMEOUT_MS)));
     let snapshot = await gather(connecting, (s) => count(s) >= quorum.quorum);
     if (count(snapshot) >= quorum.quorum && count(snapshot) < clients.length) {
@@ -226,12 +280,24 @@ export class RedlockLock implements DistributedLock {
     const bus = new WakeBus(
       masters,
       this.#channel,
-      (ticket) => this.#waiters.get(ticket)?.wake(),
+      (ticket) => {
+        const waiter = this.#waiters.get(ticket);
+        if (waiter !== undefined) waiter.wake();
+        else if (this.#early.has(ticket)) this.#early.set(ticket, true);
+      },
       () => {
         for (const waiter of this.#waiters.values()) waiter.poke();
       },
     );
-    this.#connected = { quorum, bus };
+    const context: WaitContext = {
+      clock,
+      quorum,
+      bus,
+      channel: this.#channel,
+      isClosed: () => this.#closed,
+      giveBack: (resource, keys, hold) => this.giveBack(resource, keys, hold),
+    };
+    this.#connected = { quorum, bus, context };
     // The subscriber is opened now, so the first wait does not pay for it.
     const master = quorum.queueMaster();
     if (master !== undefined) await bus.listenOn(master).catch(() => undefined);

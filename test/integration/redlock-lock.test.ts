@@ -383,6 +383,114 @@ describe('RedlockLock on three masters', () => {
   });
 });
 
+describe('RedlockLock on one master: the queue served by the release', () => {
+  it('serves 8 queued waiters (two instances) in arrival order: handed over locally, woken remotely', async () => {
+    const prefix = randomPrefix('lock1');
+    const [a, b] = [await newLock(prefix, 1), await newLock(prefix, 1)];
+    const queueKey = `{${prefix}}:lock-queue:fifo`;
+    const redis = await inspect(0);
+    const holder = await must(a, 'fifo', 10_000);
+    const order: number[] = [];
+    const tokens: number[] = [];
+    const waiters: Array<Promise<void>> = [];
+    let holders = 0;
+    for (let i = 0; i < 8; i++) {
+      // a, a, b, b, ...: each release has a local waiter next half of the time.
+      const lock = Math.floor(i / 2) % 2 === 0 ? a : b;
+      waiters.push(
+        lock.acquire('fifo', { ttlMs: 5_000, waitMs: 15_000 }).then(async (lease) => {
+          expect(lease).not.toBeNull();
+          expect(++holders).toBe(1);
+          order.push(i);
+          tokens.push(lease!.fencingToken);
+          await wait(5);
+          holders--;
+          await lease!.release();
+        }),
+      );
+      await vi.waitFor(async () => expect(await redis.zcard(queueKey)).toBe(i + 1), { timeout: 2_000, interval: 5 });
+    }
+    await holder.release();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(tokens[0]).toBeGreaterThan(holder.fencingToken);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+    expect(await redis.exists(queueKey, `{${prefix}}:lock-queue-deadlines:fifo`)).toBe(0);
+  }, 30_000);
+
+  it('hands the lock over to a waiting acquire of the same instance in the release itself: no wake-up, no second attempt', async () => {
+    const prefix = randomPrefix('lock1');
+    const lock = await newLock(prefix, 1);
+    const redis = await inspect(0);
+    await (await must(lock, 'warm')).release(); // script cache
+    await redis.config('RESETSTAT');
+    const holder = await must(lock, 'handover', 10_000);
+    const waiting = lock.acquire('handover', { ttlMs: 10_000, waitMs: 5_000 });
+    await vi.waitFor(async () => expect(await redis.zcard(`{${prefix}}:lock-queue:handover`)).toBe(1), { timeout: 2_000, interval: 5 });
+    await holder.release();
+    const next = await waiting;
+    expect(next).not.toBeNull();
+    expect(next!.fencingToken).toBeGreaterThan(holder.fencingToken);
+    expect(next!.isReleased).toBe(false);
+    // The handed-over key is the new lease's: another acquire finds it held, and its release frees it.
+    expect(await lock.acquire('handover', { ttlMs: 1_000 })).toBeNull();
+    await next!.release();
+    const again = await must(lock, 'handover');
+    expect(again.fencingToken).toBeGreaterThan(next!.fencingToken);
+    await again.release();
+    await wait(20);
+    const info = await redis.info('commandstats');
+    const calls = (name: string): number => Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    // holder acquire, waiting acquire (queued in the same call), release handing
+    // over, held acquire, next release, again acquire + release; nothing published.
+    expect(calls('evalsha')).toBe(7);
+    expect(calls('publish')).toBe(0);
+    expect(await redis.exists(`{${prefix}}:lock-queue:handover`)).toBe(0);
+  });
+
+  it('does not let a newcomer take a free lock past a live ticket on the queue', async () => {
+    const prefix = randomPrefix('lock1');
+    const lock = await newLock(prefix, 1);
+    const redis = await inspect(0);
+    const [seconds] = await redis.time();
+    // Someone else's waiter, queued and alive: first come, first served.
+    await redis.zadd(`{${prefix}}:lock-queue:gate`, 1, 'other-ticket');
+    await redis.hset(`{${prefix}}:lock-queue-deadlines:gate`, 'other-ticket', Number(seconds) * 1000 + 60_000);
+    expect(await lock.acquire('gate', { ttlMs: 1_000 })).toBeNull();
+    expect(await redis.exists(`{${prefix}}:lock:gate`)).toBe(0);
+    await redis.zrem(`{${prefix}}:lock-queue:gate`, 'other-ticket');
+    const lease = await must(lock, 'gate');
+    await lease.release();
+  });
+
+  it('keeps mutual exclusion and strictly increasing tokens with 16 contenders on two instances', async () => {
+    const prefix = randomPrefix('lock1');
+    const instances = [await newLock(prefix, 1), await newLock(prefix, 1)];
+    let holders = 0;
+    let violations = 0;
+    const tokens: number[] = [];
+    const served = new Array<number>(16).fill(0);
+    await Promise.all(
+      Array.from({ length: 16 }, async (_v, id) => {
+        const lock = instances[id % 2]!;
+        for (let round = 0; round < 20; round++) {
+          const lease = await lock.acquire('contended', { ttlMs: 5_000, waitMs: 20_000 });
+          expect(lease).not.toBeNull();
+          if (++holders > 1) violations++;
+          tokens.push(lease!.fencingToken);
+          served[id]!++;
+          await new Promise((resolve) => setImmediate(resolve));
+          holders--;
+          await lease!.release();
+        }
+      }),
+    );
+    expect(violations).toBe(0);
+    expect(served).toEqual(new Array<number>(16).fill(20));
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+  }, 60_000);
+});
+
 describe('RedlockLock cost', () => {
   /** Calls per command since the last CONFIG RESETSTAT. */
   async function commandStats(client: Redis): Promise<Record<string, number>> {
@@ -392,7 +500,7 @@ describe('RedlockLock cost', () => {
     return stats;
   }
 
-  it('an uncontended acquire + release sends two scripts each way to each master, nothing else', async () => {
+  it('an uncontended acquire + release sends one script each way to each master, nothing else', async () => {
     const lock = await newLock(randomPrefix('cost'), 1);
     const redis = await inspect(0);
     await (await must(lock, 'warm')).release(); // script cache
@@ -400,17 +508,15 @@ describe('RedlockLock cost', () => {
     await redis.config('RESETSTAT');
     const CYCLES = 50;
     for (let i = 0; i < CYCLES; i++) await (await must(lock, 'counted')).release();
-    await wait(50); // the last release's wake-up is not awaited
+    await wait(50);
     const { info = 0, 'config|resetstat': reset = 0, ...stats } = await commandStats(redis);
     void info;
     void reset;
-    // Top level, 4 scripts per cycle: acquire = redlock's script + the fencing
-    // companion (sent together: one round trip); release = redlock's script,
-    // then the queue wake-up (not awaited). No raise, no queue writes.
-    // Inside them: acquire EXISTS+SET; companion INCR+GET+PTTL+EXISTS(queue);
-    // release GET+DEL; wake-up EXISTS(queue).
+    // Top level, 2 scripts per cycle, one round trip each: acquire (EXISTS
+    // queue, SET NX PX, INCR fence) and release (GET, EXISTS queue, DEL).
+    // Nobody waits: no queue writes, no PUBLISH, no fence raise.
     const n = CYCLES;
-    expect(stats).toEqual({ evalsha: 4 * n, exists: 3 * n, set: n, incr: n, get: 2 * n, pttl: n, del: n });
+    expect(stats).toEqual({ evalsha: 2 * n, exists: 2 * n, set: n, incr: n, get: n, del: n });
   });
 
   it('sequential acquire + release, next to a hand-written SET NX PX lock and redlock used directly', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../clock/clock.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
@@ -9,6 +9,11 @@ import type { WakeBus } from './wake-bus.js';
 
 /** A waiter's ticket lives this long on the queue unless renewed: a dead waiter blocks the queue at most this long. */
 export const TICKET_LEASE_MS = 3_000;
+/** A waiter's ticket: random, unique per wait. */
+export function newTicket(): string {
+  return randomUUID();
+}
+
 /** A live waiter renews its ticket (and re-reads its place) this often. */
 const RENEW_MS = 1_000;
 /** No timer is armed longer than this (suspended machines drift). */
@@ -21,8 +26,17 @@ export interface WaitContext {
   readonly bus: WakeBus;
   readonly channel: string;
   isClosed(): boolean;
-  /** Releases a hold and wakes the head of its queue. Never rejects. */
-  giveBack(hold: QuorumHold, keys: LockKeys): Promise<void>;
+  /** Releases a hold and serves the resource's queue. Never rejects. */
+  giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
+}
+
+/** Where a waiter whose first attempt already queued its ticket stands (acquire-4.lua joins as it refuses). */
+export interface QueuedStart {
+  readonly ticket: string;
+  readonly master: number;
+  readonly rank: number;
+  /** When a quorum should be free, from that attempt. */
+  readonly freeInMs: number;
 }
 
 export type Won = Extract<AttemptOutcome, { acquired: true }>;
@@ -38,13 +52,15 @@ export type Won = Extract<AttemptOutcome, { acquired: true }>;
  *  - the holder's TTL runs out without a release (a crashed holder): the
  *    head sleeps until a quorum of masters should be free, from the PTTLs
  *    its last attempt saw.
+ * With one master, a release in this process may also hand the lock straight
+ * over to the waiter at the head (`grant`): then no attempt is needed at all.
  * The ticket is renewed every second (with the waiter's place re-read, which
  * also covers a lost wake-up); a waiter that died stops renewing, and its
  * ticket is dropped once its lease runs out. Giving up (waitMs, abort, close)
  * removes the ticket and, from the head, wakes the next waiter.
  */
 export class LockWaiter {
-  readonly ticket = randomBytes(12).toString('base64url');
+  readonly ticket: string;
   /** Settles once the ticket was first put on the queue (or that failed): the next local waiter joins behind it. */
   readonly joined: Promise<void>;
   #markJoined!: () => void;
@@ -57,18 +73,58 @@ export class LockWaiter {
   #attemptAt = Number.POSITIVE_INFINITY;
   #renewAt = 0;
   #failures = 0;
+  /** Joins sent so far: a join sent after a hand-over was decided may have queued the ticket again. */
+  #joinsSent = 0;
+  /** A lock handed over by a release, and whether that took the ticket off the queue for good. */
+  #granted: { readonly won: Won; readonly ticketGone: boolean } | undefined;
+  /** The wait is over (run's loop returned): grants are refused from then on. */
+  #done = false;
 
   constructor(
     private readonly ctx: WaitContext,
+    private readonly resource: string,
     private readonly keys: LockKeys,
-    private readonly ttlMs: number,
+    readonly ttlMs: number,
     private readonly deadline: number,
     private readonly signal: AbortSignal | undefined,
     private readonly where: string,
     /** The previous local waiter on this resource has joined. */
     private readonly after: Promise<void> | undefined,
+    start?: QueuedStart,
   ) {
     this.joined = new Promise((resolve) => (this.#markJoined = resolve));
+    this.ticket = start?.ticket ?? newTicket();
+    if (start !== undefined) {
+      const now = ctx.clock.now();
+      this.#master = start.master;
+      this.#rank = start.rank;
+      this.#renewAt = now + RENEW_MS;
+      if (start.rank === 0) this.#attemptAt = now + start.freeInMs;
+      this.#markJoined();
+    }
+  }
+
+  /** Joins sent so far; a release that hands the lock over passes the count it saw to `grant`. */
+  get joinsSent(): number {
+    return this.#joinsSent;
+  }
+
+  /** Whether a release may hand the lock over to this waiter: it waits, and its ticket is on `master`'s queue. */
+  canTakeOver(master: number): boolean {
+    return !this.#done && this.#granted === undefined && this.#master === master && !this.gaveUp();
+  }
+
+  /**
+   * A release handed the lock over to us (our ticket was the head; the
+   * release took it off the queue). False when the wait is already over: the
+   * caller then gives the lock back. `joinsSeen` is `joinsSent` when the
+   * release was sent: a join sent since may have queued the ticket again.
+   */
+  grant(won: Won, joinsSeen: number): boolean {
+    if (this.#done || this.#granted !== undefined) return false;
+    this.#granted = { won, ticketGone: joinsSeen === this.#joinsSent };
+    this.poke();
+    return true;
   }
 
   /** Our ticket was published: we are at the head and the lock was just given up. */
@@ -92,8 +148,15 @@ export class LockWaiter {
       won = await this.loop();
       return won;
     } finally {
+      this.#done = true;
       this.#markJoined();
       this.signal?.removeEventListener('abort', onAbort);
+      // A hand-over that came in while the loop was ending (gave up, failed).
+      const late = this.#granted;
+      if (late !== undefined && late.won !== won) {
+        if (late.ticketGone) this.#master = undefined;
+        await this.ctx.giveBack(this.resource, this.keys, late.won.hold);
+      }
       await this.leave(won !== null);
     }
   }
@@ -105,6 +168,13 @@ export class LockWaiter {
   private async loop(): Promise<Won | null> {
     const { clock, quorum } = this.ctx;
     for (;;) {
+      const granted = this.#granted;
+      if (granted !== undefined) {
+        if (granted.ticketGone) this.#master = undefined;
+        if (!this.gaveUp()) return granted.won;
+        await this.ctx.giveBack(this.resource, this.keys, granted.won.hold);
+        return null;
+      }
       if (this.gaveUp()) return null;
       if (clock.now() >= this.deadline && !this.#woken) return null;
       const master = quorum.queueMaster();
@@ -137,6 +207,7 @@ export class LockWaiter {
       // Listening before joining, so no wake-up for our ticket can be missed.
       await bus.listenOn(master);
       if (this.#master === undefined) await this.after;
+      this.#joinsSent++;
       const place = await queueJoin(quorum.clients[master]!, this.keys, this.ticket, TICKET_LEASE_MS);
       const now = clock.now();
       this.#master = master;
@@ -165,18 +236,20 @@ export class LockWaiter {
   /** Tries the lock as the head. Resolves the win, or undefined to keep waiting. */
   private async attempt(master: number): Promise<Won | null | undefined> {
     const { clock, quorum } = this.ctx;
-    const out = await quorum.attempt(this.keys, this.ttlMs, { master, ticket: this.ticket, leaseMs: TICKET_LEASE_MS }, this.where);
+    const out = await quorum.attempt(this.keys, this.ttlMs, { master, ticket: this.ticket, leaseMs: TICKET_LEASE_MS, join: false }, this.where);
     const now = clock.now();
     if (out.queue.known) this.#renewAt = now + RENEW_MS;
     if (out.acquired) {
+      // With one master the grant took the ticket off the queue.
+      if (quorum.size === 1) this.#master = undefined;
       if (!out.queue.known || out.queue.ahead === 0) {
         if (!this.gaveUp()) return out;
-        await this.ctx.giveBack(out.hold, this.keys);
+        await this.ctx.giveBack(this.resource, this.keys, out.hold);
         return null;
       }
       // Someone is ahead of us (our ticket had lapsed and went to the tail):
       // hand the lock back and wake the head.
-      await this.ctx.giveBack(out.hold, this.keys);
+      await this.ctx.giveBack(this.resource, this.keys, out.hold);
     }
     this.#failures++;
     if (out.queue.known) {
@@ -188,7 +261,7 @@ export class LockWaiter {
     return undefined;
   }
 
-  /** Takes the ticket off the queue: a winner's quietly (its release wakes the next), a quitter's waking the next head. */
+  /** Takes the ticket off the queue (unless it is gone already): a winner's quietly (its release serves the next), a quitter's waking the next head. */
   private async leave(won: boolean): Promise<void> {
     const master = this.#master;
     this.#master = undefined;

@@ -10,8 +10,8 @@ import type { LockKeys } from './scripts.js';
 export interface LeaseContext {
   readonly clock: Clock;
   readonly quorum: LockQuorum;
-  /** Releases a hold and wakes the head of its queue. Never rejects. */
-  giveBack(hold: QuorumHold, keys: LockKeys): Promise<void>;
+  /** Releases a hold and serves the resource's queue. Never rejects. */
+  giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
 }
 
 /** A grant of a `RedlockLock`. */
@@ -49,7 +49,7 @@ export class RedlockLease implements LockLease {
     if (this.ctx.clock.now() >= this.#expiresAt) this.lose(messages.lockExpired(this.#expiresAt));
     let expiresAt: number;
     try {
-      expiresAt = await this.ctx.quorum.extend(this.hold, ttlMs);
+      expiresAt = await this.ctx.quorum.extend(this.keys, this.hold, ttlMs);
     } catch (error) {
       const reason = await this.ctx.quorum.lossReason(this.keys, this.hold, `lock "${this.resource}"`);
       const why =
@@ -68,7 +68,7 @@ export class RedlockLease implements LockLease {
     this.#released = true;
     // Also after a loss: the key may still be ours on masters that were out
     // of reach; redlock deletes it only where it still holds our value.
-    await this.ctx.giveBack(this.hold, this.keys);
+    await this.ctx.giveBack(this.resource, this.keys, this.hold);
   }
 
   /** From now on the lease is known lost. */

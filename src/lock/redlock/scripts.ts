@@ -4,8 +4,9 @@ import type { RedisClient } from '../../redis/connection.js';
 /**
  * The Lua scripts of `RedlockLock` (one file per operation under `lua/`, each
  * opening with its KEYS/ARGV/output), registered on every lock client with
- * ioredis `defineCommand`, and typed calls to them. redlock's own acquire,
- * extend and release scripts are redlock's; these go next to them.
+ * ioredis `defineCommand`, and typed calls to them. Extensions go through
+ * redlock's own extend script; acquire and release are these, because each
+ * has to do its queue and fencing work in the same step as the key.
  */
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -18,7 +19,8 @@ function loadLua(file: string): string {
 }
 
 const SCRIPTS = {
-  schedkitLockAttempt: { file: 'lock-attempt-4.lua', keys: 4 },
+  schedkitLockAcquire: { file: 'acquire-4.lua', keys: 4 },
+  schedkitLockRelease: { file: 'release-4.lua', keys: 4 },
   schedkitLockFenceRaise: { file: 'fence-raise-2.lua', keys: 2 },
   schedkitLockQueueJoin: { file: 'queue-join-3.lua', keys: 3 },
   schedkitLockQueueLeave: { file: 'queue-leave-2.lua', keys: 2 },
@@ -66,8 +68,11 @@ export function wakeChannel(prefix: string): string {
   return `{${prefix}}:lock-wake`;
 }
 
-/** What one master said next to a lock attempt (see lock-attempt-4.lua). */
+/** What one master answered to a lock attempt (see acquire-4.lua). */
 export interface AttemptReply {
+  /** This master granted the lock to the attempt's value. */
+  readonly granted: boolean;
+  /** The fencing counter after this grant; 0 when not granted. */
   readonly fence: number;
   readonly holder: string | null;
   readonly pttl: number;
@@ -75,21 +80,82 @@ export interface AttemptReply {
   readonly queued: boolean;
 }
 
-export async function lockAttempt(
+/** How an attempt deals with the waiting queue; only on the queue master. */
+export interface AttemptQueue {
+  /** '' for a caller without a ticket (it only learns how many wait). */
+  readonly ticket: string;
+  readonly leaseMs: number;
+  /** Queue the ticket when the lock is not granted. */
+  readonly join: boolean;
+  /** Take the ticket off the queue when granted (only when this master alone decides). */
+  readonly leaveOnGrant: boolean;
+}
+
+export async function lockAcquire(
   client: RedisClient,
   keys: LockKeys,
-  queue: { ticket: string; leaseMs: number } | undefined,
+  value: string,
+  ttlMs: number,
+  queue: AttemptQueue | undefined,
 ): Promise<AttemptReply> {
-  const reply = (await call(client, 'schedkitLockAttempt', [
+  const reply = (await call(client, 'schedkitLockAcquire', [
     keys.lock,
     keys.fence,
     keys.queue,
     keys.deadlines,
+    value,
+    ttlMs,
     queue === undefined ? '0' : '1',
     queue?.ticket ?? '',
     queue?.leaseMs ?? 0,
-  ])) as [number, string | null, number, number, number];
-  return { fence: Number(reply[0]), holder: reply[1] ?? null, pttl: Number(reply[2]), ahead: Number(reply[3]), queued: Number(reply[4]) === 1 };
+    queue?.join === true ? '1' : '0',
+    queue?.leaveOnGrant === true ? '1' : '0',
+  ])) as [number, number, string | null, number, number, number];
+  return {
+    granted: Number(reply[0]) === 1,
+    fence: Number(reply[1]),
+    holder: reply[2] ?? null,
+    pttl: Number(reply[3]),
+    ahead: Number(reply[4]),
+    queued: Number(reply[5]) === 1,
+  };
+}
+
+/** What the release does with the waiting queue (see release-4.lua). */
+export type ReleaseMode =
+  /** Not the queue master: only delete the key. */
+  | { readonly kind: 'plain' }
+  /** The only master: hand over to `handOver` (when its ticket is at the head), else wake the head. */
+  | { readonly kind: 'serve'; readonly handOver: { readonly ticket: string; readonly value: string; readonly ttlMs: number } | undefined }
+  /** The queue master of several: report whether anyone waits. */
+  | { readonly kind: 'report' };
+
+export interface ReleaseReply {
+  /** The key held our value (it is now gone, or handed over). */
+  readonly released: boolean;
+  readonly next: 'none' | 'waiting' | 'handed-over';
+  /** The fencing token of the handed-over lock. */
+  readonly fence: number;
+}
+
+const RELEASE_MODE = { plain: '0', serve: '1', report: '2' } as const;
+const NEXT = ['none', 'waiting', 'handed-over'] as const;
+
+export async function lockRelease(client: RedisClient, keys: LockKeys, value: string, channel: string, mode: ReleaseMode): Promise<ReleaseReply> {
+  const handOver = mode.kind === 'serve' ? mode.handOver : undefined;
+  const reply = (await call(client, 'schedkitLockRelease', [
+    keys.lock,
+    keys.fence,
+    keys.queue,
+    keys.deadlines,
+    value,
+    channel,
+    RELEASE_MODE[mode.kind],
+    handOver?.ticket ?? '',
+    handOver?.value ?? '',
+    handOver?.ttlMs ?? 0,
+  ])) as [number, number, number];
+  return { released: Number(reply[0]) === 1, next: NEXT[Number(reply[1])] ?? 'none', fence: Number(reply[2]) };
 }
 
 /** True when the master's counter is now at least `token` while `value` still held the lock there. */

@@ -11,6 +11,8 @@ export class WakeBus {
   #client: RedisClient | undefined;
   #master = -1;
   #subscribed: Promise<void> | undefined;
+  /** The master whose channel we are subscribed to right now (-1: none). */
+  #listening = -1;
   #closed = false;
 
   constructor(
@@ -22,17 +24,29 @@ export class WakeBus {
     private readonly onResubscribed: () => void,
   ) {}
 
+  /** True while subscribed on `master`: a ticket queued there now cannot miss its wake-up. */
+  isListeningOn(master: number): boolean {
+    return this.#listening === master && !this.#closed;
+  }
+
   /** Subscribes on `master` (moving off another master if needed). Rejects when it cannot. */
   listenOn(master: number): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the wake-up subscriber is closed'));
     if (this.#master === master && this.#subscribed !== undefined) return this.#subscribed;
     const previous = this.#client;
+    this.#listening = -1;
     if (previous !== undefined) void closeClient(previous);
     const client = createClient(this.connections[master]!, 'lock-subscriber');
     this.#client = client;
     this.#master = master;
     const subscribed = this.subscribe(client);
     this.#subscribed = subscribed;
+    subscribed.then(
+      () => {
+        if (this.#subscribed === subscribed) this.#listening = master;
+      },
+      () => undefined,
+    );
     subscribed.catch(() => {
       // Let the next call try again.
       if (this.#subscribed === subscribed) {
@@ -52,12 +66,21 @@ export class WakeBus {
     await connectClient(client, 'RedlockLock wake-up subscriber', 5_000);
     await client.subscribe(this.channel);
     // ioredis resubscribes by itself after a reconnection; waiters re-check
-    // then, since a wake-up published in between is lost.
-    client.on('ready', () => this.onResubscribed());
+    // then, since a wake-up published in between is lost. While it is away,
+    // acquires do not queue themselves in passing (their waiter joins after
+    // listening).
+    client.on('close', () => {
+      if (this.#client === client) this.#listening = -1;
+    });
+    client.on('ready', () => {
+      if (this.#client === client && this.#subscribed !== undefined) void this.#subscribed.then(() => (this.#listening = this.#master));
+      this.onResubscribed();
+    });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#listening = -1;
     const client = this.#client;
     this.#client = undefined;
     this.#subscribed = undefined;

@@ -16,11 +16,5 @@
 
 local now = nowMs()
 pruneHead(KEYS[1], KEYS[2], now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  local tail = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  local order = 1
-  if tail[2] then order = tonumber(tail[2]) + 1 end
-  redis.call('ZADD', KEYS[1], order, ARGV[1])
-end
-renew(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), now)
-return { redis.call('ZRANK', KEYS[1], ARGV[1]), redis.call('PTTL', KEYS[3]) }
+local rank = enqueue(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), now)
+return { rank, redis.call('PTTL', KEYS[3]) }

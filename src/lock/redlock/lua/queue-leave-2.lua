@@ -15,8 +15,7 @@
 
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
 if not rank then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
+dequeue(KEYS[1], KEYS[2], ARGV[1])
 if rank == 0 and ARGV[3] == '1' then
   local head = pruneHead(KEYS[1], KEYS[2], nowMs())
   if head then redis.call('PUBLISH', ARGV[2], head) end

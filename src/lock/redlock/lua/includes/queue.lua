@@ -26,3 +26,21 @@ local function renew(queue, deadlines, ticket, leaseMs, now)
   redis.call('PEXPIRE', queue, leaseMs * 2)
   redis.call('PEXPIRE', deadlines, leaseMs * 2)
 end
+
+-- Puts a ticket at the tail unless it is queued already, renews it; returns its rank.
+local function enqueue(queue, deadlines, ticket, leaseMs, now)
+  if not redis.call('ZSCORE', queue, ticket) then
+    local tail = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')
+    local order = 1
+    if tail[2] then order = tonumber(tail[2]) + 1 end
+    redis.call('ZADD', queue, order, ticket)
+  end
+  renew(queue, deadlines, ticket, leaseMs, now)
+  return redis.call('ZRANK', queue, ticket)
+end
+
+-- Takes a ticket off the queue.
+local function dequeue(queue, deadlines, ticket)
+  redis.call('ZREM', queue, ticket)
+  redis.call('HDEL', deadlines, ticket)
+end
