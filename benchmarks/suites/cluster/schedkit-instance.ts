@@ -6,20 +6,9 @@
  * `loaded`, waits for SIGUSR2, registers and starts, prints `ready`, and
  * `result` once SIGTERM has stopped it.
  */
-// From src/ rather than the package entry: the same code, without loading the
-// container layer (inversify, modules/), which halves process start-up.
-import {
-  DefaultJobExecutor,
-  NoopMetrics,
-  RedisBackend,
-  RedlockLock,
-  Scheduler,
-  SystemClock,
-  resolveConfig,
-  type LogFields,
-  type Logger,
-} from '../../../src/index.js';
+import type { LogFields, Logger } from '../../../src/index.js';
 import { scriptConfig } from '../../lib/processes.js';
+import { redisScheduler } from '../../lib/schedkit.js';
 import { countSentCommands, fail, loadedThenWait, RunLog, SecondTicker, serve, Tally } from './instance-kit.js';
 import type { InstanceConfig } from './protocol.js';
 
@@ -45,23 +34,13 @@ async function main(): Promise<void> {
   const sent = countSentCommands();
   const log = new RunLog();
   const tally = new Tally();
-  const clock = new SystemClock();
-  const logger = new TallyLogger(tally);
-  const metrics = new NoopMetrics();
   const url = `redis://${config.host}:${config.port}`;
-  const backend = new RedisBackend({ connection: { url }, prefix: config.prefix });
-  const lock = new RedlockLock({ masters: [{ url }], prefix: config.prefix, clock });
-  await backend.connect();
-  await lock.connect();
-  const scheduler = new Scheduler({
-    config: resolveConfig({ instanceId: config.instanceId, maxConcurrent: config.concurrency }),
-    backend,
-    lock,
-    executor: new DefaultJobExecutor({ clock, logger, metrics }),
-    clock,
-    logger,
-    metrics,
-  });
+  const { scheduler, close } = await redisScheduler(
+    url,
+    config.prefix,
+    { instanceId: config.instanceId, maxConcurrent: config.concurrency },
+    new TallyLogger(tally),
+  );
   scheduler.on('run:failure', (e) => tally.add(`run:failure ${e.outcome}`));
   scheduler.on('run:skipped', (e) => tally.add(`run:skipped ${e.reason}`));
   scheduler.on('run:stalled', () => tally.add('run:stalled'));
@@ -82,11 +61,7 @@ async function main(): Promise<void> {
     log,
     ticker,
     tally,
-    stop: async () => {
-      await scheduler.stop();
-      await lock.close();
-      await backend.close();
-    },
+    stop: close,
   });
 }
 

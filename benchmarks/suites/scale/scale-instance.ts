@@ -8,18 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DefaultJobExecutor,
-  MemoryBackend,
-  MemoryLock,
-  NoopLogger,
-  NoopMetrics,
-  Scheduler,
-  SystemClock,
-  resolveConfig,
-  type JobDefinition,
-} from '../../../src/index.js';
+import type { JobDefinition } from '../../../src/index.js';
 import { report, scriptConfig } from '../../lib/processes.js';
+import { memoryScheduler } from '../../lib/schedkit.js';
 import type { Memory, ScaleConfig, ScaleResult } from './protocol.js';
 
 const config = scriptConfig<ScaleConfig>();
@@ -87,18 +78,7 @@ function definition(i: number, handler: JobDefinition['handler']): { def: JobDef
 }
 
 async function main(): Promise<void> {
-  const clock = new SystemClock();
-  const logger = new NoopLogger();
-  const metrics = new NoopMetrics();
-  const scheduler = new Scheduler({
-    config: resolveConfig({ instanceId: 'scale' }),
-    backend: new MemoryBackend({ clock }),
-    lock: new MemoryLock({ clock }),
-    executor: new DefaultJobExecutor({ clock, logger, metrics }),
-    clock,
-    logger,
-    metrics,
-  });
+  const scheduler = memoryScheduler({ instanceId: 'scale' });
   let runsStarted = 0;
   scheduler.on('run:start', () => runsStarted++);
   // One handler for every job (a service registers many jobs of a few kinds).
