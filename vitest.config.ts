@@ -15,6 +15,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // Fails any test during which an unhandledRejection or uncaughtException happened.
+    setupFiles: ['test/setup/fail-on-unhandled.ts'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 30_000,

@@ -4,6 +4,7 @@ import { MemoryBackend } from '../src/backend/memory-backend.js';
 import type { Clock } from '../src/clock/clock.js';
 import type { SchedulerConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors/schedkit-error.js';
+import { show } from '../src/errors/messages.js';
 import type { HookRegistry } from '../src/lifecycle/hook.js';
 import type { DistributedLock } from '../src/lock/distributed-lock.js';
 import { MemoryLock } from '../src/lock/memory-lock.js';
@@ -27,9 +28,16 @@ export interface MemoryBackendModuleOptions {
  * container.load(schedulerModule(), memoryBackendModule({ historyLimit: 20 }));
  */
 export function memoryBackendModule(options: MemoryBackendModuleOptions = {}): ContainerModule {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError([`expected an object, got ${show(options)}`], 'memoryBackendModule');
+  }
+  const unknown = Object.keys(options).filter((key) => key !== 'historyLimit');
+  if (unknown.length > 0) {
+    throw new ConfigError(unknown.map((key) => `unknown option ${JSON.stringify(key)} (expected historyLimit)`), 'memoryBackendModule');
+  }
   const historyLimit = options.historyLimit;
   if (historyLimit !== undefined && !(Number.isInteger(historyLimit) && historyLimit >= 1 && historyLimit <= 100_000)) {
-    throw new ConfigError([`historyLimit must be an integer from 1 to 100000, got ${String(historyLimit)}`], 'memoryBackendModule');
+    throw new ConfigError([`historyLimit must be an integer from 1 to 100000, got ${show(historyLimit)}`], 'memoryBackendModule');
   }
   return new ContainerModule((load) => {
     bindMemoryBackend(load, 'replace', historyLimit);

@@ -7,6 +7,8 @@ import { ConfigError } from '../src/errors/schedkit-error.js';
 import type { HookRegistry } from '../src/lifecycle/hook.js';
 import type { DistributedLock } from '../src/lock/distributed-lock.js';
 import { RedlockLock } from '../src/lock/redlock-lock.js';
+import { PREFIX_PATTERN } from '../src/backend/redis/keys.js';
+import { show } from '../src/errors/messages.js';
 import type { RedisConnection } from '../src/redis/connection.js';
 import { bindOrRebind } from './binding.js';
 import { TOKENS } from './tokens.js';
@@ -39,12 +41,7 @@ export interface RedisBackendModuleOptions {
  * container.load(schedulerModule(), redisBackendModule({ url, lockMasters: [{ url: a }, { url: b }, { url: c }] }));
  */
 export function redisBackendModule(options: RedisBackendModuleOptions = {}): ContainerModule {
-  if (options.url !== undefined && options.connection !== undefined) {
-    throw new ConfigError(['give either url or connection, not both'], 'redisBackendModule');
-  }
-  if (options.lockMasters !== undefined && (!Array.isArray(options.lockMasters) || options.lockMasters.length === 0)) {
-    throw new ConfigError(['lockMasters must be a non-empty array of connections'], 'redisBackendModule');
-  }
+  checkOptions(options);
   const connectionFor = (config: SchedulerConfig): RedisConnection => {
     if (options.connection !== undefined) return options.connection;
     const url = options.url ?? config.redisUrl;
@@ -77,4 +74,73 @@ export function redisBackendModule(options: RedisBackendModuleOptions = {}): Con
       )
       .inSingletonScope();
   });
+}
+
+const KNOWN_OPTIONS = new Set(['url', 'connection', 'lockMasters', 'prefix']);
+
+/**
+ * Every problem with the options, reported at once when the module is
+ * created (like `schedulerModule`'s config), not at the first `get` or at
+ * start, where a typo would surface as a connection failure.
+ */
+function checkOptions(options: RedisBackendModuleOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError([`expected an object, got ${show(options)}`], 'redisBackendModule');
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) problems.push(`unknown option ${JSON.stringify(key)} (expected ${[...KNOWN_OPTIONS].join(', ')})`);
+  }
+  const { url, connection, lockMasters, prefix } = options;
+  if (url !== undefined && connection !== undefined) problems.push('give either url or connection, not both');
+  if (url !== undefined) {
+    const why = urlProblem(url);
+    if (why !== null) problems.push(`url ${why}, got ${show(url)}`);
+  }
+  if (connection !== undefined) {
+    const why = connectionProblem(connection);
+    if (why !== null) problems.push(`connection ${why}`);
+  }
+  if (lockMasters !== undefined) {
+    if (!Array.isArray(lockMasters) || lockMasters.length === 0) {
+      problems.push(`lockMasters must be a non-empty array of connections, got ${show(lockMasters)}`);
+    } else {
+      lockMasters.forEach((master: unknown, i) => {
+        const why = connectionProblem(master);
+        if (why !== null) problems.push(`lockMasters[${i}] ${why}`);
+      });
+    }
+  }
+  // The backend checks the prefix too, but only when it is built (at start).
+  if (prefix !== undefined && (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix))) {
+    problems.push(`prefix must be 1-100 characters from [A-Za-z0-9_.:-] (no braces: it becomes the hash tag), got ${show(prefix)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems, 'redisBackendModule');
+}
+
+/** Why `url` is not a `redis://` or `rediss://` URL, or null. */
+function urlProblem(url: unknown): string | null {
+  if (typeof url !== 'string' || !/^rediss?:\/\/\S+$/.test(url)) return 'must be a redis:// or rediss:// URL';
+  try {
+    new URL(url);
+  } catch {
+    return 'is not a valid URL';
+  }
+  return null;
+}
+
+/** Why `value` is not a `RedisConnection` (`{ url }`, `{ options }` or `{ cluster }`), or null. */
+function connectionProblem(value: unknown): string | null {
+  const shape = 'must be { url }, { options } or { cluster }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${shape}, got ${show(value)}`;
+  const c = value as Record<string, unknown>;
+  if (c.options !== undefined && (typeof c.options !== 'object' || c.options === null || Array.isArray(c.options))) {
+    return `options must be an object of ioredis options, got ${show(c.options)}`;
+  }
+  if ('cluster' in c) return Array.isArray(c.cluster) && c.cluster.length > 0 ? null : `cluster must be a non-empty array of startup nodes, got ${show(c.cluster)}`;
+  if ('url' in c) {
+    const why = urlProblem(c.url);
+    return why === null ? null : `url ${why}, got ${show(c.url)}`;
+  }
+  return c.options === undefined ? `${shape}, got an object with none of them` : null;
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/schedkit-error.js';
+import { show } from '../errors/messages.js';
 import { defaultConfig, type SchedulerConfigInput } from './config.js';
 
 const STRING_FIELDS = new Set(['instanceId', 'defaultOverlap', 'defaultMisfire', 'redisUrl']);
@@ -20,16 +21,23 @@ export function envName(field: string): string {
  * const config = resolveConfig(configFromEnv(process.env));
  */
 export function configFromEnv(env: Record<string, string | undefined> = process.env): SchedulerConfigInput {
+  if (typeof env !== 'object' || env === null) {
+    throw new ConfigError([`expected an object of environment variables (process.env), got ${show(env)}`], 'configFromEnv');
+  }
   const input: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const field of Object.keys(defaultConfig())) {
     if (NOT_FROM_ENV.has(field)) continue;
     const name = envName(field);
-    const raw = env[name]?.trim();
+    const value: unknown = env[name];
+    const raw = typeof value === 'string' ? value.trim() : value;
     if (raw === undefined || raw === '') continue;
-    if (STRING_FIELDS.has(field)) {
+    if (typeof raw !== 'string') {
+      problems.push(`${name} must be a string, got ${show(env[name])}`);
+    } else if (STRING_FIELDS.has(field)) {
       input[field] = raw;
-    } else if (/^-?\d+(\.\d+)?$/.test(raw)) {
+    } else if (/^-?\d+(\.\d+)?$/.test(raw) && Number.isFinite(Number(raw))) {
+      // A run of 400 digits is "a decimal number" but Infinity as a double.
       input[field] = Number(raw);
     } else {
       problems.push(`${name} must be a number, got ${JSON.stringify(raw.slice(0, 40))}`);

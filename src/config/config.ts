@@ -139,7 +139,7 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
   const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SchedulerConfigInput;
   // Derive the refresh period only from a usable TTL: a bad lockTtlMs is
   // reported once, not again as a NaN lockRefreshMs the caller never set.
-  const lockTtlMs = isNum(given.lockTtlMs) ? given.lockTtlMs : defaults.lockTtlMs;
+  const lockTtlMs = checkNumber(given.lockTtlMs, NUMBER_RULES.lockTtlMs!) === null ? given.lockTtlMs! : defaults.lockTtlMs;
   const merged = {
     ...defaults,
     ...given,
@@ -147,10 +147,14 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
     lockRefreshMs: given.lockRefreshMs === undefined ? Math.max(1, Math.floor(lockTtlMs / 3)) : given.lockRefreshMs,
   } as Record<string, unknown>;
 
+  const badFields = new Set<string>();
   for (const [field, rule] of Object.entries(NUMBER_RULES)) {
     const value = merged[field];
     const why = checkNumber(value, rule);
-    if (why !== null) problems.push(`${field} ${why}, got ${show(value)}`);
+    if (why !== null) {
+      problems.push(`${field} ${why}, got ${show(value)}`);
+      badFields.add(field);
+    }
   }
   if (typeof merged.instanceId !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(merged.instanceId)) {
     problems.push(`instanceId must be 1-200 characters from [A-Za-z0-9_.:-], got ${show(merged.instanceId)}`);
@@ -168,15 +172,18 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
   problems.push(...retry.problems.map((p) => `default${p[0]!.toUpperCase()}${p.slice(1)}`));
   merged.defaultRetry = retry.policy;
 
-  // Rules between fields, checked only when both fields are valid numbers.
+  // Rules between fields, checked only when both fields passed their own
+  // rule: a lockTtlMs of -5 is one problem, not also "lockRefreshMs must be
+  // less than lockTtlMs / 2 (-2.5)".
+  const valid = (...fields: string[]): boolean => fields.every((f) => !badFields.has(f));
   const ttl = merged.lockTtlMs as number;
   const refresh = merged.lockRefreshMs as number;
-  if (isNum(ttl) && isNum(refresh) && refresh >= ttl / 2) {
+  if (valid('lockTtlMs', 'lockRefreshMs') && refresh >= ttl / 2) {
     problems.push(`lockRefreshMs must be less than lockTtlMs / 2 (${ttl / 2}), got ${refresh}`);
   }
   const shutdown = merged.shutdownTimeoutMs as number;
   const stop = merged.stopTimeoutMs as number;
-  if (isNum(shutdown) && isNum(stop) && stop <= shutdown) {
+  if (valid('shutdownTimeoutMs', 'stopTimeoutMs') && stop <= shutdown) {
     problems.push(`stopTimeoutMs must be greater than shutdownTimeoutMs (${shutdown}), got ${stop}`);
   }
 

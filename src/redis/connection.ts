@@ -50,6 +50,14 @@ export async function connectClient(client: RedisClient, what: string, timeoutMs
   // Errors are reported through our calls; an 'error' listener keeps ioredis
   // from printing every reconnection attempt.
   if (client.listenerCount('error') === 0) client.on('error', () => {});
+  // ioredis rejects `connect()` with a bare "Connection is closed." when the
+  // socket fails; the reason (a TLS certificate the client does not trust,
+  // ECONNREFUSED, a bad password) only comes through the 'error' event.
+  let socketError: unknown;
+  const onError = (error: unknown): void => {
+    socketError ??= error;
+  };
+  client.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -59,9 +67,11 @@ export async function connectClient(client: RedisClient, what: string, timeoutMs
       }),
     ]);
   } catch (error) {
-    throw new BackendUnavailableError(`${what}: cannot connect to Redis: ${errorText(error)}`, error);
+    const reason = socketError !== undefined && errorText(socketError) !== errorText(error) ? `${errorText(error)} (${errorText(socketError)})` : errorText(error);
+    throw new BackendUnavailableError(`${what}: cannot connect to Redis: ${reason}`, socketError ?? error);
   } finally {
     clearTimeout(timer);
+    client.off('error', onError);
   }
 }
 

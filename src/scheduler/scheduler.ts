@@ -12,6 +12,7 @@ import { assertValidName, jobKey } from '../job/job-key.js';
 import { normalizeJob, type NormalizedJob } from '../job/normalize-job.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
+import { parseInstant } from '../schedule/duration.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import { BackendHealth } from './backend-health.js';
@@ -57,6 +58,10 @@ interface QueueItem {
 const BEGINNING_OF_TIME = -8.64e15;
 const UPSERT_BATCH = 1000;
 const TRIGGER_KEYS = new Set(['tenantId', 'params', 'at', 'id']);
+const REGISTER_KEYS = new Set(['replace']);
+const REMOVE_KEYS = new Set(['tenantId', 'everywhere']);
+const HISTORY_KEYS = new Set(['tenantId', 'limit']);
+const LIST_KEYS = new Set(['tenantId']);
 
 /**
  * The runtime handle: register jobs, trigger one-off runs, pause, resume,
@@ -195,9 +200,10 @@ export class Scheduler {
     options: RegisterOptions = {},
   ): Promise<void> {
     const job = normalizeJob(definition as unknown as JobDefinition<never>, this.config);
-    if (typeof options !== 'object' || options === null) {
-      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('register', 'options', `expected an object, got ${show(options)}`));
-    }
+    checkOptions('register', options, REGISTER_KEYS);
+    // `replace` is a switch: a truthy non-boolean ('yes', 1) is more likely a
+    // mistake than a wish to overwrite, so it is refused rather than coerced.
+    checkBoolean('register', 'replace', options.replace);
     const previous = this.jobs.get(job.key);
     if (previous !== undefined && options.replace !== true) {
       throw new SchedkitError(ErrorCode.DuplicateJob, messages.duplicateJob(job.label), { details: { name: job.name, tenantId: job.tenantId } });
@@ -231,6 +237,10 @@ export class Scheduler {
    */
   async remove(name: string, tenantOrOptions?: string | RemoveOptions): Promise<boolean> {
     const options: RemoveOptions = typeof tenantOrOptions === 'string' ? { tenantId: tenantOrOptions } : (tenantOrOptions ?? {});
+    checkOptions('remove', options, REMOVE_KEYS, 'a tenant id or');
+    // Checked before anything is removed: `everywhere: 'yes'` must not
+    // silently remove the job here only.
+    checkBoolean('remove', 'everywhere', options.everywhere);
     const key = this.keyOf('remove', name, options.tenantId);
     const entry = this.jobs.get(key);
     if (entry !== undefined) {
@@ -265,14 +275,7 @@ export class Scheduler {
    * same id returns the existing run (`created: false`).
    */
   async trigger(name: string, options: TriggerOptions = {}): Promise<TriggeredRun> {
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('trigger', 'options', `expected an object, got ${show(options)}`));
-    }
-    for (const field of Object.keys(options)) {
-      if (!TRIGGER_KEYS.has(field)) {
-        throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('trigger', field, 'unknown option'), { details: { field } });
-      }
-    }
+    checkOptions('trigger', options, TRIGGER_KEYS);
     const key = this.keyOf('trigger', name, options.tenantId);
     const entry = this.jobs.get(key);
     if (entry === undefined) throw this.notFound(name, options.tenantId);
@@ -297,7 +300,7 @@ export class Scheduler {
 
   /** The cluster's view of a job, or null when it is neither stored nor registered here. */
   async getJob(name: string, tenant?: TenantArg): Promise<JobInfo | null> {
-    const tenantId = tenantOf(tenant);
+    const tenantId = tenantOf('getJob', tenant);
     const key = this.keyOf('getJob', name, tenantId);
     const stored = await this.backend.getJob(key);
     if (stored !== null) return this.toInfo(stored);
@@ -322,6 +325,7 @@ export class Scheduler {
 
   /** Every stored job (optionally of one tenant), ordered by tenant and name. */
   async listJobs(filter: { tenantId?: string } = {}): Promise<JobInfo[]> {
+    checkOptions('listJobs', filter, LIST_KEYS);
     if (filter.tenantId !== undefined) assertValidName(filter.tenantId, 'tenantId', ErrorCode.InvalidArgument);
     const stored = await this.backend.listJobs(filter);
     return stored.map((job) => this.toInfo(job));
@@ -329,6 +333,7 @@ export class Scheduler {
 
   /** The job's newest runs first: outcome, timings, instance, attempt. */
   async history(name: string, options: { tenantId?: string; limit?: number } = {}): Promise<RunHistoryEntry[]> {
+    checkOptions('history', options, HISTORY_KEYS);
     const key = this.keyOf('history', name, options.tenantId);
     const limit = options.limit ?? this.config.historyLimit;
     if (!Number.isInteger(limit) || limit < 1) {
@@ -649,7 +654,7 @@ export class Scheduler {
   // ------------------------------------------------------------ helpers
 
   private async setPaused(call: 'pause' | 'resume', name: string, tenant: TenantArg, paused: boolean): Promise<void> {
-    const tenantId = tenantOf(tenant);
+    const tenantId = tenantOf(call, tenant);
     const key = this.keyOf(call, name, tenantId);
     this.refuseWhenStopping(call);
     const entry = this.jobs.get(key);
@@ -716,16 +721,62 @@ function toDate(ms: number | null): Date | null {
   return ms === null ? null : new Date(ms);
 }
 
-function tenantOf(tenant: TenantArg): string | undefined {
-  return typeof tenant === 'string' ? tenant : tenant?.tenantId;
+/**
+ * The tenant of `getJob`/`pause`/`resume`: a string, `{ tenantId }` or
+ * nothing. Anything else (a number, an array, unknown keys) is refused
+ * rather than read as "no tenant", which would address another job.
+ */
+function tenantOf(call: string, tenant: TenantArg): string | undefined {
+  if (tenant === undefined || typeof tenant === 'string') return tenant;
+  if (typeof tenant !== 'object' || tenant === null || Array.isArray(tenant)) {
+    throw new SchedkitError(
+      ErrorCode.InvalidArgument,
+      messages.invalidArgument(call, 'tenantId', `expected a tenant id string or { tenantId }, got ${show(tenant)}`),
+      { details: { field: 'tenantId' } },
+    );
+  }
+  checkOptions(call, tenant, LIST_KEYS);
+  return (tenant as { tenantId?: string }).tenantId;
 }
 
+/**
+ * An instant as a `Date` or an ISO 8601 string with a zone: the rules of a
+ * `{ at }` schedule (`parseInstant`), so `'1'` or `'March 7'` (which
+ * `Date.parse` would guess at) and zone-less local times are refused.
+ */
 function parseDate(value: unknown, call: string, field: string): number {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, field, `expected a Date or an ISO date string, got ${show(value)}`), {
+  try {
+    return parseInstant(value);
+  } catch (error) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, field, (error as Error).message), {
       details: { field },
     });
   }
-  return ms;
+}
+
+/** Options of a public call: undefined or a plain object with known keys only (a typo is an error, not a no-op). */
+function checkOptions(call: string, options: unknown, known: ReadonlySet<string>, alternative = ''): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const expected = alternative === '' ? 'an object' : `${alternative} an object`;
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, 'options', `expected ${expected}, got ${show(options)}`), {
+      details: { field: 'options' },
+    });
+  }
+  for (const field of Object.keys(options)) {
+    if (!known.has(field)) {
+      throw new SchedkitError(
+        ErrorCode.InvalidArgument,
+        messages.invalidArgument(call, field, `unknown option (expected ${[...known].join(', ')})`),
+        { details: { field } },
+      );
+    }
+  }
+}
+
+function checkBoolean(call: string, field: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, field, `expected true or false, got ${show(value)}`), {
+      details: { field },
+    });
+  }
 }
