@@ -13,8 +13,6 @@ export interface NormalizedJob {
   readonly key: string;
   readonly name: string;
   readonly tenantId: string | undefined;
-  /** `job "tenant/name"`, for messages. */
-  readonly label: string;
   readonly schedule: Schedule | null;
   readonly limit: number | null;
   readonly definitionHash: string;
@@ -80,7 +78,6 @@ export function normalizeJob(definition: JobDefinition<never>, config: Scheduler
     key: jobKey(name, tenantId),
     name,
     tenantId,
-    label,
     schedule: parsed?.schedule ?? null,
     limit: parsed?.limit ?? null,
     definitionHash: parsed === null ? 'trigger-only' : scheduleHash(parsed.schedule.descriptor, parsed.limit),

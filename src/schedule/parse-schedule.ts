@@ -91,13 +91,26 @@ export function scheduleFromDescriptor(d: ScheduleDescriptor): Schedule {
   }));
 }
 
+const hashes = new WeakMap<ScheduleDescriptor, Map<number | null, string>>();
+
 /**
  * A short, stable fingerprint of a schedule definition (descriptor + limit):
  * the first 16 hex digits of the SHA-1 of its canonical JSON (keys sorted,
  * undefined left out). Instances compare it to detect a changed definition.
  */
 export function scheduleHash(d: ScheduleDescriptor, limit: number | null): string {
-  return createHash('sha1').update(canonicalJson({ schedule: d, limit })).digest('hex').slice(0, 16);
+  // Shared (interned) schedules have one frozen descriptor: their hash is
+  // computed once and the text shared by every job, not a SHA-1 and a string
+  // per job.
+  const byLimit = Object.isFrozen(d) ? hashes.get(d) : undefined;
+  const known = byLimit?.get(limit);
+  if (known !== undefined) return known;
+  const hash = createHash('sha1').update(canonicalJson({ schedule: d, limit })).digest('hex').slice(0, 16);
+  if (Object.isFrozen(d)) {
+    if (byLimit === undefined) hashes.set(d, new Map([[limit, hash]]));
+    else byLimit.set(limit, hash);
+  }
+  return hash;
 }
 
 function canonicalJson(value: unknown): string {

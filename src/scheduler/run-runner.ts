@@ -1,7 +1,7 @@
 import type { ActiveRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
 import { LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
-import { messages } from '../errors/messages.js';
+import { jobLabel, messages } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
 import { retryDelayMs } from '../executor/retry-policy.js';
 import { parseStoredParams } from '../job/json-params.js';
@@ -269,7 +269,7 @@ export class RunRunner {
       if (events.has('run:success')) events.emit('run:success', { ...event, durationMs });
       return;
     }
-    const error = result.error ?? new SchedkitError('E_HANDLER', `${job.label} failed`);
+    const error = result.error ?? new SchedkitError('E_HANDLER', `${jobLabel(job.name, job.tenantId)} failed`);
     if (result.outcome === 'timeout') events.emit('run:timeout', { ...event, error, durationMs });
     if (result.outcome === 'lock-lost') {
       metrics.lockLost();

@@ -206,7 +206,7 @@ export class Scheduler {
     checkBoolean('register', 'replace', options.replace);
     const previous = this.jobs.get(job.key);
     if (previous !== undefined && options.replace !== true) {
-      throw new SchedkitError(ErrorCode.DuplicateJob, messages.duplicateJob(job.label), { details: { name: job.name, tenantId: job.tenantId } });
+      throw new SchedkitError(ErrorCode.DuplicateJob, messages.duplicateJob(jobLabel(job.name, job.tenantId)), { details: { name: job.name, tenantId: job.tenantId } });
     }
     if (this.current === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped('register'));
     const entry: JobEntry = { job, definedAt: this.clock.now(), nextSlot: null, token: 0, done: false };
@@ -282,7 +282,7 @@ export class Scheduler {
     const id = options.id ?? newRunId();
     if (options.id !== undefined) assertValidName(options.id, 'trigger id', ErrorCode.InvalidArgument);
     const dueAt = options.at === undefined ? this.clock.now() : parseDate(options.at, 'trigger', 'at');
-    const params = validateParams(options.params, `trigger of ${entry.job.label}`, this.config.maxParamsBytes);
+    const params = validateParams(options.params, `trigger of ${jobLabel(entry.job.name, entry.job.tenantId)}`, this.config.maxParamsBytes);
     this.refuseWhenStopping('trigger');
     await this.ensureStored(entry);
     const { run, created } = await this.backend.enqueueRun({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSchedule, scheduleFromDescriptor } from '../../../src/schedule/parse-schedule.js';
+import { parseSchedule, scheduleFromDescriptor, scheduleHash } from '../../../src/schedule/parse-schedule.js';
 
 describe('schedules are shared between jobs with the same definition', () => {
   it('one object for equal schedules, whatever the form they were written in', () => {
@@ -23,5 +23,18 @@ describe('schedules are shared between jobs with the same definition', () => {
     const b = parseSchedule({ every: '1m', limit: 5 }, 'job "b"')!;
     expect(b.schedule).toBe(a.schedule);
     expect([a.limit, b.limit]).toEqual([3, 5]);
+  });
+});
+
+describe('scheduleHash', () => {
+  it('is the same text for equal definitions and differs with the limit, computed once per shared schedule', () => {
+    const a = parseSchedule({ every: '5m', limit: 2 }, 'job "a"')!;
+    const b = parseSchedule({ every: '5m', limit: 2 }, 'job "b"')!;
+    const c = parseSchedule({ every: '5m' }, 'job "c"')!;
+    expect(scheduleHash(b.schedule.descriptor, b.limit)).toBe(scheduleHash(a.schedule.descriptor, a.limit));
+    expect(scheduleHash(c.schedule.descriptor, c.limit)).not.toBe(scheduleHash(a.schedule.descriptor, a.limit));
+    // An unfrozen (caller-made) descriptor is hashed afresh each time, by content.
+    const copy = { ...a.schedule.descriptor };
+    expect(scheduleHash(copy, 2)).toBe(scheduleHash(a.schedule.descriptor, 2));
   });
 });
