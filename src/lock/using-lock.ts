@@ -3,6 +3,7 @@ import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { messages } from '../errors/messages.js';
 import type { DistributedLock, UsingOptions } from './distributed-lock.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { assertUsing } from './lock-input.js';
 
 /**
  * The body of `DistributedLock.using`, shared by every implementation:
@@ -15,13 +16,7 @@ export async function usingLock<T>(
   options: UsingOptions,
   fn: (signal: AbortSignal, fencingToken: number) => Promise<T> | T,
 ): Promise<T> {
-  const refreshMs = options.refreshMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
-  if (!Number.isFinite(refreshMs) || refreshMs <= 0 || refreshMs >= options.ttlMs) {
-    throw new SchedkitError(
-      ErrorCode.InvalidArgument,
-      messages.invalidArgument('lock.using', 'refreshMs', `must be a positive number below ttlMs (${options.ttlMs})`),
-    );
-  }
+  const refreshMs = assertUsing(resource, options, fn);
   const lease = await lock.acquire(resource, options);
   if (lease === null) {
     throw new SchedkitError(ErrorCode.LockNotAcquired, messages.lockNotAcquired(resource), { details: { resource } });

@@ -233,6 +233,11 @@ const lockRows: Array<Row<DistributedLock>> = [
   { label: 'using: refreshMs above ttlMs', call: (l) => l.using('r', { ttlMs: 1_000, refreshMs: 5_000 }, () => 1), code: 'E_INVALID_ARGUMENT', field: /refreshMs/ },
   { label: 'using: empty resource', call: (l) => l.using('', { ttlMs: 1_000 }, () => 1), code: 'E_INVALID_ARGUMENT', field: /resource/ },
   { label: 'using: negative waitMs', call: (l) => l.using('held', { ttlMs: 1_000, waitMs: -5 }, () => 1), code: 'E_INVALID_ARGUMENT', field: /waitMs/ },
+  { label: 'acquire: signal not an AbortSignal (regression)', call: (l) => l.acquire('held', any({ ttlMs: 1_000, waitMs: 50, signal: 'x' })), code: 'E_INVALID_ARGUMENT', field: /lock\.acquire: invalid signal/ },
+  { label: 'using: options null (regression)', call: (l) => l.using('r', any(null), () => 1), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid options/ },
+  { label: 'using: ttlMs NaN blames ttlMs (regression)', call: (l) => l.using('r', { ttlMs: NaN }, () => 1), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid ttlMs/ },
+  { label: 'using: ttlMs 0 blames ttlMs (regression)', call: (l) => l.using('r', { ttlMs: 0 }, () => 1), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid ttlMs/ },
+  { label: 'using: fn not a function, refused before locking (regression)', call: (l) => l.using('r', { ttlMs: 1_000 }, any('notAFunction')), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid fn/ },
 ];
 
 // Duplicates that are not errors (SPEC §2.3): they return the existing run and change nothing.
