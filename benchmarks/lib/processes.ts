@@ -18,7 +18,16 @@ export function scriptConfig<T>(): T {
   return JSON.parse(raw) as T;
 }
 
-/** Writes one JSON line to stdout (synchronous on a pipe). */
+/** Writes one JSON line to stdout. */
 export function report(message: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ message, ...fields })}\n`);
+}
+
+/**
+ * Writes one JSON line, then exits once it has reached the pipe: a result
+ * line of a few hundred kB does not fit the pipe's buffer, and exiting right
+ * after `write` cut it short (the parent read half a line).
+ */
+export function reportThenExit(message: string, fields: Record<string, unknown>, code: number): void {
+  process.stdout.write(`${JSON.stringify({ message, ...fields })}\n`, () => process.exit(code));
 }

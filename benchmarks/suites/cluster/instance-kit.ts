@@ -4,7 +4,7 @@
  * commands, and the SIGTERM → stop → `result` line → exit sequence.
  */
 import { Redis } from 'ioredis';
-import { report } from '../../lib/processes.js';
+import { report, reportThenExit } from '../../lib/processes.js';
 import type { InstanceConfig, InstanceResult, SlotRuns, Tick } from './protocol.js';
 
 /** Every run this instance started, grouped by slot. Cheap enough to sit on the fire path. */
@@ -107,8 +107,7 @@ export function serve(config: InstanceConfig, parts: { log: RunLog; ticker: Seco
           events: parts.tally.counts,
           stopMs: Date.now() - began,
         };
-        report('result', { result });
-        process.exit(0);
+        reportThenExit('result', { result }, 0);
       })
       .catch((error: unknown) => fail(error));
   });

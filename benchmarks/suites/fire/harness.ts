@@ -11,7 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { commandDelta, commandStats, redisCpuSeconds } from '../../lib/redis.js';
-import { report, scriptConfig } from '../../lib/processes.js';
+import { report, reportThenExit, scriptConfig } from '../../lib/processes.js';
 import {
   HISTOGRAM_BUCKETS_MS,
   type ContenderConfig,
@@ -159,12 +159,12 @@ export async function runContender(contender: Contender): Promise<never> {
   try {
     const result = await runPhases(contender, config, onGo);
     clearTimeout(watchdog);
-    report('result', { result });
-    process.exit(0);
+    reportThenExit('result', { result }, 0);
   } catch (error) {
-    report('error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    process.exit(1);
+    reportThenExit('error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 1);
   }
+  // The process exits once its last line is written.
+  return new Promise<never>(() => {});
 }
 
 async function runPhases(contender: Contender, config: ContenderConfig, onGo: () => void): Promise<ContenderResult> {

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobDefinition } from '../../../src/index.js';
-import { report, scriptConfig } from '../../lib/processes.js';
+import { reportThenExit, scriptConfig } from '../../lib/processes.js';
 import { memoryScheduler } from '../../lib/schedkit.js';
 import type { Memory, ScaleConfig, ScaleResult } from './protocol.js';
 
@@ -156,11 +156,11 @@ async function main(): Promise<void> {
     scheduler: { state },
     node: { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? '', gcExposed: true },
   };
-  report('result', { result });
+  reportThenExit('result', { result }, 0);
 }
 
 main().then(
-  () => process.exit(0),
+  () => undefined,
   (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
