@@ -483,7 +483,17 @@ export class Scheduler {
     // queue behind each other instead of skipping each other, so `run-all`
     // really runs each one, in order.
     const overlap = job.overlap === 'allow' ? 'allow' : 'queue';
-    for (const slot of plan.dueNow) void this.dispatchSlot(entry, slot, overlap);
+    // One claim delay for the whole group (its oldest slot's), so every
+    // instance claims the group in order: a claim of a newer slot makes the
+    // older ones `taken`, and instances that each let a different slot of the
+    // group go first would lose the older ones of a `run-all` catch-up.
+    const dueNow = plan.dueNow;
+    const dispatchAll = (): void => {
+      for (const slot of dueNow) void this.dispatchSlot(entry, slot, overlap, true);
+    };
+    const delay = this.membership.claimDelay(job.key, dueNow[0]!);
+    if (delay > 0) this.clock.setTimeout(dispatchAll, delay);
+    else dispatchAll();
   }
 
   /**

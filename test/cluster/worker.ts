@@ -2,7 +2,7 @@
  * One instance of a service, for the multi-process cluster tests: the real
  * container, App, Redis backend and Redlock lock, configured by the JSON in
  * SCHEDKIT_WORKER. It prints one JSON line per thing the tests count
- * (`ready`, `start`, `end`, `stalled`, `failure`, `backend`) on stdout; logs
+ * (`ready`, `start`, `end`, `abort`, `stalled`, `failure`, `lost`, `backend`) on stdout; logs
  * go to stderr. SIGTERM stops it gracefully (exit 0); the tests also kill -9 it.
  */
 import { Container } from 'inversify';
@@ -25,6 +25,8 @@ export interface WorkerJob {
   schedule?: JobDefinition['schedule'];
   /** How long the handler works (it stops early when its signal aborts). */
   durationMs?: number;
+  /** How long attempts after the first work (default: `durationMs`). */
+  retryDurationMs?: number;
   overlap?: JobDefinition['overlap'];
   misfire?: JobDefinition['misfire'];
   lockTtlMs?: number;
@@ -71,7 +73,17 @@ function definitions(): JobDefinition[] {
         handler: async (ctx) => {
           const slot = ctx.scheduledAt.getTime();
           emit('start', { job: name, slot, id: ctx.id, attempt: ctx.attempt, token: ctx.fencingToken, params: ctx.params ?? null });
-          if (job.durationMs !== undefined) await sleep(job.durationMs, ctx.signal);
+          // The instant (this machine's Date.now()) the handler saw its signal abort, and why.
+          ctx.signal.addEventListener(
+            'abort',
+            () => {
+              const reason = ctx.signal.reason as { code?: unknown; name?: unknown } | undefined;
+              emit('abort', { job: name, slot, id: ctx.id, attempt: ctx.attempt, code: reason?.code ?? null, reason: reason?.name ?? null });
+            },
+            { once: true },
+          );
+          const durationMs = ctx.attempt > 1 ? (job.retryDurationMs ?? job.durationMs) : job.durationMs;
+          if (durationMs !== undefined) await sleep(durationMs, ctx.signal);
           emit('end', { job: name, slot, id: ctx.id, attempt: ctx.attempt });
         },
       });
@@ -99,7 +111,8 @@ container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
 const app = new App(container);
 const scheduler = container.get<Scheduler>(TOKENS.Scheduler);
 scheduler.on('run:stalled', (e) => emit('stalled', { job: e.name, id: e.id, deadInstance: e.instanceId, requeued: e.requeued, attempt: e.attempt }));
-scheduler.on('run:failure', (e) => emit('failure', { job: e.name, id: e.id, attempt: e.attempt, outcome: e.outcome, error: e.error.message }));
+scheduler.on('run:failure', (e) => emit('failure', { job: e.name, id: e.id, attempt: e.attempt, outcome: e.outcome, willRetry: e.willRetry, error: e.error.message }));
+scheduler.on('lock:lost', (e) => emit('lost', { job: e.name, id: e.id, attempt: e.attempt, code: (e.error as { code?: unknown }).code ?? null }));
 scheduler.on('backend:down', (e) => emit('backend', { state: 'down', error: e.error.message }));
 scheduler.on('backend:up', (e) => emit('backend', { state: 'up', downForMs: e.downForMs }));
 app.lifecycle.append({

@@ -16,8 +16,10 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
 const live = new Set<ChildProcess>();
+const keptDirs = new Set<string>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
+  for (const dir of keptDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 export interface RedisServerOptions {
@@ -29,6 +31,12 @@ export interface RedisServerOptions {
   args?: string[];
   /** Port to use (default: a free one). */
   port?: number;
+  /**
+   * Keep the data across `restart()`, as a Redis with persistence does: an
+   * append-only file fsynced on every write, in a directory kept until the
+   * test process exits.
+   */
+  persist?: boolean;
 }
 
 export interface RedisServer {
@@ -37,15 +45,18 @@ export interface RedisServer {
   readonly pid: number;
   /** `redis://127.0.0.1:<port>` (no credentials). */
   readonly url: string;
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for its exit. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for its exit.
+   * A `persist` server's data is deleted too, unless `keepData` (to `restart()` it later).
+   */
+  stop(options?: { keepData?: boolean }): Promise<void>;
   /** Kills it at once (SIGKILL) and waits for its exit. */
   kill(): Promise<void>;
   /** Freezes it (SIGSTOP): connections stay open, nothing answers. */
   pause(): void;
   /** Thaws a paused server (SIGCONT). */
   resume(): void;
-  /** Starts it again on the same port with the same options (after stop or kill); the data is gone. */
+  /** Stops it and starts it again on the same port with the same options; the data is gone unless `persist`. */
   restart(): Promise<RedisServer>;
 }
 
@@ -80,8 +91,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   }
 }
 
-async function launch(port: number, options: RedisServerOptions, config?: (dir: string) => string): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'schedkit-redis-'));
+async function launch(port: number, options: RedisServerOptions, config?: (dir: string) => string, keptDir?: string): Promise<RedisServer> {
+  const dir = keptDir ?? mkdtempSync(join(tmpdir(), 'schedkit-redis-'));
+  if (options.persist === true) keptDirs.add(dir);
   const args: string[] = [];
   if (config !== undefined) {
     // A config file first (Sentinel must be able to rewrite its own).
@@ -89,7 +101,8 @@ async function launch(port: number, options: RedisServerOptions, config?: (dir: 
     writeFileSync(file, config(dir));
     args.push(file);
   }
-  args.push('--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning');
+  const persistence = options.persist === true ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  args.push('--port', String(port), '--bind', HOST, '--save', '', ...persistence, '--dir', dir, '--loglevel', 'warning');
   if (options.password !== undefined) args.push('--requirepass', options.password);
   if (options.aclUsers !== undefined && options.aclUsers.length > 0) {
     const aclFile = join(dir, 'users.acl');
@@ -105,7 +118,7 @@ async function launch(port: number, options: RedisServerOptions, config?: (dir: 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => {
     live.delete(child);
-    rmSync(dir, { recursive: true, force: true });
+    if (options.persist !== true) rmSync(dir, { recursive: true, force: true });
   });
 
   await waitUntilReady(port, options, exited, () => output);
@@ -114,13 +127,18 @@ async function launch(port: number, options: RedisServerOptions, config?: (dir: 
     port,
     pid: child.pid!,
     url: `redis://${HOST}:${port}`,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
+    async stop(stopOptions: { keepData?: boolean } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (options.persist === true && stopOptions.keepData !== true) {
+        rmSync(dir, { recursive: true, force: true });
+        keptDirs.delete(dir);
+      }
     },
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -134,8 +152,8 @@ async function launch(port: number, options: RedisServerOptions, config?: (dir: 
       child.kill('SIGCONT');
     },
     async restart() {
-      await server.stop();
-      return launch(port, options, config);
+      await server.stop({ keepData: true });
+      return launch(port, options, config, options.persist === true ? dir : undefined);
     },
   };
   return server;
