@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { jobKey } from '../../src/job/job-key.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { elapse, Workers } from './workers.js';
+import { elapse, waitFor, Workers } from './workers.js';
 
 /**
  * SPEC §4.4 / §12, fault 2: the Redis server is frozen (SIGSTOP) for longer
@@ -141,13 +141,3 @@ describe('fault: Redis frozen (SIGSTOP) for longer than the lock TTL while a job
     }
   }, 60_000);
 });
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await elapse(20);
-  }
-}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogLine } from '../helpers/node-process.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, Workers } from './workers.js';
+import { duplicateSlots, elapse, waitFor, Workers } from './workers.js';
 
 /**
  * SPEC §4.9 / §12, fault 1: the Redis server of a 4-instance app is stopped
@@ -99,16 +99,6 @@ describe('fault: Redis restarted under a 4-instance app', () => {
     }
   }, 60_000);
 });
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await elapse(20);
-  }
-}
 
 function logLines(stderr: string): LogLine[] {
   return stderr

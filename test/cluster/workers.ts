@@ -43,3 +43,14 @@ export function duplicateSlots(starts: LogLine[]): string[] {
 
 /** Resolves after `ms` of real time (the workers run on real time). */
 export const elapse = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` every 20 ms until it returns a value, at most `timeoutMs`; returns that value. */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+    await elapse(20);
+  }
+}

@@ -425,9 +425,18 @@ describe('RedlockLock on one master: the queue served by the release', () => {
     await (await must(lock, 'warm')).release(); // script cache
     await redis.config('RESETSTAT');
     const holder = await must(lock, 'handover', 10_000);
+    const queuedAt = Date.now();
     const waiting = lock.acquire('handover', { ttlMs: 10_000, waitMs: 5_000 });
     await vi.waitFor(async () => expect(await redis.zcard(`{${prefix}}:lock-queue:handover`)).toBe(1), { timeout: 2_000, interval: 5 });
+    // The ticket is visible on our inspecting connection before the lock's own
+    // connection has delivered the reply that makes the waiter known in this
+    // process (no public event says so); a release in between finds no local
+    // waiter and wakes it through Redis instead (one PUBLISH, one more attempt).
+    await wait(50);
     await holder.release();
+    // A waiter renews its ticket every second (one script call each): on a slow
+    // machine the wait above may last long enough for a renewal.
+    const renewals = Math.floor((Date.now() - queuedAt) / 1_000);
     const next = await waiting;
     expect(next).not.toBeNull();
     expect(next!.fencingToken).toBeGreaterThan(holder.fencingToken);
@@ -443,7 +452,8 @@ describe('RedlockLock on one master: the queue served by the release', () => {
     const calls = (name: string): number => Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     // holder acquire, waiting acquire (queued in the same call), release handing
     // over, held acquire, next release, again acquire + release; nothing published.
-    expect(calls('evalsha')).toBe(7);
+    expect(calls('evalsha')).toBeGreaterThanOrEqual(7);
+    expect(calls('evalsha')).toBeLessThanOrEqual(7 + renewals);
     expect(calls('publish')).toBe(0);
     expect(await redis.exists(`{${prefix}}:lock-queue:handover`)).toBe(0);
   });
