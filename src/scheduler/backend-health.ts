@@ -21,7 +21,8 @@ export class BackendHealth {
     private readonly events: SchedulerEventEmitter,
     private readonly probe: () => Promise<unknown>,
     private readonly probeEveryMs: number,
-    private readonly onRecovered: () => Promise<void>,
+    /** Called with the instant the outage began (this instance's clock). */
+    private readonly onRecovered: (downSince: number) => Promise<void>,
   ) {}
 
   get isDown(): boolean {
@@ -68,12 +69,13 @@ export class BackendHealth {
       this.armProbe();
       return;
     }
-    const downForMs = this.clock.now() - this.downSince;
+    const downSince = this.downSince;
+    const downForMs = this.clock.now() - downSince;
     this.downSince = null;
     this.logger.info('backend reachable again', { downForMs });
     this.events.emit('backend:up', { downForMs });
     try {
-      await this.onRecovered();
+      await this.onRecovered(downSince);
     } catch (error) {
       this.report(error);
     }

@@ -127,7 +127,7 @@ export class Scheduler {
       const lease = await deps.lock.acquire(`probe:${deps.config.instanceId}`, { ttlMs: 1_000 });
       await lease?.release();
     };
-    this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, () => this.recover());
+    this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, (downSince) => this.recover(downSince));
     this.runner = new RunRunner({ ...deps, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
     this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
     this.poller = new DueRunsPoller({
@@ -606,8 +606,11 @@ export class Scheduler {
     });
   }
 
-  /** Tells the backend about these jobs, settles definition conflicts, and plans each. */
-  private async syncJobs(entries: readonly JobEntry[]): Promise<void> {
+  /**
+   * Tells the backend about these jobs, settles definition conflicts, and
+   * plans each. `outageSince`: after an outage, when it began.
+   */
+  private async syncJobs(entries: readonly JobEntry[], outageSince?: number): Promise<void> {
     for (let i = 0; i < entries.length; i += UPSERT_BATCH) {
       const batch = entries.slice(i, i + UPSERT_BATCH);
       const now = this.clock.now();
@@ -620,12 +623,12 @@ export class Scheduler {
           this.log.info('job definition changed; this instance stored the new one', { job: entry.job.name, tenantId: entry.job.tenantId });
         }
         if (result.stored.definitionHash !== entry.job.definitionHash) this.adopt(entry, result.stored);
-        else this.planFromStored(entry, result.stored);
+        else this.planFromStored(entry, result.stored, outageSince);
       }
     }
   }
 
-  private planFromStored(entry: JobEntry, stored: StoredJob): void {
+  private planFromStored(entry: JobEntry, stored: StoredJob, outageSince?: number): void {
     if (entry.job.schedule === null) return;
     if (stored.completed) {
       this.retire(entry);
@@ -633,7 +636,13 @@ export class Scheduler {
     }
     // Never claimed: slots since the first registration were missed (a once
     // job whose time passed before it was ever stored is missed too).
-    const baseline = stored.lastSlot ?? (entry.job.schedule.descriptor.kind === 'once' ? BEGINNING_OF_TIME : stored.createdAt);
+    let neverClaimedSince = stored.createdAt;
+    // After an outage the store may come back empty (a Redis restarted
+    // without persistence): the job then looks new, yet the slots since the
+    // outage began (and since this instance had the job) were missed all the
+    // same. A store that kept its data has an older createdAt, or a lastSlot.
+    if (outageSince !== undefined) neverClaimedSince = Math.min(neverClaimedSince, Math.max(outageSince, entry.definedAt) - 1);
+    const baseline = stored.lastSlot ?? (entry.job.schedule.descriptor.kind === 'once' ? BEGINNING_OF_TIME : neverClaimedSince);
     // No grace here: every slot due since the last claim passed while no
     // instance could claim it (nothing was up, or the backend was down).
     this.plan(entry, baseline, this.clock.now(), 0);
@@ -654,10 +663,10 @@ export class Scheduler {
   }
 
   /** After an outage: re-sync every job (the store may have lost data) and apply misfire policies. */
-  private async recover(): Promise<void> {
+  private async recover(outageSince: number): Promise<void> {
     if (this.current !== 'started') return;
     for (const entry of this.jobs.values()) entry.token++;
-    await this.syncJobs([...this.jobs.values()]);
+    await this.syncJobs([...this.jobs.values()], outageSince);
     this.poller.queue();
   }
 
