@@ -5,6 +5,7 @@ import { DefaultJobExecutor } from '../../src/executor/default-job-executor.js';
 import { RedlockLock } from '../../src/lock/redlock-lock.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { MetricsCollector } from '../../src/observability/metrics.js';
+import type { RedisConnection } from '../../src/redis/connection.js';
 import { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
 import { RecordingLogger } from '../../src/observability/recording-logger.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -23,7 +24,9 @@ let counter = 0;
 
 /** A scheduler built by hand on a RedisBackend and a RedlockLock (one master), both connected. */
 export async function redisInstance<L extends Logger = RecordingLogger, M extends MetricsCollector = InMemoryMetrics>(options: {
-  url: string;
+  /** Either a URL or full connection options (TLS, ACL...) of the one server. */
+  url?: string;
+  connection?: RedisConnection;
   prefix: string;
   config?: SchedulerConfigInput;
   clock?: Clock;
@@ -33,8 +36,9 @@ export async function redisInstance<L extends Logger = RecordingLogger, M extend
   const clock = options.clock ?? new SystemClock();
   const logger = options.logger ?? (new RecordingLogger() as unknown as L);
   const metrics = options.metrics ?? (new InMemoryMetrics() as unknown as M);
-  const backend = new RedisBackend({ connection: { url: options.url }, prefix: options.prefix });
-  const lock = new RedlockLock({ masters: [{ url: options.url }], prefix: options.prefix, clock });
+  const connection = options.connection ?? { url: options.url! };
+  const backend = new RedisBackend({ connection, prefix: options.prefix });
+  const lock = new RedlockLock({ masters: [connection], prefix: options.prefix, clock });
   await backend.connect();
   await lock.connect();
   const scheduler = new Scheduler({

@@ -9,18 +9,15 @@ import { redisBackendModule } from '../../modules/redis-backend.module.js';
 import { schedulerModule } from '../../modules/scheduler.module.js';
 import { TOKENS, type JobRegistrar } from '../../modules/tokens.js';
 import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
-import { SystemClock } from '../../src/clock/clock.js';
-import { resolveConfig } from '../../src/config/config.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
-import { DefaultJobExecutor } from '../../src/executor/default-job-executor.js';
 import { RedlockLock } from '../../src/lock/redlock-lock.js';
-import { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { RecordingLogger } from '../../src/observability/recording-logger.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { rejection } from '../helpers/fixtures.js';
 import { randomPrefix } from '../helpers/redis-server.js';
+import { redisInstance } from '../helpers/redis-scheduler.js';
 import { makeCertificates, startTlsRedis, type TlsRedisServer } from '../helpers/tls.js';
 
 /**
@@ -54,22 +51,10 @@ function firstSuccess(scheduler: Scheduler, name: string): Promise<unknown> {
 
 describe('Redis over TLS', () => {
   it('RedisBackend + RedlockLock with tls options run a triggered job end to end', async () => {
-    const prefix = randomPrefix('tls');
-    const clock = new SystemClock();
-    const logger = new RecordingLogger();
-    const metrics = new InMemoryMetrics();
-    const backend = new RedisBackend({ connection: trusted(), prefix });
-    const lock = new RedlockLock({ masters: [trusted()], prefix, clock });
-    await backend.connect();
-    await lock.connect();
-    const scheduler = new Scheduler({
-      config: resolveConfig({ instanceId: 'tls-1', pollIntervalMs: 200 }),
-      backend,
-      lock,
-      executor: new DefaultJobExecutor({ clock, logger, metrics }),
-      clock,
-      logger,
-      metrics,
+    const { scheduler, lock, close } = await redisInstance({
+      connection: trusted(),
+      prefix: randomPrefix('tls'),
+      config: { instanceId: 'tls-1', pollIntervalMs: 200 },
     });
     try {
       const seen: Array<{ params: unknown; fencingToken: number }> = [];
@@ -90,9 +75,7 @@ describe('Redis over TLS', () => {
       await lease!.release();
       expect(await lock.using('report:tls', { ttlMs: 5_000 }, (_signal, token) => token)).toBeGreaterThan(lease!.fencingToken);
     } finally {
-      await scheduler.stop();
-      await lock.close();
-      await backend.close();
+      await close();
     }
   });
 
