@@ -29,7 +29,9 @@ describe('cluster: a rolling deploy that changes a schedule', () => {
       if (i === 0) firstNewAt = Date.now();
       await elapse(3_000);
     }
-    await elapse(6_000);
+    // Long enough that the window below holds at least five */3 slots (it is
+    // at least 3 + 3 + 3 + 9 - 2 = 16 s; with 6 s here it could hold four).
+    await elapse(9_000);
     const stoppedAt = Date.now();
     await workers.stopAll();
 
