@@ -27,6 +27,15 @@ export interface Backend {
    * Says this instance is alive for `ttlMs` more, and returns the ids of every
    * instance alive now (this one included), sorted. Instances use the list to
    * spread slots among themselves.
+   *
+   * It is also how the backend tells an outage from a death. When no instance
+   * was heard from for more than `ttlMs / 2` before this call, the store
+   * itself was out of reach (frozen, restarted, failed over) or every
+   * instance stalled at once; leases that ran out meanwhile ran out because
+   * nobody could extend them. So `reapStalledRuns` then reaps nothing until
+   * `ttlMs` after this call: holders that are alive get one lease to
+   * heartbeat or record their outcome (say `lock-lost`) before anyone
+   * declares their runs stalled.
    */
   heartbeatInstance(instanceId: string, ttlMs: number): Promise<string[]>;
 
@@ -101,6 +110,17 @@ export interface Backend {
   nextDueAt(): Promise<number | null>;
 
   /**
+   * Gives back runs that `instanceId` claimed under one of these attempt ids
+   * (`runIds` of `claimDueRuns`, `runId` of `claimSlots`) but never heard of:
+   * its claiming call failed on its side yet ran in the store (on Redis, a
+   * command that timed out while the server was frozen runs when it thaws).
+   * Each goes back to pending, due now, at the same attempt, with no history
+   * entry: it never started. Runs no longer active under that instance are
+   * left alone. Returns how many were given back.
+   */
+  releaseClaims(instanceId: string, runIds: readonly string[]): Promise<number>;
+
+  /**
    * Extends the lease of active runs to now + `leaseMs`. Returns, per run,
    * whether it is still active with that fencing token (false: it was reaped
    * as stalled, or the job was removed).
@@ -127,6 +147,11 @@ export interface Backend {
    * Finds active runs whose lease expired, records them as `stalled` and
    * puts each back to pending (attempt + 1, due now) when it asked for that
    * at claim time and has attempts left; otherwise finishes it.
+   *
+   * Reaps nothing during the grace that follows an outage (see
+   * `heartbeatInstance`), nor while no instance has been heard from for more
+   * than half the last heartbeat's `ttlMs` (the grace starts with the next
+   * heartbeat). Before any heartbeat, leases alone decide.
    */
   reapStalledRuns(): Promise<StalledRun[]>;
 

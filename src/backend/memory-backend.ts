@@ -3,6 +3,7 @@ import { SystemClock } from '../clock/clock.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { messages } from '../errors/messages.js';
 import type { ScheduleDescriptor } from '../schedule/schedule.js';
+import { OutageGrace } from './outage-grace.js';
 import type {
   ActiveRunRef,
   Backend,
@@ -66,6 +67,8 @@ export class MemoryBackend implements Backend {
   private readonly instances = new Map<string, number>();
   /** Orders pending runs with the same due time by when they became pending. */
   private seq = 0;
+  /** Keeps the reaper off runs whose leases ran out while nobody could heartbeat. */
+  private readonly grace = new OutageGrace();
 
   constructor(options: MemoryBackendOptions = {}) {
     this.clock = options.clock ?? new SystemClock();
@@ -85,6 +88,7 @@ export class MemoryBackend implements Backend {
 
   async heartbeatInstance(instanceId: string, ttlMs: number): Promise<string[]> {
     const now = this.clock.now();
+    this.grace.heard(now, ttlMs);
     this.instances.set(instanceId, now + ttlMs);
     const alive: string[] = [];
     for (const [id, until] of this.instances) {
@@ -372,9 +376,24 @@ export class MemoryBackend implements Backend {
     return true;
   }
 
+  async releaseClaims(instanceId: string, runIds: readonly string[]): Promise<number> {
+    const wanted = new Set(runIds);
+    const now = this.clock.now();
+    let released = 0;
+    for (const record of this.active) {
+      if (record.instanceId !== instanceId || !wanted.has(record.runId)) continue;
+      this.deactivate(record);
+      this.toPending(record, now);
+      released++;
+    }
+    if (released > 0) this.notify();
+    return released;
+  }
+
   async reapStalledRuns(): Promise<StalledRun[]> {
     const now = this.clock.now();
     const stalled: StalledRun[] = [];
+    if (!this.grace.mayReap(now)) return stalled;
     let wake = false;
     // Deleting from a Set or Map while iterating it is well defined in JS.
     for (const record of this.active) {

@@ -4,7 +4,8 @@ import { BackendUnavailableError, ErrorCode, SchedkitError } from '../errors/sch
 /**
  * How to reach Redis: a URL, ioredis options (standalone or Sentinel: pass
  * `sentinels` and `name`), or a Cluster's startup nodes. Connection options
- * (password, ACL `username`, `tls`) pass through to ioredis unchanged.
+ * (password, ACL `username`, `tls`, `commandTimeout`) pass through to
+ * ioredis unchanged and win over schedkit's defaults.
  */
 export type RedisConnection =
   | { url: string; options?: RedisOptions }
@@ -12,6 +13,16 @@ export type RedisConnection =
   | { cluster: ClusterNode[]; options?: ClusterOptions };
 
 export type RedisClient = Redis | Cluster;
+
+/**
+ * A command unanswered this long fails with E_BACKEND_UNAVAILABLE. ioredis
+ * waits forever by default, so a Redis that is frozen (SIGSTOP, a VM paused,
+ * a stuck failover) rather than gone would stall every call with no outage
+ * seen. 5 s is far above any schedkit script (each handles at most a few
+ * hundred jobs or runs, milliseconds of work) and Redis's own slow-log
+ * scale; a reply still arriving later is matched and ignored by ioredis.
+ */
+export const COMMAND_TIMEOUT_MS = 5_000;
 
 /**
  * Options schedkit sets on every connection it opens, so a dead Redis makes
@@ -22,6 +33,7 @@ export type RedisClient = Redis | Cluster;
 const FAIL_FAST: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
+  commandTimeout: COMMAND_TIMEOUT_MS,
   lazyConnect: true,
   retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1_000),
   // RESP2: plain reply shapes for scripts and pub/sub, whatever the server speaks.
@@ -37,7 +49,7 @@ export function createClient(connection: RedisConnection, role: string): RedisCl
       enableOfflineQueue: false,
       clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 1_000),
       ...rest,
-      redisOptions: { maxRetriesPerRequest: 1, protocol: 2, connectionName: `schedkit:${role}`, ...redisOptions },
+      redisOptions: { maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, protocol: 2, connectionName: `schedkit:${role}`, ...redisOptions },
     });
   }
   const options: RedisOptions = { ...FAIL_FAST, connectionName: `schedkit:${role}`, ...connection.options };

@@ -5,6 +5,7 @@ import type { Clock } from '../clock/clock.js';
 import type { BackendHealth } from './backend-health.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { Periodic } from './periodic.js';
+import type { UnansweredClaims } from './unanswered-claims.js';
 
 /** Most runs claimed in one backend call, and calls in one poll. */
 const CLAIM_BATCH = 100;
@@ -15,6 +16,8 @@ export interface DueRunsPollerDeps {
   clock: Clock;
   limiter: ConcurrencyLimiter;
   health: BackendHealth;
+  /** Where the attempt ids of claims that met an outage go, to be given back after it. */
+  unanswered: UnansweredClaims;
   instanceId: string;
   pollIntervalMs: number;
   /** The jobs registered here: runs of other jobs are left for other instances. */
@@ -95,15 +98,14 @@ export class DueRunsPoller {
         }
         let claimed: ClaimedRun[] = [];
         lastClaimAt = deps.backendNow();
+        const runIds = Array.from({ length: reserved }, () => newRunId());
         try {
-          const result = await deps.backend.claimDueRuns({
-            instanceId: deps.instanceId,
-            leaseMs: deps.leaseMs(),
-            runIds: Array.from({ length: reserved }, () => newRunId()),
-            keys: deps.jobs,
-          });
+          const result = await deps.backend.claimDueRuns({ instanceId: deps.instanceId, leaseMs: deps.leaseMs(), runIds, keys: deps.jobs });
           claimed = result.runs;
           nextDue = result.nextDueAt;
+        } catch (error) {
+          deps.unanswered.failed(runIds, error);
+          throw error;
         } finally {
           deps.limiter.giveBack(reserved - claimed.length);
         }

@@ -1,6 +1,6 @@
 import type { ActiveRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
-import { LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { ErrorCode, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
 import { jobLabel, messages } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
 import { retryDelayMs } from '../executor/retry-policy.js';
@@ -9,6 +9,7 @@ import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { CallBatcher } from './call-batcher.js';
+import { OutcomeBacklog } from './outcome-backlog.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
 
@@ -38,9 +39,22 @@ export class RunRunner {
   private shutdown = new AbortController();
   /** Outcomes of runs that end in the same turn go to the backend in one call. */
   private readonly finishes: CallBatcher<RunFinish, boolean>;
+  /** Outcomes that met an outage, sent again by `recordKept` once the backend is back. */
+  private readonly backlog: OutcomeBacklog;
 
   constructor(private readonly deps: RunRunnerDeps) {
     this.finishes = new CallBatcher('finishRuns', (finishes) => deps.backend.finishRuns(finishes));
+    this.backlog = new OutcomeBacklog((finishes) => deps.backend.finishRuns(finishes), deps.logger);
+  }
+
+  /** Outcomes waiting for the backend to come back. */
+  get keptOutcomes(): number {
+    return this.backlog.size;
+  }
+
+  /** Records the outcomes kept during an outage. Rejects (keeping them) when the backend is still out of reach. */
+  recordKept(): Promise<void> {
+    return this.backlog.flush();
   }
 
   /** Runs whose outcome is not recorded yet, or whose handler has not settled. */
@@ -234,21 +248,22 @@ export class RunRunner {
     const requeueAt =
       result.outcome === 'interrupted' && (claimed.kind === 'trigger' || job.misfire !== 'skip') ? clock.now() : undefined;
 
+    // Fields listed, not spread: a spread object takes V8's slow path, and
+    // this runs once per run.
+    const finish: RunFinish = {
+      key: ref.key,
+      id: ref.id,
+      fencingToken: ref.fencingToken,
+      instanceId: config.instanceId,
+      outcome: result.outcome,
+      error: result.error?.message ?? null,
+      startedAt,
+      finishedAt,
+      retryAt,
+      requeueAt,
+    };
     try {
-      // Fields listed, not spread: a spread object takes V8's slow path, and
-      // this runs once per run.
-      const recorded = await this.finishes.call({
-        key: ref.key,
-        id: ref.id,
-        fencingToken: ref.fencingToken,
-        instanceId: config.instanceId,
-        outcome: result.outcome,
-        error: result.error?.message ?? null,
-        startedAt,
-        finishedAt,
-        retryAt,
-        requeueAt,
-      });
+      const recorded = await this.finishes.call(finish);
       if (!recorded) {
         this.deps.logger.warn('run outcome not recorded: the run was reaped as stalled or the job was removed', {
           job: job.name,
@@ -258,10 +273,7 @@ export class RunRunner {
         });
       }
     } catch (error) {
-      // The run stays active in the backend until its lease runs out; then an
-      // instance reaps it as stalled and puts it back. Not lost, but loud.
-      this.deps.onBackendError(error);
-      this.deps.logger.error('could not record run outcome', { job: job.name, tenantId: job.tenantId, runId: claimed.runId, err: error });
+      this.notRecorded(finish, error, { job: job.name, tenantId: job.tenantId, runId: claimed.runId });
     }
 
     const durationMs = result.finishedAt - result.startedAt;
@@ -286,21 +298,39 @@ export class RunRunner {
   private async putBack(job: NormalizedJob, ref: ActiveRunRef, dueAt: number, why: string): Promise<void> {
     const now = this.deps.clock.now();
     this.deps.logger.warn('run put back without running', { job: job.name, tenantId: job.tenantId, reason: why });
+    const finish: RunFinish = {
+      key: ref.key,
+      id: ref.id,
+      fencingToken: ref.fencingToken,
+      instanceId: this.deps.config.instanceId,
+      outcome: 'interrupted',
+      error: why,
+      startedAt: now,
+      finishedAt: now,
+      requeueAt: dueAt,
+    };
     try {
-      await this.finishes.call({
-        key: ref.key,
-        id: ref.id,
-        fencingToken: ref.fencingToken,
-        instanceId: this.deps.config.instanceId,
-        outcome: 'interrupted',
-        error: why,
-        startedAt: now,
-        finishedAt: now,
-        requeueAt: dueAt,
-      });
+      await this.finishes.call(finish);
     } catch (error) {
-      this.deps.onBackendError(error);
+      this.notRecorded(finish, error, { job: job.name, tenantId: job.tenantId });
     }
+  }
+
+  /**
+   * An outcome the backend did not take. In an outage it is kept and sent
+   * again when the backend is back (the reaper leaves the run alone for a
+   * lease after an outage, so it is recorded as what happened); any other
+   * failure leaves the run active until its lease runs out and another
+   * instance reaps it as stalled. Not lost either way, and never quiet.
+   */
+  private notRecorded(finish: RunFinish, error: unknown, fields: Record<string, unknown>): void {
+    this.deps.onBackendError(error);
+    if (SchedkitError.is(error, ErrorCode.BackendUnavailable)) {
+      this.backlog.keep(finish);
+      this.deps.logger.warn('run outcome kept until the backend is back', { ...fields, outcome: finish.outcome });
+      return;
+    }
+    this.deps.logger.error('could not record run outcome', { ...fields, err: error });
   }
 }
 

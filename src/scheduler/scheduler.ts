@@ -16,6 +16,7 @@ import { parseInstant } from '../schedule/duration.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import { BackendHealth } from './backend-health.js';
+import { UnansweredClaims } from './unanswered-claims.js';
 import { CallBatcher } from './call-batcher.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DueQueue } from './due-queue.js';
@@ -92,6 +93,7 @@ export class Scheduler {
   private readonly runner: RunRunner;
   private readonly queue: DueQueue<QueueItem>;
   private readonly health: BackendHealth;
+  private readonly unanswered: UnansweredClaims;
   /** Registered jobs by key; also the key filter of `claimDueRuns`. */
   private readonly jobs = new KeyTable<JobEntry>();
 
@@ -130,11 +132,13 @@ export class Scheduler {
     this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, (downSince) => this.recover(downSince));
     this.runner = new RunRunner({ ...deps, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
     this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
+    this.unanswered = new UnansweredClaims(deps.backend, deps.config.instanceId, this.log);
     this.poller = new DueRunsPoller({
       backend: deps.backend,
       clock: this.clock,
       limiter: this.limiter,
       health: this.health,
+      unanswered: this.unanswered,
       instanceId: deps.config.instanceId,
       pollIntervalMs: deps.config.pollIntervalMs,
       jobs: this.jobs,
@@ -421,6 +425,22 @@ export class Scheduler {
       await this.runner.drain(Math.min(5_000, this.config.stopTimeoutMs - this.config.shutdownTimeoutMs));
     }
     await this.runner.releaseAll();
+    if (this.unanswered.size > 0) {
+      await this.unanswered.release().catch((error: unknown) =>
+        this.log.error('stopped with claims unanswered: the backend is out of reach; runs they may have taken will be reaped as stalled', {
+          runs: this.unanswered.size,
+          err: error,
+        }),
+      );
+    }
+    if (this.runner.keptOutcomes > 0) {
+      await this.runner.recordKept().catch((error: unknown) =>
+        this.log.error('stopped with run outcomes unrecorded: the backend is out of reach; their runs will be reaped as stalled', {
+          runs: this.runner.keptOutcomes,
+          err: error,
+        }),
+      );
+    }
     // Others take over this instance's share of slots at once, not after its heartbeat expires.
     await this.backend.removeInstance(this.config.instanceId).catch(() => undefined);
     this.current = 'stopped';
@@ -512,11 +532,12 @@ export class Scheduler {
       if (this.current !== 'started' || entry.done || this.health.isDown) return;
       const { job } = entry;
       let result;
+      const runId = newRunId();
       try {
         result = await this.claims.call({
           key: job.key,
           slot,
-          runId: newRunId(),
+          runId,
           instanceId: this.config.instanceId,
           leaseMs: job.lockTtlMs,
           definitionHash: job.definitionHash,
@@ -526,6 +547,7 @@ export class Scheduler {
           maxAttempts: stallAttempts(job),
         });
       } catch (error) {
+        this.unanswered.failed([runId], error);
         this.health.report(error);
         return;
       }
@@ -665,6 +687,10 @@ export class Scheduler {
   /** After an outage: re-sync every job (the store may have lost data) and apply misfire policies. */
   private async recover(outageSince: number): Promise<void> {
     if (this.current !== 'started') return;
+    // First what claims and outcomes were left unanswered, before the
+    // reapers' grace after the outage runs out.
+    await this.unanswered.release();
+    await this.runner.recordKept();
     for (const entry of this.jobs.values()) entry.token++;
     await this.syncJobs([...this.jobs.values()], outageSince);
     this.poller.queue();

@@ -811,6 +811,50 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
       });
     });
 
+    describe('releaseClaims', () => {
+      it('gives back the runs an instance claimed under those attempt ids: pending, due now, same attempt, no history', async () => {
+        const now = await backend.time();
+        await backend.upsertJobs([jobUpsert('/rel'), jobUpsert('/slot')]);
+        await enqueue('/rel', 'one', now - 1_000, { maxAttempts: 1 });
+        await enqueue('/rel', 'two', now - 900, { maxAttempts: 1 });
+        await enqueue('/rel', 'kept', now - 800, { maxAttempts: 1 });
+        const offered = ids(3);
+        const claimed = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: offered })).runs;
+        expect(claimed.map((r) => r.id)).toEqual(['one', 'two', 'kept']);
+        const slotRun = await claimOk('/slot', now - 2_000, { instanceId: 'instance-a', requeueOnStall: true, maxAttempts: 2 });
+
+        // Another instance's name, and ids never offered, release nothing.
+        expect(await backend.releaseClaims('instance-b', [...offered, slotRun.runId])).toBe(0);
+        expect(await backend.releaseClaims('instance-a', ids(2))).toBe(0);
+        expect(await backend.releaseClaims('instance-a', [claimed[0]!.runId, claimed[1]!.runId, slotRun.runId, ...ids(1)])).toBe(3);
+        expect(await stored('/rel')).toMatchObject({ activeRuns: 1, runCount: 0, failCount: 0 });
+        expect(await stored('/slot')).toMatchObject({ activeRuns: 0, runCount: 0 });
+        expect(await backend.history('/rel', 10)).toEqual([]);
+        expect(await backend.history('/slot', 10)).toEqual([]);
+        // Their old claims are void; the claim that was not released still holds.
+        expect(await backend.heartbeat([claimed[0]!, slotRun, claimed[2]!], LEASE)).toEqual([false, false, true]);
+        expect(await backend.finishRun(finishOf(claimed[0]!))).toEqual({ recorded: false });
+        // Pending again at the same attempt, due now: the next claim takes them, oldest due first.
+        expect(await backend.nextDueAt()).toBeLessThanOrEqual(await backend.time());
+        const again = (await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds: ids(5) })).runs;
+        expect(again.map((r) => [r.key, r.id, r.attempt])).toEqual(
+          expect.arrayContaining([
+            ['/rel', 'one', 1],
+            ['/rel', 'two', 1],
+            ['/slot', slotRun.id, 1],
+          ]),
+        );
+        expect(again).toHaveLength(3);
+        expect(again.find((r) => r.key === '/slot')!.scheduledAt).toBe(now - 2_000);
+        // Released twice is released once.
+        expect(await backend.releaseClaims('instance-a', [claimed[0]!.runId])).toBe(0);
+      });
+
+      it('with no ids releases nothing', async () => {
+        expect(await backend.releaseClaims('instance-a', [])).toBe(0);
+      });
+    });
+
     // ---- heartbeat / finishRun / reap --------------------------------------
 
     describe('heartbeat', () => {
@@ -1096,6 +1140,49 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const again = await enqueue('/trigstall', 'once', now);
         expect(again.created).toBe(false);
         expect(again.run).toMatchObject({ state: 'done', outcome: 'stalled', attempt: 2 });
+      });
+
+      // Instances heartbeat every HEARD_TTL / 6 below, well inside the "heard from"
+      // half-TTL, so a slow machine does not turn a pause between calls into an outage.
+      const HEARD_TTL = 1_200;
+      async function heardEvery(ms: number, times: number): Promise<void> {
+        for (let i = 0; i < times; i++) {
+          await harness.advance(ms);
+          await backend.heartbeatInstance('live', HEARD_TTL);
+        }
+      }
+
+      it('reaps the expired lease of a dead instance while the others keep heartbeating', async () => {
+        const now = await backend.time();
+        await upsert('/dead');
+        await backend.heartbeatInstance('live', HEARD_TTL);
+        const run = await claimOk('/dead', now - 1_000, { instanceId: 'dead-1' });
+        await heardEvery(HEARD_TTL / 6, 3); // 600 ms > PAST_LEASE
+        expect(await backend.reapStalledRuns()).toMatchObject([{ id: run.id, instanceId: 'dead-1' }]);
+      });
+
+      it('after nobody was heard from for over half a lease (an outage), gives expired leases one more lease before reaping', async () => {
+        const now = await backend.time();
+        await backend.upsertJobs([jobUpsert('/alive'), jobUpsert('/died')]);
+        await backend.heartbeatInstance('live', HEARD_TTL);
+        const alive = await claimOk('/alive', now - 1_000, { instanceId: 'holder' });
+        const died = await claimOk('/died', now - 1_000, { instanceId: 'dead-1' });
+        // Silence: the store was frozen, say. Both leases run out meanwhile.
+        await harness.advance(HEARD_TTL / 2 + 150);
+        // A reaper that runs before any heartbeat after the silence leaves them alone...
+        expect(await backend.reapStalledRuns()).toEqual([]);
+        // ...and so does every reaper for one TTL after the first heartbeat.
+        await backend.heartbeatInstance('live', HEARD_TTL);
+        expect(await backend.reapStalledRuns()).toEqual([]);
+        // The live holder records its own outcome in that time.
+        expect(await backend.finishRun(finishOf(alive, { outcome: 'lock-lost', error: 'lost' }))).toEqual({ recorded: true });
+        await heardEvery(HEARD_TTL / 6, 3);
+        expect(await backend.reapStalledRuns()).toEqual([]);
+        // Then the run nobody spoke for is reaped as usual.
+        await heardEvery(HEARD_TTL / 6, 4);
+        expect(await backend.reapStalledRuns()).toMatchObject([{ id: died.id, instanceId: 'dead-1' }]);
+        expect((await backend.history('/alive', 5)).map((h) => h.outcome)).toEqual(['lock-lost']);
+        expect((await backend.history('/died', 5)).map((h) => h.outcome)).toEqual(['stalled']);
       });
     });
 

@@ -224,7 +224,7 @@ describe('key layout and namespaces', () => {
     const stored = await allKeys(admin);
     expect(stored.length).toBeGreaterThan(10);
     const layout = [
-      /^\{layout\}:(jobs|seen|removed|pending|active|done|seq|instances)$/,
+      /^\{layout\}:(jobs|seen|removed|pending|active|done|seq|instances|heard)$/,
       /^\{layout\}:(job|runs|history):[A-Za-z0-9_.:/-]+$/,
       /^\{layout\}:tenant-jobs:[A-Za-z0-9_.:-]*$/,
       /^\{layout\}:run:[A-Za-z0-9_.:/-]+#[A-Za-z0-9_.:-]+$/,
@@ -234,7 +234,7 @@ describe('key layout and namespaces', () => {
       expect(RedisKeys.hashTag(key), key).toBe('layout');
       expect(layout.some((pattern) => pattern.test(key)), key).toBe(true);
     }
-    for (const expected of [keys.job('acme/a.b:c-d_e'), keys.history('/plain'), keys.run('/plain', 'trig:1'), keys.pending, keys.done, keys.jobs, keys.tenantJobs('acme'), keys.tenantJobs('')]) {
+    for (const expected of [keys.job('acme/a.b:c-d_e'), keys.history('/plain'), keys.run('/plain', 'trig:1'), keys.pending, keys.done, keys.jobs, keys.tenantJobs('acme'), keys.tenantJobs(''), keys.heard]) {
       expect(stored).toContain(expected);
     }
     // Removal left a tombstone and nothing else of the job.

@@ -21,6 +21,7 @@
  * | `{p}:done` | ZSET | `<key>#<id>` → finishedAt of finished one-off runs (retention sweep) |
  * | `{p}:seq` | STRING | counter ordering pending runs |
  * | `{p}:instances` | ZSET | instance id → alive until (`heartbeatInstance`) |
+ * | `{p}:heard` | HASH | `at`, `ttl` of the last instance heartbeat, `reapAfter` (no reaping after an outage until then) |
  * | `{p}:filter:<id>` | SET | the job keys one caller of `claimDueRuns` has registered (expires when abandoned) |
  * | `{p}:runs-changed` | channel | pub/sub: pending runs may have become claimable |
  */
@@ -61,6 +62,7 @@ export class RedisKeys {
   readonly done: string;
   readonly seq: string;
   readonly instances: string;
+  readonly heard: string;
   /** The pub/sub channel of `onRunsChanged`. */
   readonly channel: string;
 
@@ -74,6 +76,7 @@ export class RedisKeys {
     this.done = `${this.ns}done`;
     this.seq = `${this.ns}seq`;
     this.instances = `${this.ns}instances`;
+    this.heard = `${this.ns}heard`;
     this.channel = `${this.ns}runs-changed`;
   }
 

@@ -231,6 +231,7 @@ export class RedisBackend implements Backend {
     return this.exec('heartbeatInstance', async (client) => {
       const reply = await client.schedkitHeartbeatInstance(
         this.keys.instances,
+        this.keys.heard,
         this.keys.ns,
         String(instanceId),
         numArg('heartbeatInstance', 'ttlMs', ttlMs),
@@ -502,6 +503,13 @@ export class RedisBackend implements Backend {
     });
   }
 
+  async releaseClaims(instanceId: string, runIds: readonly string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    return this.exec('releaseClaims', async (client) =>
+      num(await client.schedkitReleaseClaims(this.keys.active, this.keys.pending, this.keys.ns, String(instanceId), ...runIds.map(String)), 'release-claims'),
+    );
+  }
+
   async reapStalledRuns(): Promise<StalledRun[]> {
     return this.exec('reapStalledRuns', async (client) => {
       const script = 'reap-stalled';
@@ -511,6 +519,7 @@ export class RedisBackend implements Backend {
           this.keys.active,
           this.keys.pending,
           this.keys.done,
+          this.keys.heard,
           this.keys.ns,
           this.historyLimit,
           before,

@@ -34,6 +34,7 @@ declare module 'ioredis' {
     schedkitHeartbeat(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitFinishRuns(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitReapStalled(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitReleaseClaims(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitSweep(...args: ScriptArg[]): Result<unknown, Context>;
   }
 }
@@ -48,7 +49,7 @@ interface ScriptDefinition {
 /** Every script, by the ioredis command it is registered as. */
 export const SCRIPTS = {
   schedkitTime: { file: 'time.lua', keys: 1 },
-  schedkitHeartbeatInstance: { file: 'heartbeat-instance.lua', keys: 1 },
+  schedkitHeartbeatInstance: { file: 'heartbeat-instance.lua', keys: 2 },
   schedkitUpsertJobs: { file: 'upsert-jobs.lua', keys: 3 },
   schedkitTouchJobs: { file: 'touch-jobs.lua', keys: 1 },
   schedkitGetJob: { file: 'get-job.lua', keys: 1 },
@@ -61,7 +62,8 @@ export const SCRIPTS = {
   schedkitNextDue: { file: 'next-due.lua', keys: 1 },
   schedkitHeartbeat: { file: 'heartbeat.lua', keys: 1 },
   schedkitFinishRuns: { file: 'finish-runs.lua', keys: 3 },
-  schedkitReapStalled: { file: 'reap-stalled.lua', keys: 3 },
+  schedkitReapStalled: { file: 'reap-stalled.lua', keys: 4 },
+  schedkitReleaseClaims: { file: 'release-claims.lua', keys: 2 },
   schedkitSweep: { file: 'sweep.lua', keys: 3 },
 } as const satisfies Record<string, ScriptDefinition>;
 

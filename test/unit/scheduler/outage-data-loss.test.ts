@@ -1,45 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Backend } from '../../../src/backend/backend.js';
 import { MemoryBackend } from '../../../src/backend/memory-backend.js';
-import { BackendUnavailableError } from '../../../src/errors/schedkit-error.js';
 import type { MisfirePolicy } from '../../../src/job/job-definition.js';
+import { outageBackend } from '../../helpers/outage-backend.js';
 import { createWorld, iso, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
 afterEach(async () => world?.stopAll());
 
-/**
+/*
  * A store that goes down and comes back empty, as a Redis restarted without
  * persistence does: the jobs look new when they are synced again. The slots
  * that came due during the outage were missed all the same, and the misfire
  * policy must see them (it used to see none: the re-created job had no
  * claimed slot and a createdAt of "now").
  */
-function restartingStore(world: World): { backend: Backend; down(): void; upEmpty(): void } {
-  let store: Backend = world.backend;
-  let isDown = false;
-  const backend = new Proxy(store, {
-    get(_target, prop) {
-      const value: unknown = Reflect.get(store, prop);
-      if (typeof value !== 'function') return value;
-      if (prop === 'onRunsChanged') return value.bind(store);
-      return (...args: unknown[]) =>
-        isDown ? Promise.reject(new BackendUnavailableError('connection refused')) : (value as (...a: unknown[]) => unknown).apply(store, args);
-    },
-  });
-  return {
-    backend,
-    down: () => (isDown = true),
-    upEmpty: () => {
-      store = new MemoryBackend({ clock: world.clock });
-      isDown = false;
-    },
-  };
-}
 
 async function outageWithDataLoss(misfire: MisfirePolicy): Promise<string[]> {
   world = createWorld('2026-01-01T00:00:30.000Z');
-  const store = restartingStore(world);
+  const store = outageBackend(world.backend);
   const { scheduler } = world.instance({ pollIntervalMs: 1_000 }, { backend: store.backend });
   const slots: string[] = [];
   await scheduler.register({ name: 'minutely', schedule: '* * * * *', misfire, handler: (ctx) => void slots.push(iso(ctx.scheduledAt.getTime())) });
@@ -47,7 +25,7 @@ async function outageWithDataLoss(misfire: MisfirePolicy): Promise<string[]> {
   await world.clock.advance(2 * 60_000); // :01 and :02 run
   store.down();
   await world.clock.advance(3 * 60_000); // :03, :04 and :05 come due while the store is down
-  store.upEmpty();
+  await store.up(new MemoryBackend({ clock: world.clock }));
   await world.clock.advance(60_000); // recovery within a second, then :06
   return slots;
 }

@@ -7,6 +7,7 @@
   KEYS[1]  {p}:active   ZSET active run ref -> leaseUntil
   KEYS[2]  {p}:pending  ZSET pending run -> dueAt
   KEYS[3]  {p}:done     ZSET finished one-off run ref -> finishedAt
+  KEYS[4]  {p}:heard    HASH at, ttl, reapAfter (heartbeat-instance.lua)
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  history limit
   ARGV[3], ARGV[4], ARGV[5]  the stall error text around the instance id and
@@ -17,11 +18,19 @@
   instanceId, requeued ('1'|'0').
   Publishes on {p}:runs-changed when a run was requeued, or an exclusive run
   ended while exclusive runs of its job wait.
+
+  Reaps nothing while no instance has been heard from for more than half a
+  lease, nor before `reapAfter`: leases that ran out while Redis was out of
+  reach are the outage's doing, and their holders get one lease to speak.
 ]]
 --- @include "common"
 
 local limit = tonumber(ARGV[2])
 local now = now_ms()
+local heard = hmget(KEYS[4], 'at', 'ttl', 'reapAfter')
+if heard.at then
+  if now - tonumber(heard.at) > tonumber(heard.ttl) / 2 or now < tonumber(heard.reapAfter or '0') then return {} end
+end
 local now_s = fmt(now)
 local out = {}
 local wake = false
