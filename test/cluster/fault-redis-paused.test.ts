@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HistoryEntry } from '../../src/backend/backend.js';
 import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { jobKey } from '../../src/job/job-key.js';
+import type { LogLine } from '../helpers/node-process.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { elapse, waitFor, Workers } from './workers.js';
 
@@ -10,6 +12,10 @@ import { elapse, waitFor, Workers } from './workers.js';
  * handler's signal aborts with E_LOCK_LOST; no second copy starts before the
  * first has seen the loss (both instants are Date.now() on this machine);
  * the run is recorded `lock-lost` and retried per the job's retry policy.
+ * With one Redis for backend and lock, every run lease in it runs out during
+ * the freeze too: the reapers must leave the run to its holder (the outage
+ * grace of `Backend.heartbeatInstance`), and a freeze past the backend's
+ * command timeout must show as one outage per instance.
  */
 
 let redis: RedisServer;
@@ -45,7 +51,7 @@ const ID = 'export-7';
  * refreshed, `frozen` is SIGSTOPped for TTL + 1.5 s, then SIGCONTed; the
  * retry (a short attempt) must complete.
  */
-async function freezeDuringRun(frozen: RedisServer, lockMasters?: string[]) {
+async function freezeDuringRun(frozen: RedisServer, options: { lockMasters?: string[]; backendCommandTimeoutMs?: number } = {}) {
   const prefix = randomPrefix('paused');
   const config = { lockTtlMs: LOCK_TTL_MS, lockRefreshMs: REFRESH_MS, pollIntervalMs: 250 };
   const jobs = [
@@ -56,7 +62,7 @@ async function freezeDuringRun(frozen: RedisServer, lockMasters?: string[]) {
       retry: { maxRetries: 2, strategy: 'fixed' as const, initialDelayMs: RETRY_DELAY_MS, jitter: 'none' as const },
     },
   ];
-  const base = { redisUrl: redis.url, prefix, config, jobs, ...(lockMasters === undefined ? {} : { lockMasters }) };
+  const base = { redisUrl: redis.url, prefix, config, jobs, ...options };
   await Promise.all([
     workers.start({ ...base, instanceId: 'node-1', triggers: [{ job: 'export', id: ID }] }),
     workers.start({ ...base, instanceId: 'node-2' }),
@@ -104,40 +110,51 @@ async function freezeDuringRun(frozen: RedisServer, lockMasters?: string[]) {
   for (const w of workers.all) expect(w.alive, `${w.label} alive`).toBe(true);
   await workers.stopAll();
   for (const w of workers.all) expect((await w.exited).code, `${w.label} exit code`).toBe(0);
-  return { abort, starts, history, holder };
+  return { abort, starts, history, holder, thawedAt };
+}
+
+/**
+ * Attempt 1 recorded as lost, attempt 2 a success, nothing stalled; a retry
+ * that could not take the lock yet (the master still frozen, or a lock taken
+ * by a request that timed out during the freeze and ran at the thaw, until
+ * its TTL) is put back unrun: recorded `interrupted`, same attempt.
+ */
+function expectLostThenRetried(history: HistoryEntry[], abort: LogLine, starts: LogLine[]): void {
+  for (const h of history.filter((e) => e.outcome === 'interrupted')) {
+    expect(h, JSON.stringify(history)).toMatchObject({ attempt: 2, error: expect.stringMatching(/lock unavailable|held by another run/) });
+  }
+  expect(history.filter((h) => h.outcome !== 'interrupted').map((h) => [h.attempt, h.outcome])).toEqual([
+    [1, 'lock-lost'],
+    [2, 'success'],
+  ]);
+  expect(history[0]!.error).toMatch(/lost/);
+  // Retried by the policy: fixed 1 s after the lost attempt ended (it ended when its signal aborted).
+  expect((starts[1]!.at as number) - (abort.at as number)).toBeGreaterThanOrEqual(RETRY_DELAY_MS - 50);
+  expect(workers.lines('stalled')).toEqual([]);
 }
 
 describe('fault: Redis frozen (SIGSTOP) for longer than the lock TTL while a job runs', () => {
   it('the lock master frozen: E_LOCK_LOST before any second copy starts, recorded lock-lost, retried per the retry policy', async () => {
-    const { abort, starts, history } = await freezeDuringRun(lockRedis, [lockRedis.url]);
-    // A retry that cannot take the lock yet (the master still frozen, or a lock taken by a
-    // request that timed out during the freeze and ran at the thaw, until its TTL) is put
-    // back unrun: recorded `interrupted`, same attempt.
-    for (const h of history.filter((e) => e.outcome === 'interrupted')) {
-      expect(h, JSON.stringify(history)).toMatchObject({ attempt: 2, error: expect.stringMatching(/lock unavailable|held by another run/) });
-    }
-    expect(history.filter((h) => h.outcome !== 'interrupted').map((h) => [h.attempt, h.outcome])).toEqual([
-      [1, 'lock-lost'],
-      [2, 'success'],
-    ]);
-    expect(history[0]!.error).toMatch(/lost/);
-    // Retried by the policy: fixed 1 s after the lost attempt ended (it ended when its signal aborted).
-    expect((starts[1]!.at as number) - (abort.at as number)).toBeGreaterThanOrEqual(RETRY_DELAY_MS - 50);
-    expect(workers.lines('stalled')).toEqual([]);
+    const { abort, starts, history } = await freezeDuringRun(lockRedis, { lockMasters: [lockRedis.url] });
+    expectLostThenRetried(history, abort, starts);
   }, 60_000);
 
-  it('the one Redis (backend and lock) frozen: E_LOCK_LOST before any second copy starts, never recorded a success, retried once', async () => {
-    const { history, holder } = await freezeDuringRun(redis);
-    // When Redis thaws, whichever script it runs first decides how attempt 1 is recorded:
-    // the holder's `lock-lost`, or another instance's reaper's `stalled` (its lease
-    // expired by Redis time). Either way it is a failure, and it is retried once.
-    expect(history).toHaveLength(2);
-    expect(['lock-lost', 'stalled']).toContain(history[0]!.outcome);
-    expect(history[0]!.attempt).toBe(1);
-    expect(history[1]).toMatchObject({ attempt: 2, outcome: 'success' });
-    if (history[0]!.outcome === 'stalled') {
-      expect(holder.stderr).toContain('run outcome not recorded');
-      expect(workers.lines('stalled')).toMatchObject([{ id: ID, attempt: 1, requeued: true }]);
+  it('the one Redis (backend and lock) frozen, for less than the command timeout: the same, calls wait for the thaw', async () => {
+    const { abort, starts, history } = await freezeDuringRun(redis);
+    // Every lease in Redis ran out during the freeze, by Redis time; the
+    // reapers leave them alone for a lease after it, so the holder's own
+    // outcome is what gets recorded, not a `stalled` one.
+    expectLostThenRetried(history, abort, starts);
+  }, 60_000);
+
+  it('the one Redis frozen for longer than the command timeout: each instance reports the outage once and its end; the same outcome', async () => {
+    const { abort, starts, history, thawedAt } = await freezeDuringRun(redis, { backendCommandTimeoutMs: 1_000 });
+    expectLostThenRetried(history, abort, starts);
+    for (const w of workers.all) {
+      const states = w.find('backend');
+      expect(states.map((l) => l.state), w.label).toEqual(['down', 'up']);
+      expect(states[0]!.at as number, w.label).toBeLessThan(thawedAt);
+      expect(states[1]!.at as number, w.label).toBeGreaterThanOrEqual(thawedAt);
     }
   }, 60_000);
 });

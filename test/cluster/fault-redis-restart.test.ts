@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLine } from '../helpers/node-process.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { duplicateSlots, elapse, waitFor, Workers } from './workers.js';
@@ -6,31 +6,36 @@ import { duplicateSlots, elapse, waitFor, Workers } from './workers.js';
 /**
  * SPEC §4.9 / §12, fault 1: the Redis server of a 4-instance app is stopped
  * (by pid) and started again on the same port, with its data kept (an
- * append-only file, as a Redis with persistence). While it is down nothing
- * runs and each instance logs the outage once; when it is back, runs resume
- * within 5 s and the slots missed meanwhile follow each job's misfire policy.
+ * append-only file, as a Redis with persistence) or lost (no persistence:
+ * it comes back empty). While it is down nothing runs and each instance logs
+ * the outage once; when it is back, runs resume within 5 s and the slots
+ * missed meanwhile follow each job's misfire policy.
  */
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis({ persist: true });
-});
-afterAll(async () => {
+let redis: RedisServer | undefined;
+let workers = new Workers();
+afterEach(async () => {
   // FAULT_DEBUG=<file>: write every worker's lines and logs there (to read a failure).
   if (process.env.FAULT_DEBUG) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(process.env.FAULT_DEBUG, workers.all.map((w) => `== ${w.label}\n${w.lines.map((l) => JSON.stringify(l)).join('\n')}\n${w.stderr}`).join('\n'));
+    const { appendFileSync } = await import('node:fs');
+    appendFileSync(process.env.FAULT_DEBUG, workers.all.map((w) => `== ${w.label}\n${w.lines.map((l) => JSON.stringify(l)).join('\n')}\n${w.stderr}`).join('\n'));
   }
   await workers.killAll();
+  workers = new Workers();
   await redis?.stop();
+  redis = undefined;
 });
 
 const EVERY_5 = '*/5 * * * * *';
 const OUTAGE_LOG = 'backend or lock unreachable';
 
-describe('fault: Redis restarted under a 4-instance app', () => {
+describe.each([
+  { persist: true, data: 'kept' },
+  { persist: false, data: 'lost' },
+])('fault: Redis restarted under a 4-instance app, its data $data', ({ persist }) => {
   it('crashes nothing, logs the outage once per instance, resumes within 5 s, and applies the misfire policy', async () => {
+    let server = await startRedis({ persist });
+    redis = server;
     const prefix = randomPrefix('restart');
     const jobs = [
       { name: 'tick', schedule: '* * * * * *', misfire: 'skip' as const },
@@ -39,7 +44,7 @@ describe('fault: Redis restarted under a 4-instance app', () => {
       { name: 'catch-all', schedule: EVERY_5, misfire: 'run-all' as const },
     ];
     const config = { pollIntervalMs: 500 };
-    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: redis.url, prefix, config, jobs })));
+    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: server.url, prefix, config, jobs })));
     const readyAt = Date.now();
 
     // A */5 slot every instance has seen through: all three */5 jobs ran it and ended.
@@ -50,13 +55,14 @@ describe('fault: Redis restarted under a 4-instance app', () => {
     });
     // Half a second after it (its finish is recorded, the next tick is 0.5 s away), Redis goes down.
     await elapse(Math.max(0, s0 + 500 - Date.now()));
-    await redis.stop({ keepData: true });
+    await server.stop({ keepData: true });
     const downAt = Date.now();
     // Down across the next two */5 slots; back 300 ms after the second one.
     await elapse(Math.max(0, s0 + 10_300 - Date.now()));
     const runsWhileDown = workers.lines('start').filter((l) => (l.at as number) > downAt + 100);
     expect(runsWhileDown).toEqual([]);
-    redis = await redis.restart();
+    server = await server.restart();
+    redis = server;
     const upAt = Date.now();
     const missed = [s0 + 5_000, s0 + 10_000];
     const s3 = s0 + 15_000;

@@ -38,6 +38,8 @@ export interface WorkerSpec {
   instanceId: string;
   redisUrl: string;
   lockMasters?: string[];
+  /** ioredis `commandTimeout` of the backend's connections (the lock keeps its own). */
+  backendCommandTimeoutMs?: number;
   prefix: string;
   config?: SchedulerConfigInput;
   jobs: WorkerJob[];
@@ -96,9 +98,11 @@ const container = new Container();
 container.load(
   schedulerModule({ instanceId: spec.instanceId, shutdownTimeoutMs: 3_000, stopTimeoutMs: 8_000, ...spec.config }),
   redisBackendModule({
-    url: spec.redisUrl,
+    ...(spec.backendCommandTimeoutMs === undefined
+      ? { url: spec.redisUrl }
+      : { connection: { url: spec.redisUrl, options: { commandTimeout: spec.backendCommandTimeoutMs } } }),
     prefix: spec.prefix,
-    ...(spec.lockMasters === undefined ? {} : { lockMasters: spec.lockMasters.map((url) => ({ url })) }),
+    lockMasters: (spec.lockMasters ?? [spec.redisUrl]).map((url) => ({ url })),
   }),
   winstonLoggerModule({ stream: process.stderr, format: 'json', level: 'info' }),
 );
