@@ -16,7 +16,6 @@ import { parseInstant } from '../schedule/duration.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import { BackendHealth } from './backend-health.js';
-import { UnansweredClaims } from './unanswered-claims.js';
 import { CallBatcher } from './call-batcher.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { DueQueue } from './due-queue.js';
@@ -25,6 +24,7 @@ import { DueRunsPoller } from './due-runs-poller.js';
 import { Maintenance } from './maintenance.js';
 import { Membership } from './membership.js';
 import { RunRunner } from './run-runner.js';
+import { UnansweredClaims } from './unanswered-claims.js';
 import type {
   JobInfo,
   RemoveOptions,
@@ -425,18 +425,11 @@ export class Scheduler {
       await this.runner.drain(Math.min(5_000, this.config.stopTimeoutMs - this.config.shutdownTimeoutMs));
     }
     await this.runner.releaseAll();
-    if (this.unanswered.size > 0) {
-      await this.unanswered.release().catch((error: unknown) =>
-        this.log.error('stopped with claims unanswered: the backend is out of reach; runs they may have taken will be reaped as stalled', {
-          runs: this.unanswered.size,
-          err: error,
-        }),
-      );
-    }
-    if (this.runner.keptOutcomes > 0) {
-      await this.runner.recordKept().catch((error: unknown) =>
-        this.log.error('stopped with run outcomes unrecorded: the backend is out of reach; their runs will be reaped as stalled', {
-          runs: this.runner.keptOutcomes,
+    if (this.unanswered.size + this.runner.keptOutcomes > 0) {
+      await this.settleOutage().catch((error: unknown) =>
+        this.log.error('stopped with claims or run outcomes unanswered (the backend is out of reach): their runs will be reaped as stalled', {
+          claims: this.unanswered.size,
+          outcomes: this.runner.keptOutcomes,
           err: error,
         }),
       );
@@ -687,13 +680,17 @@ export class Scheduler {
   /** After an outage: re-sync every job (the store may have lost data) and apply misfire policies. */
   private async recover(outageSince: number): Promise<void> {
     if (this.current !== 'started') return;
-    // First what claims and outcomes were left unanswered, before the
-    // reapers' grace after the outage runs out.
-    await this.unanswered.release();
-    await this.runner.recordKept();
+    // Before the reapers' grace after the outage runs out.
+    await this.settleOutage();
     for (const entry of this.jobs.values()) entry.token++;
     await this.syncJobs([...this.jobs.values()], outageSince);
     this.poller.queue();
+  }
+
+  /** Gives back the claims and records the outcomes an outage left unanswered; rejects (keeping them) while the backend is out of reach. */
+  private async settleOutage(): Promise<void> {
+    await this.unanswered.release();
+    await this.runner.recordKept();
   }
 
   // ------------------------------------------------------------ helpers
