@@ -1,6 +1,5 @@
 import type { RunFinish } from '../backend/backend.js';
 import type { Logger } from '../observability/logger.js';
-import { MAX_PER_CALL } from './call-batcher.js';
 
 /**
  * Run outcomes the backend could not take because it was out of reach.
@@ -16,8 +15,9 @@ import { MAX_PER_CALL } from './call-batcher.js';
 export class OutcomeBacklog {
   private kept: RunFinish[] = [];
 
+  /** `record` sends one outcome (the runner's batcher: the kept ones go together, in calls of at most 500). */
   constructor(
-    private readonly send: (finishes: RunFinish[]) => Promise<boolean[]>,
+    private readonly record: (finish: RunFinish) => Promise<boolean>,
     private readonly logger: Logger,
   ) {}
 
@@ -29,29 +29,23 @@ export class OutcomeBacklog {
     this.kept.push(finish);
   }
 
-  /** Sends every kept outcome. On a failure the unsent ones stay kept (ahead of newer ones) and the error is thrown. */
+  /** Sends every kept outcome. Those that fail stay kept (ahead of newer ones) and the first error is thrown. */
   async flush(): Promise<void> {
     if (this.kept.length === 0) return;
     const batch = this.kept;
     this.kept = [];
-    let sent = 0;
-    let recorded = 0;
-    try {
-      while (sent < batch.length) {
-        const part = batch.slice(sent, sent + MAX_PER_CALL);
-        recorded += (await this.send(part)).filter(Boolean).length;
-        sent += part.length;
-      }
-    } catch (error) {
-      this.kept = [...batch.slice(sent), ...this.kept];
-      throw error;
-    } finally {
-      if (sent > 0) {
-        // Not recorded: reaped as stalled meanwhile (this instance was cut off
-        // while others went on), removed, or recorded by a call that timed
-        // out here and still ran.
-        this.logger.info('run outcomes kept during the outage sent', { runs: sent, recorded, notRecorded: sent - recorded });
-      }
+    const results = await Promise.allSettled(batch.map((finish) => this.record(finish)));
+    const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
+    this.kept = [...failed, ...this.kept];
+    const sent = batch.length - failed.length;
+    if (sent > 0) {
+      const recorded = results.filter((r) => r.status === 'fulfilled' && r.value).length;
+      // Not recorded: reaped as stalled meanwhile (this instance was cut off
+      // while others went on), removed, or recorded by a call that timed out
+      // here and still ran.
+      this.logger.info('run outcomes kept during the outage sent', { runs: sent, recorded, notRecorded: sent - recorded });
     }
+    const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (error !== undefined) throw error.reason;
   }
 }

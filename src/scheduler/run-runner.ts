@@ -44,7 +44,7 @@ export class RunRunner {
 
   constructor(private readonly deps: RunRunnerDeps) {
     this.finishes = new CallBatcher('finishRuns', (finishes) => deps.backend.finishRuns(finishes));
-    this.backlog = new OutcomeBacklog((finishes) => deps.backend.finishRuns(finishes), deps.logger);
+    this.backlog = new OutcomeBacklog((finish) => this.finishes.call(finish), deps.logger);
   }
 
   /** Outcomes waiting for the backend to come back. */
