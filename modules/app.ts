@@ -1,4 +1,5 @@
 import type { Container } from 'inversify';
+import { keepProcessAlive } from '../src/clock/clock.js';
 import type { Lifecycle } from '../src/lifecycle/lifecycle.js';
 import type { LogFields, Logger } from '../src/observability/logger.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
@@ -93,9 +94,13 @@ export class App {
     return this.lifecycle.start();
   }
 
-  /** Stops the started hooks in reverse (see `Lifecycle.stop`). */
+  /**
+   * Stops the started hooks in reverse (see `Lifecycle.stop`). The process
+   * stays alive until the stop has finished, whatever hook it is waiting on.
+   */
   stop(): Promise<void> {
-    return this.lifecycle.stop();
+    const release = keepProcessAlive();
+    return this.lifecycle.stop().finally(release);
   }
 
   /**

@@ -7,9 +7,16 @@ import type { KeyFilter } from './key-filter.js';
  * run ledger and history, one-off runs, pause flags and the retention sweep.
  *
  * Every method is atomic with respect to every other caller (in Redis: one
- * Lua script each). Time inside the backend is the backend's own clock (Redis
+ * Lua script each), except where work grows with stored runs: `removeJob`,
+ * resuming with `setPaused`, `reapStalledRuns` and `releaseClaims` may take
+ * several store calls, each atomic and bounded, so no call blocks the store
+ * for long (a removal cut short leaves the job stored with fewer runs, and
+ * the next `removeJob` finishes it). Time inside the backend is the backend's own clock (Redis
  * `TIME` for Redis), never the caller's: that is what makes claims safe
- * against instances with skewed clocks. Methods reject with
+ * against instances with skewed clocks. Callers send instants only where
+ * the instant is not "now" (a slot of the schedule, a trigger's `at`) and
+ * send durations otherwise (`RunFinish`), or null for "now" (`definedAt`,
+ * `dueAt`), which the backend turns into its own time. Methods reject with
  * `BackendUnavailableError` (`E_BACKEND_UNAVAILABLE`) when the store cannot be
  * reached, and never leave a half-applied change behind.
  *
@@ -46,7 +53,9 @@ export interface Backend {
    * Records that this instance has these jobs registered. Creates the state
    * of new jobs, clears a removal tombstone older than the registration,
    * updates `lastSeenAt`, and settles definition changes: the definition with
-   * the newest `definedAt` wins and is returned in `stored`.
+   * the newest `definedAt` wins and is returned in `stored`. A definition sent
+   * with `definedAt: null` is stamped with the backend's time now, and the
+   * stamp is returned in `definedAt` for the caller to send from then on.
    */
   upsertJobs(jobs: readonly JobUpsert[]): Promise<JobUpsertResult[]>;
 
@@ -62,14 +71,21 @@ export interface Backend {
   /** Every stored job, optionally of one tenant (`''` = jobs without tenant). Order: by key. */
   listJobs(filter?: { tenantId?: string }): Promise<StoredJob[]>;
 
-  /** Sets or clears the pause flag. Returns false when the job is unknown. */
+  /**
+   * Sets or clears the pause flag. Returns false when the job is unknown.
+   * A paused job's pending runs are held back out of the due index (see
+   * `claimDueRuns`); resuming gives them back in their due order (on Redis
+   * 1,000 per store call: a resume cut short by an outage leaves the rest
+   * held back until the next `setPaused(key, false)`).
+   */
   setPaused(key: string, paused: boolean): Promise<boolean>;
 
   /**
    * Deletes the job's state, history and pending runs, and leaves a tombstone
    * so claims from instances that still have the job registered return
    * `removed`. Active runs finish but are not recorded. Returns false when
-   * the job was unknown.
+   * the job was unknown. A job with many runs is deleted over several store
+   * calls (on Redis, 1,000 runs each), none of them unbounded.
    */
   removeJob(key: string): Promise<boolean>;
 
@@ -103,10 +119,25 @@ export interface Backend {
    * of paused jobs, and exclusive runs of jobs that already have an active
    * exclusive run (they wait for it to finish). Also answers `nextDueAt()`
    * after the claim, so a poll costs one round trip.
+   *
+   * Its cost does not grow with runs no poll can claim: a paused job's runs
+   * and exclusive runs behind an active one are held back out of the due
+   * index (a run that became unclaimable while in it is moved out the first
+   * time a claim meets it) and come back, in due order, when they may run:
+   * all of a job's on resume, one exclusive run per end of an exclusive run.
+   * Runs of jobs outside `keys` belong to other instances and stay; a
+   * backend may pass over a bounded number of them per call and go on
+   * further on the caller's next call (Redis: 500), so with thousands of
+   * other instances' runs due at once the oldest-first order holds across
+   * calls rather than within one.
    */
   claimDueRuns(request: DueRunsClaim): Promise<DueRunsClaimed>;
 
-  /** When the earliest pending run is due (epoch ms, backend time), or null. */
+  /**
+   * When the earliest pending run in the due index is due (epoch ms, backend
+   * time), or null. Runs held back (see `claimDueRuns`) are not counted once
+   * a claim has met them or they became pending while held back.
+   */
   nextDueAt(): Promise<number | null>;
 
   /**
@@ -116,7 +147,8 @@ export interface Backend {
    * command that timed out while the server was frozen runs when it thaws).
    * Each goes back to pending, due now, at the same attempt, with no history
    * entry: it never started. Runs no longer active under that instance are
-   * left alone. Returns how many were given back.
+   * left alone. Returns how many were given back. The active runs are read
+   * over several store calls when there are many (on Redis, 2,000 each).
    */
   releaseClaims(instanceId: string, runIds: readonly string[]): Promise<number>;
 
@@ -130,7 +162,7 @@ export interface Backend {
   /**
    * Ends an active run: appends the history entry, updates the job's
    * counters and either finishes the run, or puts it back to pending
-   * (`retryAt` for another attempt, `requeueAt` for the same attempt).
+   * (`retryInMs` for another attempt, `requeueInMs` for the same attempt).
    * Returns `recorded: false` (and changes nothing) when the run is no longer
    * active with that fencing token.
    */
@@ -151,7 +183,8 @@ export interface Backend {
    * Reaps nothing during the grace that follows an outage (see
    * `heartbeatInstance`), nor while no instance has been heard from for more
    * than half the last heartbeat's `ttlMs` (the grace starts with the next
-   * heartbeat). Before any heartbeat, leases alone decide.
+   * heartbeat). Before any heartbeat, leases alone decide. Many expired
+   * leases are reaped over several store calls (on Redis, 1,000 each).
    */
   reapStalledRuns(): Promise<StalledRun[]>;
 
@@ -185,8 +218,13 @@ export interface JobUpsert {
   schedule: ScheduleDescriptor | null;
   /** Hash of everything that decides slot times (schedule + limit). */
   definitionHash: string;
-  /** When this definition was written (caller's clock, ms): newest wins on conflict. */
-  definedAt: number;
+  /**
+   * When this definition first reached the store (backend time, ms): newest
+   * wins on conflict. `null` for a definition never stored yet: the backend
+   * stamps it with its own time, so an instance whose clock is off cannot
+   * make an older definition look newer.
+   */
+  definedAt: number | null;
   /** Next slot by this definition, shown in `getJob` until a claim updates it. */
   nextRunAt: number | null;
   limit: number | null;
@@ -200,6 +238,12 @@ export interface JobUpsertResult {
   created: boolean;
   /** True when this call replaced a different stored definition (log it once). */
   definitionChanged: boolean;
+  /**
+   * The stamp of the definition sent: the one given, or the backend's time
+   * of this call when it was sent with `definedAt: null` (the stored one's
+   * when it has the same definition hash).
+   */
+  definedAt: number;
 }
 
 export interface StoredJob {
@@ -292,8 +336,8 @@ export interface RunEnqueue {
   key: string;
   id: string;
   kind: 'trigger';
-  /** When the run may start (epoch ms). */
-  dueAt: number;
+  /** When the run may start (epoch ms), or null for the backend's time now. */
+  dueAt: number | null;
   /** JSON text of the params, or undefined to use the job's params. */
   params: string | undefined;
   /** Stalled or interrupted attempts are put back while attempts remain. */
@@ -346,16 +390,25 @@ export interface ClaimedRun {
   claimedAt: number;
 }
 
+/**
+ * The end of an attempt. Times are durations measured by the caller, which
+ * the backend turns into instants on its own clock: the history's
+ * `finishedAt` is backend time of the call minus `endedMsAgo`, `startedAt`
+ * that minus `durationMs`; retries and requeues are due at backend time of
+ * the call plus their delay.
+ */
 export interface RunFinish extends ActiveRunRef {
   instanceId: string;
   outcome: Exclude<RunOutcome, 'skipped' | 'stalled'>;
   error: string | null;
-  startedAt: number;
-  finishedAt: number;
-  /** Put the run back for another attempt (attempt + 1) due at this time: a retry. */
-  retryAt?: number;
-  /** Put the run back, same attempt, due at this time: it could not run (shutdown interrupted it, its lock was held). */
-  requeueAt?: number;
+  /** How long the attempt ran (ms, >= 0). */
+  durationMs: number;
+  /** How long before this call the attempt ended (ms, >= 0; 0 when left out): an outcome kept through an outage is recorded late. */
+  endedMsAgo?: number;
+  /** Put the run back for another attempt (attempt + 1), due this long after the call: a retry. */
+  retryInMs?: number;
+  /** Put the run back, same attempt, due this long after the call: it could not run (shutdown interrupted it, its lock was held). */
+  requeueInMs?: number;
 }
 
 export interface StalledRun {

@@ -106,29 +106,33 @@ export class MemoryBackend implements Backend {
     const now = this.clock.now();
     return jobs.map((incoming) => {
       const existing = this.jobs.get(incoming.key);
+      // A definition never stored yet is stamped with our time, not the caller's.
+      const definedAt = incoming.definedAt ?? now;
       if (existing === undefined) {
         // An explicit registration revives a removed job.
         this.tombstones.delete(incoming.key);
-        const job = new JobState(incoming, this.acquireDefinition(incoming), now);
+        const job = new JobState(incoming, this.acquireDefinition(incoming), definedAt, now);
         this.jobs.set(incoming.key, job);
-        return { key: incoming.key, stored: job.snapshot(), created: true, definitionChanged: false };
+        return { key: incoming.key, stored: job.snapshot(), created: true, definitionChanged: false, definedAt };
       }
       existing.lastSeenAt = now;
       let definitionChanged = false;
       if (existing.def.hash === incoming.definitionHash) {
         if (existing.nextRunAt === null) existing.nextRunAt = incoming.nextRunAt;
-      } else if (incoming.definedAt >= existing.definedAt) {
+        return { key: incoming.key, stored: existing.snapshot(), created: false, definitionChanged, definedAt: existing.definedAt };
+      }
+      if (definedAt >= existing.definedAt) {
         // Newest definition wins; the dedup mark, fence and counters carry
         // over so no slot already claimed can be claimed again.
         const previous = existing.def;
         existing.def = this.acquireDefinition(incoming);
         this.releaseDefinition(previous);
-        existing.definedAt = incoming.definedAt;
+        existing.definedAt = definedAt;
         existing.nextRunAt = incoming.nextRunAt;
         existing.completed = false;
         definitionChanged = true;
       }
-      return { key: incoming.key, stored: existing.snapshot(), created: false, definitionChanged };
+      return { key: incoming.key, stored: existing.snapshot(), created: false, definitionChanged, definedAt };
     });
   }
 
@@ -157,7 +161,9 @@ export class MemoryBackend implements Backend {
   async setPaused(key: string, paused: boolean): Promise<boolean> {
     const job = this.jobs.get(key);
     if (job === undefined) return false;
+    const wasPaused = job.paused;
     job.paused = paused;
+    if (!paused && wasPaused) this.giveBackParked(job);
     // Runs held back by the pause may be due now.
     if (!paused) this.notify();
     return true;
@@ -269,9 +275,10 @@ export class MemoryBackend implements Backend {
     }
     const existing = job.activity?.records.get(run.id);
     if (existing !== undefined) return { run: existing.summary(), created: false };
-    const record = new RunRecord(job, run.id, 'trigger', run.dueAt, 1, false, run.params, true, run.maxAttempts);
+    const dueAt = run.dueAt ?? this.clock.now();
+    const record = new RunRecord(job, run.id, 'trigger', dueAt, 1, false, run.params, true, run.maxAttempts);
     job.act().records.set(record.id, record);
-    this.toPending(record, run.dueAt);
+    this.toPending(record, dueAt);
     this.notify();
     return { run: record.summary(), created: true };
   }
@@ -281,7 +288,10 @@ export class MemoryBackend implements Backend {
     const claimed: ClaimedRun[] = [];
     const deferred: RunRecord[] = [];
     // Each pass pops one heap entry, so the loop ends when the heap holds
-    // nothing due; deferred entries are pushed back afterwards, not re-read.
+    // nothing due; deferred entries (runs of jobs outside the filter) are
+    // pushed back afterwards, not re-read. Runs that became unclaimable while
+    // in the heap (job paused, an exclusive run started) leave it until they
+    // may run, so no later poll reads them (see `place`).
     while (claimed.length < request.runIds.length) {
       const top = this.pending.peek();
       if (top === undefined || top.dueAt > now) break;
@@ -291,11 +301,11 @@ export class MemoryBackend implements Backend {
         continue;
       }
       const job = top.job;
-      const blocked =
-        job.paused ||
-        (request.keys !== undefined && !request.keys.has(job.key)) ||
-        (top.exclusive && job.activity !== undefined && job.activity.activeExclusive > 0);
-      if (blocked) {
+      if (job.paused || (top.exclusive && job.activity !== undefined && job.activity.activeExclusive > 0)) {
+        this.place(top);
+        continue;
+      }
+      if (request.keys !== undefined && !request.keys.has(job.key)) {
         deferred.push(top);
         continue;
       }
@@ -340,13 +350,15 @@ export class MemoryBackend implements Backend {
     const job = record.job;
     const a = job.act();
     const now = this.clock.now();
+    const finishedAt = now - Math.max(0, finish.endedMsAgo ?? 0);
+    const startedAt = finishedAt - Math.max(0, finish.durationMs);
     this.pushHistory(job, {
       runId: record.runId,
       id: record.id,
       kind: record.kind,
       scheduledAt: record.scheduledAt,
-      startedAt: finish.startedAt,
-      finishedAt: finish.finishedAt,
+      startedAt,
+      finishedAt,
       outcome: finish.outcome,
       error: finish.error,
       instanceId: finish.instanceId,
@@ -355,19 +367,19 @@ export class MemoryBackend implements Backend {
     if (finish.outcome !== 'interrupted') {
       a.runCount++;
       if (finish.outcome !== 'success') a.failCount++;
-      a.lastRunAt = finish.startedAt;
-      a.lastDurationMs = finish.finishedAt - finish.startedAt;
+      a.lastRunAt = startedAt;
+      a.lastDurationMs = finishedAt - startedAt;
       a.lastError = finish.outcome === 'success' ? null : finish.error;
       a.lastOutcome = finish.outcome;
     }
     this.deactivate(record);
     let backToPending = false;
-    if (finish.retryAt !== undefined) {
+    if (finish.retryInMs !== undefined) {
       record.attempt++;
-      this.toPending(record, finish.retryAt);
+      this.toPending(record, now + finish.retryInMs);
       backToPending = true;
-    } else if (finish.requeueAt !== undefined) {
-      this.toPending(record, finish.requeueAt);
+    } else if (finish.requeueInMs !== undefined) {
+      this.toPending(record, now + finish.requeueInMs);
       backToPending = true;
     } else {
       this.retire(record, finish.outcome, now);
@@ -513,7 +525,53 @@ export class MemoryBackend implements Backend {
     record.state = 'pending';
     record.dueAt = dueAt;
     record.seq = ++this.seq;
-    this.pending.push(record);
+    this.place(record);
+  }
+
+  /**
+   * Puts a pending run where it waits: in the due heap only when a poll may
+   * claim it. A paused job's runs are parked until it is resumed; exclusive
+   * runs of a job with an active exclusive run (or a paused job) wait in the
+   * job's own heap, and the earliest goes back when it may run (`promote`):
+   * one per end of an exclusive run, so a backlog is never walked per poll.
+   */
+  private place(record: RunRecord): void {
+    const job = record.job;
+    if (record.exclusive && (job.paused || (job.activity?.activeExclusive ?? 0) > 0)) {
+      (job.act().waiting ??= new RunHeap()).push(record);
+      record.where = 'waiting';
+    } else if (job.paused) {
+      job.act().parked.push(record);
+      record.where = 'parked';
+    } else {
+      this.pending.push(record);
+      record.where = 'index';
+    }
+  }
+
+  /** A resumed job: its parked runs go back to the due heap (they keep their order keys). */
+  private giveBackParked(job: JobState): void {
+    const activity = job.activity;
+    if (activity === undefined) return;
+    const parked = activity.parked.splice(0);
+    for (const record of parked) {
+      if (record.state !== 'pending') continue;
+      this.pending.push(record);
+      record.where = 'index';
+    }
+    this.promote(job);
+  }
+
+  /** Moves the earliest waiting exclusive run of `job` to the due heap when nothing holds it back. */
+  private promote(job: JobState): void {
+    const activity = job.activity;
+    if (job.paused || activity === undefined || activity.activeExclusive > 0 || activity.waiting === undefined) return;
+    for (let record = activity.waiting.pop(); record !== undefined; record = activity.waiting.pop()) {
+      if (record.state !== 'pending') continue;
+      this.pending.push(record);
+      record.where = 'index';
+      return;
+    }
   }
 
   private activate(record: RunRecord, runId: string, instanceId: string, leaseMs: number, now: number): void {
@@ -533,8 +591,11 @@ export class MemoryBackend implements Backend {
   private deactivate(record: RunRecord): void {
     const runs = record.job.act();
     runs.active--;
-    if (record.exclusive) runs.activeExclusive--;
     this.active.delete(record);
+    if (record.exclusive) {
+      runs.activeExclusive--;
+      this.promote(record.job);
+    }
   }
 
   /** A finished run: one-off runs stay as `done` for id idempotency, slot runs go. */
@@ -555,7 +616,8 @@ export class MemoryBackend implements Backend {
     this.releaseDefinition(job.def);
     if (job.activity === undefined) return;
     for (const record of job.activity.records.values()) {
-      if (record.state === 'pending') this.pending.stale++;
+      // Parked and waiting runs go with the job's activity; only heap entries linger.
+      if (record.state === 'pending' && record.where === 'index') this.pending.stale++;
       else if (record.state === 'active') this.active.delete(record);
       else if (record.state === 'done') this.done.delete(record);
       record.state = 'gone';
@@ -614,6 +676,10 @@ class Definition {
 /** What a job accumulates once it runs: run records, history and counters. Created on first use. */
 class JobActivity {
   readonly records = new Map<string, RunRecord>();
+  /** Pending runs held back while the job is paused (not exclusive ones). */
+  readonly parked: RunRecord[] = [];
+  /** Pending exclusive runs held back by an active exclusive run or a pause; created on first use. */
+  waiting: RunHeap | undefined = undefined;
   active = 0;
   activeExclusive = 0;
   /** Oldest first, capped at the backend's history limit. */
@@ -650,12 +716,12 @@ class JobState {
   lastSeenAt: number;
   activity: JobActivity | undefined = undefined;
 
-  constructor(upsert: JobUpsert, def: Definition, now: number) {
+  constructor(upsert: JobUpsert, def: Definition, definedAt: number, now: number) {
     this.key = upsert.key;
     this.tenantId = upsert.tenantId;
     this.nameIfUnusual = upsert.key === `${upsert.tenantId ?? ''}/${upsert.name}` ? undefined : upsert.name;
     this.def = def;
-    this.definedAt = upsert.definedAt;
+    this.definedAt = definedAt;
     this.nextRunAt = upsert.nextRunAt;
     this.createdAt = now;
     this.lastSeenAt = now;
@@ -706,6 +772,8 @@ class JobState {
  */
 class RunRecord {
   state: 'pending' | 'active' | 'done' | 'gone' = 'pending';
+  /** Where a pending run waits: the due heap, or its job's parked list or waiting heap. */
+  where: 'index' | 'parked' | 'waiting' = 'index';
   dueAt: number;
   /** Tie-breaker in the heap: when the run became pending. */
   seq = 0;

@@ -8,6 +8,11 @@ import type { Clock, TimerHandle } from './clock.js';
  * backend sees it — instead of early (and waiting for the claim to come due)
  * or late (and finding it taken). Slot claims are still checked against the
  * backend's own clock; this only makes instances agree on when to try.
+ *
+ * Values that instances compare (definition order, due times, history) are
+ * not read from it: between two alignments a step of the local clock (NTP,
+ * a resumed VM) moves it too, so they are sent as durations, delays or
+ * "now" and dated by the backend.
  */
 export class AlignedClock implements Clock {
   private offset = 0;

@@ -34,6 +34,22 @@ export class SystemClock implements Clock {
   }
 }
 
+/**
+ * Keeps the Node process alive until the returned function is called.
+ *
+ * Clock timers are unref'd so that an idle scheduler never holds a process
+ * open. A stop is different: the caller is waiting on it (often with a
+ * top-level `await`), and its deadlines (`shutdownTimeoutMs`, the lock
+ * release, the backend calls) are what end it. Without a ref'd handle, a
+ * process with nothing else alive would exit in the middle of the stop
+ * (code 13, "unsettled top-level await") instead of aborting the runs and
+ * resolving. Independent of the `Clock` so it holds with a `FakeClock` too.
+ */
+export function keepProcessAlive(): () => void {
+  const handle = setInterval(() => undefined, 2 ** 31 - 1);
+  return () => clearInterval(handle);
+}
+
 /** A clock offset from another one; used to simulate an instance with a skewed clock. */
 export class OffsetClock implements Clock {
   constructor(

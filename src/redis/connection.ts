@@ -21,6 +21,9 @@ export type RedisClient = Redis | Cluster;
  * seen. 5 s is far above any schedkit script (each handles at most a few
  * hundred jobs or runs, milliseconds of work) and Redis's own slow-log
  * scale; a reply still arriving later is matched and ignored by ioredis.
+ * One timeout alone is not taken for an outage: the scheduler confirms it
+ * with a probe first (`BackendHealth`), since an event loop blocked past the
+ * timeout fails a command whose reply was already there.
  */
 export const COMMAND_TIMEOUT_MS = 5_000;
 

@@ -29,6 +29,12 @@ export interface SlotPlan {
   missed: number;
   /** Missed slots the policy will not run. */
   dropped: number;
+  /**
+   * The dropped slots are exactly the slots s with `after < s < droppedBefore`
+   * (the oldest kept catch-up, or the start of the grace period): logged, so
+   * a reader can tell a dropped slot from a lost one. Null when none is dropped.
+   */
+  droppedBefore: number | null;
   /** The first slot strictly after `max(now, after)`, or null when the schedule has ended. */
   next: number | null;
 }
@@ -81,7 +87,7 @@ export function planSlots(input: SlotPlanInput): SlotPlan {
   const missedBefore = onTime.length === MAX_ON_TIME ? (onTime[0] as number) : now - graceMs;
 
   const newest = prev(missedBefore - 1);
-  if (newest === null || newest <= after) return { dueNow: onTime, missed: 0, dropped: 0, next };
+  if (newest === null || newest <= after) return { dueNow: onTime, missed: 0, dropped: 0, droppedBefore: null, next };
 
   // The missed slots the policy keeps, newest first.
   const kept: number[] = [];
@@ -97,7 +103,8 @@ export function planSlots(input: SlotPlanInput): SlotPlan {
   kept.reverse();
   // When the walk back ran out of slots, it has seen them all: no need to count.
   const missed = reachedAfter ? kept.length : countSlots(schedule, after, missedBefore);
-  return { dueNow: kept.concat(onTime), missed, dropped: Math.max(0, missed - kept.length), next };
+  const dropped = Math.max(0, missed - kept.length);
+  return { dueNow: kept.concat(onTime), missed, dropped, droppedBefore: dropped === 0 ? null : (kept[0] ?? missedBefore), next };
 }
 
 /** Slots in (after, before), at most MAX_MISSED_COUNT. */

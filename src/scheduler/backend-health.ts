@@ -4,14 +4,25 @@ import type { Logger } from '../observability/logger.js';
 import type { SchedulerEventEmitter } from './events.js';
 
 /**
- * Tracks whether the backend and the lock store are reachable. The first failure is logged once
- * and emitted as `backend:down`; while down, a probe runs every `probeEveryMs`
- * instead of every tick failing loudly; the first successful probe emits
- * `backend:up` and calls `onRecovered` so the scheduler can apply the misfire
- * policy to what was missed.
+ * Tracks whether the backend and the lock store are reachable.
+ *
+ * One failed call is not an outage: under load (a saturated Redis, an event
+ * loop blocked past a client's command timeout) a single command times out
+ * while the store still answers. A failure is confirmed by a probe sent at
+ * once; only when the probe fails too (two failures in a row, the second one
+ * a fresh round trip to both stores) is the outage logged once and emitted as
+ * `backend:down`. While down, a probe runs every `probeEveryMs` instead of
+ * every tick failing loudly; the first successful probe emits `backend:up`.
+ *
+ * Either way `onRecovered` is called once the probe answers, so what the
+ * failure left behind is settled: outcomes kept by the runner are recorded,
+ * claims with no answer given back, and the misfire policy applied to slots
+ * whose claim failed.
  */
 export class BackendHealth {
   private downSince: number | null = null;
+  /** When the failure being confirmed happened; null when none is. */
+  private suspectSince: number | null = null;
   private timer: TimerHandle | undefined;
   private running = false;
 
@@ -48,11 +59,47 @@ export class BackendHealth {
       this.logger.error('backend call failed', { err: error });
       return;
     }
-    if (this.downSince !== null) return;
-    this.downSince = this.clock.now();
+    if (this.downSince !== null || this.suspectSince !== null) return;
+    const since = this.clock.now();
+    // Stopped (or not started): nothing would act on the answer, so no probe.
+    if (!this.running) {
+      this.declareDown(since, error);
+      return;
+    }
+    this.suspectSince = since;
+    void this.confirm(since, error);
+  }
+
+  private async confirm(since: number, error: unknown): Promise<void> {
+    try {
+      await this.probe();
+    } catch {
+      this.suspectSince = null;
+      this.declareDown(since, error);
+      return;
+    }
+    this.suspectSince = null;
+    if (!this.running) return;
+    this.logger.warn('a backend call failed but the backend and the lock answer: slow, not down', {
+      err: error,
+      checkedInMs: this.clock.now() - since,
+    });
+    await this.settle(since);
+  }
+
+  private declareDown(since: number, error: unknown): void {
+    this.downSince = since;
     this.logger.error('backend or lock unreachable: no run starts until both are back', { err: error });
     this.events.emit('backend:down', { error: error instanceof Error ? error : new Error(String(error)) });
     this.armProbe();
+  }
+
+  private async settle(since: number): Promise<void> {
+    try {
+      await this.onRecovered(since);
+    } catch (error) {
+      this.report(error);
+    }
   }
 
   private armProbe(): void {
@@ -74,10 +121,6 @@ export class BackendHealth {
     this.downSince = null;
     this.logger.info('backend reachable again', { downForMs });
     this.events.emit('backend:up', { downForMs });
-    try {
-      await this.onRecovered(downSince);
-    } catch (error) {
-      this.report(error);
-    }
+    await this.settle(downSince);
   }
 }

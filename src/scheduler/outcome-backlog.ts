@@ -1,5 +1,12 @@
 import type { RunFinish } from '../backend/backend.js';
+import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../observability/logger.js';
+
+interface Kept {
+  finish: RunFinish;
+  /** When the attempt ended, on `clock`. */
+  endedAt: number;
+}
 
 /**
  * Run outcomes the backend could not take because it was out of reach.
@@ -11,13 +18,17 @@ import type { Logger } from '../observability/logger.js';
  * Sending twice is safe: the backend records an outcome only for a run still
  * active under the same fencing token, so a call that timed out here but ran
  * in Redis later makes the second one answer "not recorded", nothing more.
+ *
+ * Each is sent with how long ago its attempt ended, so the backend dates it
+ * on its own clock at the time it ended, not at the time it was recorded.
  */
 export class OutcomeBacklog {
-  private kept: RunFinish[] = [];
+  private kept: Kept[] = [];
 
   /** `record` sends one outcome (the runner's batcher: the kept ones go together, in calls of at most 500). */
   constructor(
     private readonly record: (finish: RunFinish) => Promise<boolean>,
+    private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
 
@@ -25,8 +36,8 @@ export class OutcomeBacklog {
     return this.kept.length;
   }
 
-  keep(finish: RunFinish): void {
-    this.kept.push(finish);
+  keep(finish: RunFinish, endedAt: number): void {
+    this.kept.push({ finish, endedAt });
   }
 
   /** Sends every kept outcome. Those that fail stay kept (ahead of newer ones) and the first error is thrown. */
@@ -34,7 +45,10 @@ export class OutcomeBacklog {
     if (this.kept.length === 0) return;
     const batch = this.kept;
     this.kept = [];
-    const results = await Promise.allSettled(batch.map((finish) => this.record(finish)));
+    const now = this.clock.now();
+    const results = await Promise.allSettled(
+      batch.map(({ finish, endedAt }) => this.record({ ...finish, endedMsAgo: Math.max(0, now - endedAt) })),
+    );
     const failed = batch.filter((_, i) => results[i]!.status === 'rejected');
     this.kept = [...failed, ...this.kept];
     const sent = batch.length - failed.length;

@@ -1,6 +1,7 @@
 import type { ActiveRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
 import { ErrorCode, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { storedErrorText } from '../errors/error-text.js';
 import { jobLabel, messages } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
 import { retryDelayMs } from '../executor/retry-policy.js';
@@ -9,6 +10,7 @@ import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { CallBatcher } from './call-batcher.js';
+import { runLockName } from './lock-name.js';
 import { OutcomeBacklog } from './outcome-backlog.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
@@ -41,10 +43,12 @@ export class RunRunner {
   private readonly finishes: CallBatcher<RunFinish, boolean>;
   /** Outcomes that met an outage, sent again by `recordKept` once the backend is back. */
   private readonly backlog: OutcomeBacklog;
+  /** Sends kept outcomes again after a failure that was not an outage (nothing else would). */
+  private resend: ReturnType<Clock['setTimeout']> | undefined;
 
   constructor(private readonly deps: RunRunnerDeps) {
     this.finishes = new CallBatcher('finishRuns', (finishes) => deps.backend.finishRuns(finishes));
-    this.backlog = new OutcomeBacklog((finish) => this.finishes.call(finish), deps.logger);
+    this.backlog = new OutcomeBacklog((finish) => this.finishes.call(finish), deps.clock, deps.logger);
   }
 
   /** Outcomes waiting for the backend to come back. */
@@ -120,6 +124,9 @@ export class RunRunner {
 
   /** Stops refreshing and releases every lock still held (handlers that never settled). */
   async releaseAll(): Promise<void> {
+    // The stop records what is kept itself; a resend after it would meet a closed backend.
+    if (this.resend !== undefined) this.deps.clock.clearTimeout(this.resend);
+    this.resend = undefined;
     await Promise.all(
       [...this.inFlight].map(async (entry) => {
         await entry.keeper?.stop();
@@ -130,7 +137,7 @@ export class RunRunner {
 
   private async runTracked(job: NormalizedJob, claimed: ClaimedRun, entry: InFlight, markRecorded: () => void): Promise<void> {
     const { backend, lock, clock, metrics, config } = this.deps;
-    const resource = claimed.exclusive ? `job:${job.key}` : `run:${job.key}:${claimed.id}`;
+    const resource = runLockName(job.key, claimed.id, claimed.exclusive);
     const ref: ActiveRunRef = { key: job.key, id: claimed.id, fencingToken: claimed.fencingToken };
 
     const waitStart = clock.now();
@@ -144,12 +151,12 @@ export class RunRunner {
     } catch (error) {
       // Nothing runs unlocked: give the run back and let the outage logic report it.
       this.deps.onBackendError(error);
-      await this.putBack(job, ref, clock.now() + job.lockRefreshMs, `lock unavailable: ${errorMessage(error)}`);
+      await this.putBack(job, ref, job.lockRefreshMs, `lock unavailable: ${errorMessage(error)}`);
       return;
     }
     if (lease === null) {
       metrics.lockContended();
-      await this.putBack(job, ref, clock.now() + job.lockRefreshMs, `lock "${resource}" is held by another run`);
+      await this.putBack(job, ref, job.lockRefreshMs, `lock "${resource}" is held by another run`);
       return;
     }
     metrics.lockAcquired(clock.now() - waitStart);
@@ -212,17 +219,15 @@ export class RunRunner {
       await heldLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
       entry.lease = undefined;
     };
-    // History times come from our clock (aligned on the backend's), not the executor's.
-    const finishedAt = clock.now();
     if (!result.abandoned) {
       // The handler is done: record the outcome and give the lock back in the
       // same round trip.
       recorded = true;
-      await Promise.all([this.record(job, claimed, ref, result, event, startedAt, finishedAt), unlock()]);
+      await Promise.all([this.record(job, claimed, ref, result, event), unlock()]);
       markRecorded();
       return;
     }
-    await this.record(job, claimed, ref, result, event, startedAt, finishedAt);
+    await this.record(job, claimed, ref, result, event);
     recorded = true;
     markRecorded();
     // The concurrency permit and the lock stay taken until the handler has
@@ -237,16 +242,16 @@ export class RunRunner {
     ref: ActiveRunRef,
     result: ExecutionResult,
     event: RunEvent,
-    startedAt: number,
-    finishedAt: number,
   ): Promise<void> {
     const { clock, metrics, events, config } = this.deps;
+    const endedAt = clock.now();
     const failed = result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'lock-lost';
-    const retryAt = failed && claimed.attempt <= job.retry.maxRetries ? finishedAt + retryDelayMs(job.retry, claimed.attempt) : undefined;
+    // Delays, not instants: the backend makes them due on its own clock.
+    const retryInMs = failed && claimed.attempt <= job.retry.maxRetries ? retryDelayMs(job.retry, claimed.attempt) : undefined;
     // A run cut short by shutdown goes back for another instance, unless it is
     // a slot whose job says missed slots are skipped.
-    const requeueAt =
-      result.outcome === 'interrupted' && (claimed.kind === 'trigger' || job.misfire !== 'skip') ? clock.now() : undefined;
+    const requeueInMs = result.outcome === 'interrupted' && (claimed.kind === 'trigger' || job.misfire !== 'skip') ? 0 : undefined;
+    const durationMs = result.finishedAt - result.startedAt;
 
     // Fields listed, not spread: a spread object takes V8's slow path, and
     // this runs once per run.
@@ -256,11 +261,10 @@ export class RunRunner {
       fencingToken: ref.fencingToken,
       instanceId: config.instanceId,
       outcome: result.outcome,
-      error: result.error?.message ?? null,
-      startedAt,
-      finishedAt,
-      retryAt,
-      requeueAt,
+      error: result.error === null ? null : storedErrorText(result.error.message),
+      durationMs,
+      retryInMs,
+      requeueInMs,
     };
     try {
       const recorded = await this.finishes.call(finish);
@@ -273,10 +277,9 @@ export class RunRunner {
         });
       }
     } catch (error) {
-      this.notRecorded(finish, error, { job: job.name, tenantId: job.tenantId, runId: claimed.runId });
+      this.notRecorded(finish, endedAt, error, { job: job.name, tenantId: job.tenantId, runId: claimed.runId });
     }
 
-    const durationMs = result.finishedAt - result.startedAt;
     if (result.outcome === 'success') {
       if (events.has('run:success')) events.emit('run:success', { ...event, durationMs });
       return;
@@ -287,15 +290,16 @@ export class RunRunner {
       metrics.lockLost();
       events.emit('lock:lost', { ...event, error });
     }
-    events.emit('run:failure', { ...event, error, durationMs, outcome: result.outcome, willRetry: retryAt !== undefined });
-    if (retryAt !== undefined) {
+    events.emit('run:failure', { ...event, error, durationMs, outcome: result.outcome, willRetry: retryInMs !== undefined });
+    if (retryInMs !== undefined) {
       metrics.runRetried(job.key);
-      events.emit('run:retry', { ...event, error, retryAt: new Date(retryAt), nextAttempt: claimed.attempt + 1 });
+      // The backend's due time, as the aligned clock estimates it.
+      events.emit('run:retry', { ...event, error, retryAt: new Date(endedAt + retryInMs), nextAttempt: claimed.attempt + 1 });
     }
   }
 
   /** Gives a claimed run back to the backend without running it. */
-  private async putBack(job: NormalizedJob, ref: ActiveRunRef, dueAt: number, why: string): Promise<void> {
+  private async putBack(job: NormalizedJob, ref: ActiveRunRef, dueInMs: number, why: string): Promise<void> {
     const now = this.deps.clock.now();
     this.deps.logger.warn('run put back without running', { job: job.name, tenantId: job.tenantId, reason: why });
     const finish: RunFinish = {
@@ -304,33 +308,47 @@ export class RunRunner {
       fencingToken: ref.fencingToken,
       instanceId: this.deps.config.instanceId,
       outcome: 'interrupted',
-      error: why,
-      startedAt: now,
-      finishedAt: now,
-      requeueAt: dueAt,
+      error: storedErrorText(why),
+      durationMs: 0,
+      requeueInMs: dueInMs,
     };
     try {
       await this.finishes.call(finish);
     } catch (error) {
-      this.notRecorded(finish, error, { job: job.name, tenantId: job.tenantId });
+      this.notRecorded(finish, now, error, { job: job.name, tenantId: job.tenantId });
     }
   }
 
   /**
-   * An outcome the backend did not take. In an outage it is kept and sent
-   * again when the backend is back (the reaper leaves the run alone for a
-   * lease after an outage, so it is recorded as what happened); any other
-   * failure leaves the run active until its lease runs out and another
-   * instance reaps it as stalled. Not lost either way, and never quiet.
+   * An outcome the backend did not take. It is kept, never dropped: a run
+   * left active would be reaped as `stalled` once its lease ran out, and a
+   * success run again. In an outage the health check sends it again once the
+   * backend answers (the reaper leaves the run alone for a lease after an
+   * outage, so it is recorded as what happened). Any other failure (a bad
+   * reply, a replica turned read-only in a failover) is not an outage, so the
+   * runner sends it again itself, once per `lockRefreshMs`, well inside the
+   * run's lease; sending twice is harmless (see `OutcomeBacklog`).
    */
-  private notRecorded(finish: RunFinish, error: unknown, fields: Record<string, unknown>): void {
+  private notRecorded(finish: RunFinish, endedAt: number, error: unknown, fields: Record<string, unknown>): void {
     this.deps.onBackendError(error);
+    this.backlog.keep(finish, endedAt);
     if (SchedkitError.is(error, ErrorCode.BackendUnavailable)) {
-      this.backlog.keep(finish);
       this.deps.logger.warn('run outcome kept until the backend is back', { ...fields, outcome: finish.outcome });
       return;
     }
-    this.deps.logger.error('could not record run outcome', { ...fields, err: error });
+    this.deps.logger.error('could not record run outcome: kept, sent again shortly', { ...fields, err: error });
+    this.resendKept();
+  }
+
+  private resendKept(): void {
+    if (this.resend !== undefined) return;
+    this.resend = this.deps.clock.setTimeout(() => {
+      this.resend = undefined;
+      this.backlog.flush().catch((error: unknown) => {
+        this.deps.onBackendError(error);
+        if (!SchedkitError.is(error, ErrorCode.BackendUnavailable)) this.resendKept();
+      });
+    }, this.deps.config.lockRefreshMs);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Backend, JobUpsert, SlotClaim, SlotClaimResult, StoredJob } from '
 import { jobStatus } from '../backend/job-status.js';
 import { KeyTable } from '../backend/key-filter.js';
 import { AlignedClock } from '../clock/aligned-clock.js';
+import { keepProcessAlive } from '../clock/clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages, show } from '../errors/messages.js';
@@ -40,8 +41,11 @@ export type { JobInfo, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerS
 /** A registered job and where this instance is in its schedule. */
 interface JobEntry {
   job: NormalizedJob;
-  /** When this instance registered the definition (newest wins across instances). */
-  readonly definedAt: number;
+  /**
+   * When the definition first reached the store, by the store's clock (newest
+   * wins across instances); null until then: the store stamps it.
+   */
+  definedAt: number | null;
   /** The slot the queue will fire next, or null when none is queued. */
   nextSlot: number | null;
   /** Bumped whenever the queued slot is replaced, so stale queue items are ignored. */
@@ -213,7 +217,7 @@ export class Scheduler {
       throw new SchedkitError(ErrorCode.DuplicateJob, messages.duplicateJob(jobLabel(job.name, job.tenantId)), { details: { name: job.name, tenantId: job.tenantId } });
     }
     if (this.current === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped('register'));
-    const entry: JobEntry = { job, definedAt: this.clock.now(), nextSlot: null, token: 0, done: false };
+    const entry: JobEntry = { job, definedAt: null, nextSlot: null, token: 0, done: false };
     if (previous !== undefined) this.retire(previous);
     this.jobs.set(job.key, entry);
     this.maxLeaseMs = Math.max(this.maxLeaseMs, job.lockTtlMs);
@@ -285,7 +289,8 @@ export class Scheduler {
     if (entry === undefined) throw this.notFound(name, options.tenantId);
     const id = options.id ?? newRunId();
     if (options.id !== undefined) assertValidName(options.id, 'trigger id', ErrorCode.InvalidArgument);
-    const dueAt = options.at === undefined ? this.clock.now() : parseDate(options.at, 'trigger', 'at');
+    // The caller's `at` is an instant of its own choosing; "now" is the backend's.
+    const dueAt = options.at === undefined ? null : parseDate(options.at, 'trigger', 'at');
     const params = validateParams(options.params, `trigger of ${jobLabel(entry.job.name, entry.job.tenantId)}`, this.config.maxParamsBytes);
     this.refuseWhenStopping('trigger');
     await this.ensureStored(entry);
@@ -373,13 +378,15 @@ export class Scheduler {
    * `shutdownTimeoutMs`, then aborts the rest with `ShutdownError` (their
    * one-off runs go back to the backend for another instance) and releases
    * every lock. Idempotent; a concurrent call shares the stop in flight.
+   * The process stays alive until the stop has finished.
    */
   stop(): Promise<void> {
     if (this.current === 'stopped') return Promise.resolve();
     if (this.current === 'stopping') return this.stopPromise!;
     const after = this.current === 'starting' ? this.startPromise!.catch(() => undefined) : Promise.resolve();
     this.current = 'stopping';
-    this.stopPromise = after.then(() => this.doStop());
+    const release = keepProcessAlive();
+    this.stopPromise = after.then(() => this.doStop()).finally(release);
     return this.stopPromise;
   }
 
@@ -488,7 +495,9 @@ export class Scheduler {
     if (job.schedule === null) return;
     const plan = planSlots({ schedule: job.schedule, after, now, policy: job.misfire, maxCatchUp: this.config.maxCatchUp, graceMs });
     if (plan.missed > 0) {
-      this.log.info('missed slots', { job: job.name, tenantId: job.tenantId, missed: plan.missed, dropped: plan.dropped, misfire: job.misfire });
+      // The bounds name exactly which slots were dropped: (droppedAfter, droppedBefore).
+      const bounds = plan.droppedBefore === null ? {} : { droppedAfter: new Date(after).toISOString(), droppedBefore: new Date(plan.droppedBefore).toISOString() };
+      this.log.info('missed slots', { job: job.name, tenantId: job.tenantId, missed: plan.missed, dropped: plan.dropped, misfire: job.misfire, ...bounds });
     }
     this.queueNext(entry, plan.next);
     if (plan.dueNow.length === 0) return;
@@ -633,6 +642,7 @@ export class Scheduler {
       for (let j = 0; j < batch.length; j++) {
         const entry = batch[j]!;
         const result = results[j]!;
+        entry.definedAt = result.definedAt;
         if (entry.done) continue;
         if (result.definitionChanged) {
           this.log.info('job definition changed; this instance stored the new one', { job: entry.job.name, tenantId: entry.job.tenantId });
@@ -656,7 +666,7 @@ export class Scheduler {
     // without persistence): the job then looks new, yet the slots since the
     // outage began (and since this instance had the job) were missed all the
     // same. A store that kept its data has an older createdAt, or a lastSlot.
-    if (outageSince !== undefined) neverClaimedSince = Math.min(neverClaimedSince, Math.max(outageSince, entry.definedAt) - 1);
+    if (outageSince !== undefined) neverClaimedSince = Math.min(neverClaimedSince, Math.max(outageSince, entry.definedAt ?? outageSince) - 1);
     const baseline = stored.lastSlot ?? (entry.job.schedule.descriptor.kind === 'once' ? BEGINNING_OF_TIME : neverClaimedSince);
     // No grace here: every slot due since the last claim passed while no
     // instance could claim it (nothing was up, or the backend was down).
@@ -711,7 +721,8 @@ export class Scheduler {
    */
   private async ensureStored(entry: JobEntry): Promise<void> {
     if (this.current === 'started') return;
-    await this.backend.upsertJobs([this.toUpsert(entry, this.clock.now())]);
+    const [result] = await this.backend.upsertJobs([this.toUpsert(entry, this.clock.now())]);
+    entry.definedAt = result!.definedAt;
   }
 
   private keyOf(call: string, name: string, tenantId: string | undefined): string {

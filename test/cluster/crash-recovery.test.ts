@@ -14,6 +14,15 @@ afterAll(async () => {
 
 const LOCK_TTL_MS = 3_000;
 const REFRESH_MS = 1_000;
+/**
+ * The promise is "within lockTtlMs + one refresh" of the kill: the lease was
+ * last extended at most at the kill, so it runs out by kill + TTL, and a
+ * reaper (every lockRefreshMs on each survivor) sees that within one refresh
+ * more. Handing the reaped run over then takes a few round trips and process
+ * wake-ups (reap, wake message, claim, lock, handler start): this margin,
+ * which the README states beside the promise.
+ */
+const HANDOVER_MARGIN_MS = 300;
 
 describe('cluster: kill -9 of the instance running a long job', () => {
   it('marks the run stalled and completes it on another instance within lockTtlMs + one refresh', async () => {
@@ -37,7 +46,9 @@ describe('cluster: kill -9 of the instance running a long job', () => {
     expect(restart.instance).not.toBe(holder.instance);
     expect(restart.id).toBe('export-42');
     expect(restart.params).toEqual({ file: 'q3.csv' });
-    expect((restart.at as number) - killedAt).toBeLessThanOrEqual(LOCK_TTL_MS + REFRESH_MS + 1_000);
+    const recoveredInMs = (restart.at as number) - killedAt;
+    console.log(`killed -> restarted elsewhere in ${recoveredInMs} ms (bound ${LOCK_TTL_MS} + ${REFRESH_MS} + ${HANDOVER_MARGIN_MS})`);
+    expect(recoveredInMs).toBeLessThanOrEqual(LOCK_TTL_MS + REFRESH_MS + HANDOVER_MARGIN_MS);
     const stalled = workers.lines('stalled');
     expect(stalled.length).toBeGreaterThanOrEqual(1);
     expect(stalled[0]).toMatchObject({ id: 'export-42', deadInstance: holder.instance, requeued: true });

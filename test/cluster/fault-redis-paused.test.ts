@@ -84,9 +84,16 @@ async function freezeDuringRun(frozen: RedisServer, options: { lockMasters?: str
   const retried = await waitFor('the retry to end', 20_000, () => workers.lines('end').find((l) => l.id === ID));
   await elapse(500); // lines of anything that would wrongly start after it
 
-  // The handler saw E_LOCK_LOST, and saw it before its lock could have expired in Redis.
+  // The handler saw E_LOCK_LOST, and saw it before its lock could have
+  // expired: the lock lives TTL from the last refresh the lock store took,
+  // and that refresh ran no sooner than it was sent.
   expect(abort.code).toBe('E_LOCK_LOST');
-  expect(abort.at as number).toBeLessThan(frozenAt + LOCK_TTL_MS);
+  const refreshes = holder.find('refresh').filter((l) => String(l.resource).includes(ID));
+  const taken = refreshes.filter((l) => l.ok === true && (l.sentAt as number) < (abort.at as number));
+  expect(taken.length, JSON.stringify(refreshes)).toBeGreaterThanOrEqual(1);
+  const lastTakenAt = Math.max(...taken.map((l) => l.sentAt as number));
+  expect(lastTakenAt).toBeLessThan(frozenAt);
+  expect(abort.at as number, JSON.stringify(refreshes)).toBeLessThan(lastTakenAt + LOCK_TTL_MS);
   // No second copy started before the first saw the loss (nor while Redis was frozen).
   const starts = workers.lines('start').filter((l) => l.id === ID).sort((a, b) => (a.at as number) - (b.at as number));
   for (const s of starts.filter((l) => l !== first)) {

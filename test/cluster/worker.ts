@@ -2,7 +2,8 @@
  * One instance of a service, for the multi-process cluster tests: the real
  * container, App, Redis backend and Redlock lock, configured by the JSON in
  * SCHEDKIT_WORKER. It prints one JSON line per thing the tests count
- * (`ready`, `start`, `end`, `abort`, `stalled`, `failure`, `lost`, `backend`) on stdout; logs
+ * (`ready`, `start`, `end`, `abort`, `stalled`, `failure`, `lost`, `backend`,
+ * `refresh`) on stdout; logs
  * go to stderr. SIGTERM stops it gracefully (exit 0); the tests also kill -9 it.
  */
 import { Container } from 'inversify';
@@ -12,6 +13,7 @@ import {
   redisBackendModule,
   schedulerModule,
   winstonLoggerModule,
+  type DistributedLock,
   type JobDefinition,
   type JobRegistrar,
   type Scheduler,
@@ -111,6 +113,47 @@ container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
     for (const definition of definitions()) await scheduler.register(definition);
   },
 });
+
+// Every lock refresh a run's lease sends, when it was sent and whether the
+// lock store took it: the lock can expire no sooner than TTL after the last
+// refresh it took, which is what the frozen-Redis test bounds the abort by.
+container.onActivation<DistributedLock>(TOKENS.DistributedLock, (_context, lock) => watchRefreshes(lock));
+
+function bound<T extends object>(target: T, wrap: (prop: string | symbol) => unknown): T {
+  // Methods are bound to the real object: lock classes keep #private state.
+  return new Proxy(target, {
+    get(object, prop) {
+      const own = wrap(prop);
+      if (own !== undefined) return own;
+      const value: unknown = Reflect.get(object, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+    },
+  });
+}
+
+function watchRefreshes(lock: DistributedLock): DistributedLock {
+  return bound(lock, (prop) => {
+    if (prop !== 'acquire') return undefined;
+    return async (...[resource, options]: Parameters<DistributedLock['acquire']>) => {
+      const lease = await lock.acquire(resource, options);
+      if (lease === null) return null;
+      return bound(lease, (leaseProp) => {
+        if (leaseProp !== 'extend') return undefined;
+        return async (ttlMs?: number) => {
+          const sentAt = Date.now();
+          try {
+            const result = await lease.extend(ttlMs);
+            emit('refresh', { resource, sentAt, ok: true });
+            return result;
+          } catch (error) {
+            emit('refresh', { resource, sentAt, ok: false, error: error instanceof Error ? error.message : String(error) });
+            throw error;
+          }
+        };
+      });
+    };
+  });
+}
 
 const app = new App(container);
 const scheduler = container.get<Scheduler>(TOKENS.Scheduler);

@@ -99,8 +99,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         instanceId: 'instance-a',
         outcome: 'success',
         error: null,
-        startedAt: run.claimedAt,
-        finishedAt: run.claimedAt + 25,
+        durationMs: 25,
         ...overrides,
       };
     }
@@ -242,6 +241,29 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(result!.stored.definedAt).toBe(2_000);
         expect(result!.stored.limit).toBe(3);
         expect((await stored('/older')).definitionHash).toBe('h2');
+      });
+
+      it('stamps a definition sent with definedAt null with backend time, and answers the stamp', async () => {
+        const before = await backend.time();
+        const [created] = await backend.upsertJobs([jobUpsert('/stamp', { definedAt: null })]);
+        const after = await backend.time();
+        expect(created!.definedAt).toBeGreaterThanOrEqual(before);
+        expect(created!.definedAt).toBeLessThanOrEqual(after);
+        expect(created!.stored.definedAt).toBe(created!.definedAt);
+        // The same definition sent again (by this or another instance) answers the stored stamp.
+        await harness.advance(20);
+        const [same] = await backend.upsertJobs([jobUpsert('/stamp', { definedAt: null })]);
+        expect(same!.definedAt).toBe(created!.definedAt);
+        expect(same!.stored.definedAt).toBe(created!.definedAt);
+        // A new definition reaching the store later is newer than the stored one, whatever the callers' clocks.
+        const [changed] = await backend.upsertJobs([jobUpsert('/stamp', { definitionHash: 'h2', definedAt: null })]);
+        expect(changed!.definitionChanged).toBe(true);
+        expect(changed!.definedAt).toBeGreaterThan(created!.definedAt);
+        expect(changed!.stored).toMatchObject({ definitionHash: 'h2', definedAt: changed!.definedAt });
+        // A definition stamped earlier, sent again, does not win back.
+        const [older] = await backend.upsertJobs([jobUpsert('/stamp', { definedAt: created!.definedAt })]);
+        expect(older!).toMatchObject({ definitionChanged: false, definedAt: created!.definedAt });
+        expect(older!.stored.definitionHash).toBe('h2');
       });
 
       it('revives a removed job as a new one', async () => {
@@ -627,6 +649,17 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect(await backend.nextDueAt()).toBe(now + MINUTE);
       });
 
+      it('a run enqueued with dueAt null is due at backend time now', async () => {
+        await upsert('/now');
+        const before = await backend.time();
+        const { run } = await backend.enqueueRun({ key: '/now', id: 'n', kind: 'trigger', dueAt: null, params: undefined, maxAttempts: 1 });
+        const after = await backend.time();
+        expect(run.dueAt).toBeGreaterThanOrEqual(before);
+        expect(run.dueAt).toBeLessThanOrEqual(after);
+        expect(run.scheduledAt).toBe(run.dueAt);
+        expect(await backend.nextDueAt()).toBe(run.dueAt);
+      });
+
       it('is idempotent by id: pending, active and finished runs are returned unchanged', async () => {
         const now = await backend.time();
         await upsert('/idem');
@@ -757,8 +790,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
           'buffered',
         );
         // The first run fails and is retried at once: now two exclusive runs are pending.
-        const retryAt = await backend.time();
-        await backend.finishRun(finishOf(first, { outcome: 'failed', error: 'boom', retryAt }));
+        await backend.finishRun(finishOf(first, { outcome: 'failed', error: 'boom', retryInMs: 0 }));
 
         const batch = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
         expect(batch).toHaveLength(1);
@@ -890,17 +922,23 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
     });
 
     describe('finishRun', () => {
-      it('success: counters, history entry and the slot run is gone', async () => {
+      it('success: counters, history entry (on backend time) and the slot run is gone', async () => {
         const now = await backend.time();
         await upsert('/ok');
         const run = await claimOk('/ok', now - 1_000);
-        const finish = finishOf(run, { instanceId: 'instance-a', startedAt: run.claimedAt + 5, finishedAt: run.claimedAt + 55 });
+        // Ended 5 ms before the call, after running 50 ms: dated on the backend's clock, not the caller's.
+        const finish = finishOf(run, { instanceId: 'instance-a', durationMs: 50, endedMsAgo: 5 });
+        const before = await backend.time();
         expect(await backend.finishRun(finish)).toEqual({ recorded: true });
+        const after = await backend.time();
         const s = await stored('/ok');
+        const finishedAt = (await backend.history('/ok', 1))[0]!.finishedAt!;
+        expect(finishedAt).toBeGreaterThanOrEqual(before - 5);
+        expect(finishedAt).toBeLessThanOrEqual(after - 5);
         expect(s).toMatchObject({
           runCount: 1,
           failCount: 0,
-          lastRunAt: run.claimedAt + 5,
+          lastRunAt: finishedAt - 50,
           lastDurationMs: 50,
           lastError: null,
           lastOutcome: 'success',
@@ -913,8 +951,8 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
             id: run.id,
             kind: 'slot',
             scheduledAt: now - 1_000,
-            startedAt: run.claimedAt + 5,
-            finishedAt: run.claimedAt + 55,
+            startedAt: finishedAt - 50,
+            finishedAt,
             outcome: 'success',
             error: null,
             instanceId: 'instance-a',
@@ -941,19 +979,19 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
           const now = await backend.time();
           await upsert(`/${outcome}`);
           const run = await claimOk(`/${outcome}`, now - 1_000);
-          await backend.finishRun(finishOf(run, { outcome, error: `went ${outcome}`, finishedAt: run.claimedAt + 30 }));
+          await backend.finishRun(finishOf(run, { outcome, error: `went ${outcome}`, durationMs: 30 }));
           const s = await stored(`/${outcome}`);
+          const [entry] = await backend.history(`/${outcome}`, 1);
           expect(s).toMatchObject({
             runCount: 1,
             failCount: 1,
-            lastRunAt: run.claimedAt,
+            lastRunAt: entry!.startedAt,
             lastDurationMs: 30,
             lastError: `went ${outcome}`,
             lastOutcome: outcome,
             activeRuns: 0,
           });
           expect(jobStatus(s)).toBe('failed');
-          const [entry] = await backend.history(`/${outcome}`, 1);
           expect(entry).toMatchObject({ outcome, error: `went ${outcome}`, runId: run.runId, attempt: 1 });
         });
       }
@@ -974,15 +1012,18 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         expect((await backend.history('/int', 5)).map((e) => e.outcome)).toEqual(['interrupted']);
       });
 
-      it('retryAt puts the run back as the next attempt, due then', async () => {
+      it('retryInMs puts the run back as the next attempt, due that long after the call by backend time', async () => {
         const now = await backend.time();
         await upsert('/retry');
         const run = await claimOk('/retry', now - 1_000);
-        const retryAt = now + LEASE;
-        expect(await backend.finishRun(finishOf(run, { outcome: 'failed', error: 'boom', retryAt }))).toEqual({
+        const before = await backend.time();
+        expect(await backend.finishRun(finishOf(run, { outcome: 'failed', error: 'boom', retryInMs: LEASE }))).toEqual({
           recorded: true,
         });
-        expect(await backend.nextDueAt()).toBe(retryAt);
+        const after = await backend.time();
+        const retryAt = (await backend.nextDueAt())!;
+        expect(retryAt).toBeGreaterThanOrEqual(before + LEASE);
+        expect(retryAt).toBeLessThanOrEqual(after + LEASE);
         expect(await stored('/retry')).toMatchObject({ runCount: 1, failCount: 1, activeRuns: 0 });
         expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(2) })).runs).toEqual([]);
         await harness.advance(PAST_LEASE);
@@ -1008,13 +1049,12 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         ]);
       });
 
-      it('requeueAt puts the run back with the same attempt', async () => {
+      it('requeueInMs puts the run back with the same attempt', async () => {
         const now = await backend.time();
         await upsert('/requeue');
         await enqueue('/requeue', 'job-1', now - 1_000, { maxAttempts: 3, params: '{"a":1}' });
         const [run] = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(1) })).runs;
-        const requeueAt = await backend.time();
-        await backend.finishRun(finishOf(run!, { outcome: 'interrupted', error: 'shutdown', requeueAt }));
+        await backend.finishRun(finishOf(run!, { outcome: 'interrupted', error: 'shutdown', requeueInMs: 0 }));
         expect((await enqueue('/requeue', 'job-1', now)).run).toMatchObject({ state: 'pending', attempt: 1 });
         const [again] = (await backend.claimDueRuns({ instanceId: 'instance-b', leaseMs: LEASE, runIds: ids(1) })).runs;
         expect(again).toMatchObject({ id: 'job-1', attempt: 1, params: '{"a":1}', kind: 'trigger' });
@@ -1316,7 +1356,7 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
         const unsubscribe = backend.onRunsChanged(() => {
           calls++;
         });
-        await backend.finishRun(finishOf(run, { outcome: 'failed', error: 'x', retryAt: now }));
+        await backend.finishRun(finishOf(run, { outcome: 'failed', error: 'x', retryInMs: 0 }));
         await vi.waitFor(() => expect(calls).toBeGreaterThan(0), { timeout: 2_000, interval: 10 });
         unsubscribe();
       });

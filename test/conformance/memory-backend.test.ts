@@ -4,9 +4,15 @@ import { MemoryBackend } from '../../src/backend/memory-backend.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import { describeBackendConformance } from './backend-conformance.js';
+import { describeHeldRunsConformance } from './held-runs-conformance.js';
 import { jobUpsert } from '../helpers/fixtures.js';
 
 describeBackendConformance('memory', async () => {
+  const clock = new FakeClock();
+  return { backend: new MemoryBackend({ clock }), advance: (ms) => clock.advance(ms), close: async () => {} };
+});
+
+describeHeldRunsConformance('memory', async () => {
   const clock = new FakeClock();
   return { backend: new MemoryBackend({ clock }), advance: (ms) => clock.advance(ms), close: async () => {} };
 });
@@ -133,7 +139,7 @@ describe('MemoryBackend specifics', () => {
       return result.run;
     };
     const finish = (run: { key: string; id: string; fencingToken: number }) =>
-      backend.finishRun({ ...run, instanceId: 'i', outcome: 'success', error: null, startedAt: 0, finishedAt: 1 });
+      backend.finishRun({ ...run, instanceId: 'i', outcome: 'success', error: null, durationMs: 1 });
     const now = clock.now();
 
     await finish(await claim(now - 10, 'allow'));

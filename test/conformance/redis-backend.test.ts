@@ -4,6 +4,7 @@ import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { randomPrefix, startCluster, startRedis, type RedisCluster, type RedisServer } from '../helpers/redis-server.js';
 import { describeBackendConformance, type BackendHarness } from './backend-conformance.js';
+import { describeHeldRunsConformance } from './held-runs-conformance.js';
 
 /**
  * The backend contract on real Redis: once against a standalone server and
@@ -71,6 +72,22 @@ describeBackendConformance(
 );
 
 describeBackendConformance(
+  'redis (cluster of 3 masters)',
+  harnessFor(
+    () => ({ cluster: cluster.startupNodes }),
+    () => clusterAdmin,
+  ),
+);
+
+describeHeldRunsConformance(
+  'redis (standalone)',
+  harnessFor(
+    () => ({ url: server.url }),
+    () => serverAdmin,
+  ),
+);
+
+describeHeldRunsConformance(
   'redis (cluster of 3 masters)',
   harnessFor(
     () => ({ cluster: cluster.startupNodes }),

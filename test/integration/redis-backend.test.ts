@@ -78,8 +78,7 @@ function finishOf(run: ClaimedRun) {
     instanceId: 'instance-a',
     outcome: 'success' as const,
     error: null,
-    startedAt: run.claimedAt,
-    finishedAt: run.claimedAt + 5,
+    durationMs: 5,
   };
 }
 
@@ -180,8 +179,8 @@ describe('RedisBackend options and lifecycle', () => {
       await backend.upsertJobs([jobUpsert('t/own', { limit: 4, nextRunAt: now + 1 })]);
       const first = await claimOk(backend, 't/own', now - 5_000);
       for (let i = 1; i <= 4; i++) expect((await backend.claimSlot(slotClaim('t/own', now - 5_000 + i))).status).toBe('skipped');
-      await backend.finishRun({ ...finishOf(first), outcome: 'failed', error: 'boom', retryAt: now - 1 });
-      expect(await backend.nextDueAt()).toBe(now - 1);
+      await backend.finishRun({ ...finishOf(first), outcome: 'failed', error: 'boom', retryInMs: 0 });
+      expect(await backend.nextDueAt()).toBeGreaterThanOrEqual(now);
       await backend.enqueueRun({ key: 't/own', id: 'trig', kind: 'trigger', dueAt: now - 2, params: '{"p":1}', maxAttempts: 1 });
       const claimed = await backend.claimDueRuns({ instanceId: 'i', leaseMs: 1_000, runIds: ids(5), keys: KeyTable.of(['t/own']) });
       expect(claimed.runs.map((r) => [r.id, r.attempt, r.params])).toEqual([
@@ -191,7 +190,8 @@ describe('RedisBackend options and lifecycle', () => {
       expect(claimed.nextDueAt).toBeNull();
       const history = await backend.history('t/own', 10);
       expect(history).toHaveLength(3);
-      expect(history[0]).toMatchObject({ outcome: 'failed', error: 'boom', startedAt: first.claimedAt });
+      expect(history[0]).toMatchObject({ outcome: 'failed', error: 'boom' });
+      expect(history[0]!.finishedAt! - history[0]!.startedAt!).toBe(5);
       expect(await backend.getJob('t/own')).toMatchObject({ tenantId: 't', name: 'own', limit: 4, skippedCount: 4, activeRuns: 2 });
       expect((await backend.listJobs({ tenantId: 't' })).map((j) => j.key)).toEqual(['t/own']);
       expect(await backend.heartbeatInstance('x', 1_000)).toEqual(['x']);
@@ -385,7 +385,7 @@ describe('authentication', () => {
     await backend.upsertJobs([jobUpsert('acme/acl')]);
     const run = await claimOk(backend, 'acme/acl', now - 1_000);
     expect((await backend.claimSlot(slotClaim('acme/acl', now - 500))).status).toBe('skipped');
-    await backend.finishRun({ ...finishOf(run), outcome: 'failed', error: 'x', retryAt: now });
+    await backend.finishRun({ ...finishOf(run), outcome: 'failed', error: 'x', retryInMs: 0 });
     expect((await backend.claimDueRuns({ instanceId: 'i', leaseMs: 10, runIds: ids(2), keys: KeyTable.of(['acme/acl']) })).runs).toHaveLength(1);
     await wait(20);
     expect(await backend.reapStalledRuns()).toHaveLength(1);
@@ -506,7 +506,7 @@ describe('onRunsChanged', () => {
 
       // A retry goes back to pending: one.
       const [buffered] = (await backend.claimDueRuns({ instanceId: 'i', leaseMs: 5_000, runIds: ids(1), keys: KeyTable.of(['/m']) })).runs;
-      await backend.finishRun({ ...finishOf(buffered!), outcome: 'failed', error: 'x', retryAt: now + MINUTE });
+      await backend.finishRun({ ...finishOf(buffered!), outcome: 'failed', error: 'x', retryInMs: MINUTE });
       expect(await sent()).toEqual(['/m']);
 
       // Resume: only when the job has pending runs.

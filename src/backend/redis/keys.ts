@@ -16,13 +16,15 @@
  * | `{p}:run:<key>#<id>` | HASH | one run (slot or one-off): state, attempt, lease, fencing token |
  * | `{p}:runs:<key>` | SET | the run ids of a job (pending, active, or done and not yet swept) |
  * | `{p}:history:<key>` | LIST | history entries as JSON, newest first, capped |
- * | `{p}:pending` | ZSET | `<seq:16 digits><key>#<id>` → dueAt (ties in the order runs became pending) |
+ * | `{p}:pending` | ZSET | the due index: `<seq:16 digits><key>#<id>` → dueAt of pending runs a poll may claim (ties in the order runs became pending) |
+ * | `{p}:parked:<key>` | ZSET | pending runs of a paused job, members and scores as in `pending`, given back on resume |
+ * | `{p}:waiting:<key>` | ZSET | pending exclusive runs held back (an exclusive run of the job is active, or the job is paused); the earliest goes back to `pending` when it may run |
  * | `{p}:active` | ZSET | `<key>#<id>` → leaseUntil (the reaper reads expired leases only) |
  * | `{p}:done` | ZSET | `<key>#<id>` → finishedAt of finished one-off runs (retention sweep) |
  * | `{p}:seq` | STRING | counter ordering pending runs |
  * | `{p}:instances` | ZSET | instance id → alive until (`heartbeatInstance`) |
  * | `{p}:heard` | HASH | `at`, `ttl` of the last instance heartbeat, `reapAfter` (no reaping after an outage until then) |
- * | `{p}:filter:<id>` | SET | the job keys one caller of `claimDueRuns` has registered (expires when abandoned) |
+ * | `{p}:filter:<id>` | SET | the job keys one caller of `claimDueRuns` has registered (expires when abandoned; a large copy is sent in chunks) |
  * | `{p}:runs-changed` | channel | pub/sub: pending runs may have become claimable |
  */
 
@@ -102,6 +104,14 @@ export class RedisKeys {
 
   filter(id: string): string {
     return `${this.ns}filter:${id}`;
+  }
+
+  parked(key: string): string {
+    return `${this.ns}parked:${key}`;
+  }
+
+  waiting(key: string): string {
+    return `${this.ns}waiting:${key}`;
   }
 
   /** The hash tag Redis Cluster hashes for `name`: the text between the first `{` and the next `}` (if not empty). */

@@ -39,6 +39,7 @@ import {
   decodeSummary,
   num,
   optNum,
+  optText,
   registerScripts,
   text,
   type ScriptArg,
@@ -67,6 +68,18 @@ const JOB_BATCH = 250;
 const LIST_PAGE = 500;
 /** Most runs, and most jobs, one sweep call deletes before it is called again. */
 const SWEEP_BATCH = 2_000;
+/**
+ * Most job keys one script call carries to the copy of a `claimDueRuns`
+ * filter: a larger change (the first copy, or a full copy after Redis lost
+ * it) goes in chunks of this many ahead of the claim.
+ */
+export const FILTER_CHUNK = 5_000;
+/** Filter changes small enough to ride along in the claim call itself. */
+const FILTER_INLINE = 500;
+/** Most runs one removeJob call deletes, one reap call reaps, one resume call gives back. */
+const RUN_BATCH = 1_000;
+/** Active runs one releaseClaims call reads. */
+const RELEASE_SCAN = 2_000;
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
 
@@ -75,6 +88,8 @@ interface KeyFilterState {
   readonly redisKey: string;
   /** The filter version the Redis copy holds; null until a full copy was sent (and after any doubt). */
   synced: number | null;
+  /** Where the next claim starts reading the due index ('' = the front): see claim-due-runs.lua. */
+  cursor: string;
 }
 
 /**
@@ -259,7 +274,7 @@ export class RedisBackend implements Backend {
           job.tenantId ?? '',
           JSON.stringify(job.schedule ?? null),
           String(job.definitionHash),
-          numArg('upsertJobs', 'definedAt', job.definedAt),
+          nullableArg('upsertJobs', 'definedAt', job.definedAt),
           nullableArg('upsertJobs', 'nextRunAt', job.nextRunAt),
           nullableArg('upsertJobs', 'limit', job.limit),
         ];
@@ -276,7 +291,7 @@ export class RedisBackend implements Backend {
           const key = job[0]!;
           const stored = decodeJob(key, entry[2], 'upsert-jobs');
           if (stored === null) throw unexpectedReply('upsert-jobs', `no state for ${key}`);
-          results.push({ key, stored, created: entry[0] === '1', definitionChanged: entry[1] === '1' });
+          results.push({ key, stored, created: entry[0] === '1', definitionChanged: entry[1] === '1', definedAt: Number(entry[3]) });
         });
       }
       return results;
@@ -321,14 +336,23 @@ export class RedisBackend implements Backend {
   async setPaused(key: string, paused: boolean): Promise<boolean> {
     return this.exec('setPaused', async (client) => {
       if (!isValidJobKey(key)) return false;
-      return (await client.schedkitSetPaused(this.keys.job(key), this.keys.ns, key, paused ? '1' : '0')) === 1;
+      // A resume gives parked runs back a chunk per call (set-paused.lua).
+      let reply = await client.schedkitSetPaused(this.keys.job(key), this.keys.ns, key, paused ? '1' : '0', RUN_BATCH);
+      while (reply === 2) reply = await client.schedkitSetPaused(this.keys.job(key), this.keys.ns, key, 'more', RUN_BATCH);
+      return reply === 1 || reply === 2;
     });
   }
 
   async removeJob(key: string): Promise<boolean> {
     return this.exec('removeJob', async (client) => {
       if (!isValidJobKey(key)) return false;
-      return (await client.schedkitRemoveJob(this.keys.job(key), this.keys.removed, this.keys.ns, key)) === 1;
+      // A job's runs are deleted a chunk per call (remove-job.lua).
+      let existed = false;
+      for (;;) {
+        const reply = await client.schedkitRemoveJob(this.keys.job(key), this.keys.removed, this.keys.ns, key, RUN_BATCH);
+        if (reply !== -1) return existed || reply === 1;
+        existed = true;
+      }
     });
   }
 
@@ -377,7 +401,7 @@ export class RedisBackend implements Backend {
         this.keys.ns,
         run.key,
         run.id,
-        numArg('enqueueRun', 'dueAt', run.dueAt),
+        nullableArg('enqueueRun', 'dueAt', run.dueAt),
         run.params === undefined ? '0' : '1',
         run.params ?? '',
         numArg('enqueueRun', 'maxAttempts', run.maxAttempts),
@@ -394,7 +418,7 @@ export class RedisBackend implements Backend {
       const runIds = request.runIds.map(String);
       const instanceId = String(request.instanceId);
       const keys = request.keys;
-      const claim = (filterKey: string, mode: string, sync: string, adds: readonly string[], removes: readonly string[]) =>
+      const claim = (filterKey: string, mode: string, sync: string, cursor: string, adds: readonly string[], removes: readonly string[]) =>
         client.schedkitClaimDueRuns(
           this.keys.pending,
           this.keys.active,
@@ -406,25 +430,38 @@ export class RedisBackend implements Backend {
           sync,
           adds.length,
           removes.length,
+          cursor,
           ...adds,
           ...removes,
           ...runIds,
         ) as Promise<unknown>;
 
-      if (keys === undefined || runIds.length === 0) return decodeDueRuns(await claim(this.keys.pending, 'all', '', [], []));
+      if (keys === undefined || runIds.length === 0) return decodeDueRuns(await claim(this.keys.pending, 'all', '', '', [], [])).claimed;
 
       let state = this.filters.get(keys);
       if (state === undefined) {
-        state = { redisKey: this.keys.filter(randomUUID()), synced: null };
+        state = { redisKey: this.keys.filter(randomUUID()), synced: null, cursor: '' };
         this.filters.set(keys, state);
       }
       for (let attempt = 1; ; attempt++) {
-        // The delta and the send happen in one synchronous stretch, so calls
-        // sharing a filter reach Redis in the order their deltas were taken.
+        // The delta and the sends happen in one synchronous stretch, so calls
+        // sharing a filter reach Redis in the order their deltas were taken;
+        // a large delta goes ahead in bounded chunks on the same connection.
         const delta = filterDelta(state, keys);
+        const sends: Promise<unknown>[] = [];
         let reply: unknown;
         try {
-          reply = await claim(state.redisKey, 'set', delta.sync, delta.adds, delta.removes);
+          if (delta.adds.length + delta.removes.length <= FILTER_INLINE) {
+            sends.push(claim(state.redisKey, 'set', delta.sync, state.cursor, delta.adds, delta.removes));
+          } else {
+            const sync = (op: 'reset' | 'add' | 'remove', chunk: readonly string[]) =>
+              sends.push(client.schedkitSyncFilter(state.redisKey, this.keys.ns, op, ...chunk) as Promise<unknown>);
+            if (delta.sync === 'reset') sync('reset', []);
+            for (let i = 0; i < delta.adds.length; i += FILTER_CHUNK) sync('add', delta.adds.slice(i, i + FILTER_CHUNK));
+            for (let i = 0; i < delta.removes.length; i += FILTER_CHUNK) sync('remove', delta.removes.slice(i, i + FILTER_CHUNK));
+            sends.push(claim(state.redisKey, 'set', '', state.cursor, [], []));
+          }
+          reply = (await Promise.all(sends)).at(-1);
         } catch (error) {
           state.synced = null;
           throw error;
@@ -434,7 +471,9 @@ export class RedisBackend implements Backend {
           continue;
         }
         if (isScriptCode(reply)) throw scriptError(reply, { script: 'claim-due-runs' });
-        return decodeDueRuns(reply);
+        const decoded = decodeDueRuns(reply);
+        state.cursor = decoded.cursor;
+        return decoded.claimed;
       }
     });
   }
@@ -489,11 +528,10 @@ export class RedisBackend implements Backend {
           finish.outcome,
           finish.error === null ? '0' : '1',
           finish.error ?? '',
-          numArg('finishRun', 'startedAt', finish.startedAt),
-          numArg('finishRun', 'finishedAt', finish.finishedAt),
-          String(finish.finishedAt - finish.startedAt),
-          finish.retryAt === undefined ? '' : numArg('finishRun', 'retryAt', finish.retryAt),
-          finish.requeueAt === undefined ? '' : numArg('finishRun', 'requeueAt', finish.requeueAt),
+          numArg('finishRun', 'durationMs', finish.durationMs),
+          numArg('finishRun', 'endedMsAgo', finish.endedMsAgo ?? 0),
+          finish.retryInMs === undefined ? '' : numArg('finishRun', 'retryInMs', finish.retryInMs),
+          finish.requeueInMs === undefined ? '' : numArg('finishRun', 'requeueInMs', finish.requeueInMs),
         );
       }
       const replies = sent === 0 ? [] : array(await client.schedkitFinishRuns(...args), script);
@@ -505,42 +543,58 @@ export class RedisBackend implements Backend {
 
   async releaseClaims(instanceId: string, runIds: readonly string[]): Promise<number> {
     if (runIds.length === 0) return 0;
-    return this.exec('releaseClaims', async (client) =>
-      num(await client.schedkitReleaseClaims(this.keys.active, this.keys.pending, this.keys.ns, String(instanceId), ...runIds.map(String)), 'release-claims'),
-    );
+    return this.exec('releaseClaims', async (client) => {
+      const script = 'release-claims';
+      // The active set is read a chunk per call, in lease order (release-claims.lua).
+      let released = 0;
+      let cursor = '-inf';
+      do {
+        const reply = array(
+          await client.schedkitReleaseClaims(this.keys.active, this.keys.pending, this.keys.ns, String(instanceId), cursor, RELEASE_SCAN, ...runIds.map(String)),
+          script,
+        );
+        released += num(reply[0], script);
+        cursor = optText(reply[1]) ?? '';
+      } while (cursor !== '');
+      return released;
+    });
   }
 
   async reapStalledRuns(): Promise<StalledRun[]> {
     return this.exec('reapStalledRuns', async (client) => {
       const script = 'reap-stalled';
       const [before, between, after] = this.stalledText;
-      const reply = array(
-        await client.schedkitReapStalled(
-          this.keys.active,
-          this.keys.pending,
-          this.keys.done,
-          this.keys.heard,
-          this.keys.ns,
-          this.historyLimit,
-          before,
-          between,
-          after,
-        ),
-        script,
-      );
       const out: StalledRun[] = [];
-      for (let i = 0; i + 6 < reply.length; i += 7) {
-        out.push({
-          key: text(reply[i], script),
-          id: text(reply[i + 1], script),
-          kind: text(reply[i + 2], script) as StalledRun['kind'],
-          scheduledAt: num(reply[i + 3], script),
-          attempt: num(reply[i + 4], script),
-          instanceId: text(reply[i + 5], script),
-          requeued: reply[i + 6] === '1',
-        });
+      // A bounded number of runs per call, until a call reaps fewer.
+      for (;;) {
+        const reply = array(
+          await client.schedkitReapStalled(
+            this.keys.active,
+            this.keys.pending,
+            this.keys.done,
+            this.keys.heard,
+            this.keys.ns,
+            this.historyLimit,
+            before,
+            between,
+            after,
+            RUN_BATCH,
+          ),
+          script,
+        );
+        for (let i = 1; i + 6 < reply.length; i += 7) {
+          out.push({
+            key: text(reply[i], script),
+            id: text(reply[i + 1], script),
+            kind: text(reply[i + 2], script) as StalledRun['kind'],
+            scheduledAt: num(reply[i + 3], script),
+            attempt: num(reply[i + 4], script),
+            instanceId: text(reply[i + 5], script),
+            requeued: reply[i + 6] === '1',
+          });
+        }
+        if (reply[0] !== '1') return out;
       }
-      return out;
     });
   }
 
@@ -600,13 +654,14 @@ function duplicate(client: RedisClient): RedisClient {
   return client.isCluster ? (client as Cluster).duplicate() : (client as Redis).duplicate();
 }
 
-function decodeDueRuns(reply: unknown): DueRunsClaimed {
+/** A claim-due-runs reply: the claim, and where the caller's next claim starts reading. */
+function decodeDueRuns(reply: unknown): { claimed: DueRunsClaimed; cursor: string } {
   const script = 'claim-due-runs';
   if (isScriptCode(reply)) throw scriptError(reply, { script });
   const values = array(reply, script);
   const runs: ClaimedRun[] = [];
-  for (let i = 1; i + 9 < values.length; i += 10) runs.push(decodeClaimed(values, i, script));
-  return { runs, nextDueAt: optNum(values[0], script) };
+  for (let i = 2; i + 9 < values.length; i += 10) runs.push(decodeClaimed(values, i, script));
+  return { claimed: { runs, nextDueAt: optNum(values[0], script) }, cursor: optText(values[1]) ?? '' };
 }
 
 /**

@@ -36,6 +36,7 @@ declare module 'ioredis' {
     schedkitReapStalled(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitReleaseClaims(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitSweep(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitSyncFilter(...args: ScriptArg[]): Result<unknown, Context>;
   }
 }
 
@@ -65,6 +66,7 @@ export const SCRIPTS = {
   schedkitReapStalled: { file: 'reap-stalled.lua', keys: 4 },
   schedkitReleaseClaims: { file: 'release-claims.lua', keys: 2 },
   schedkitSweep: { file: 'sweep.lua', keys: 3 },
+  schedkitSyncFilter: { file: 'sync-filter.lua', keys: 1 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 export type ScriptCommand = keyof typeof SCRIPTS;

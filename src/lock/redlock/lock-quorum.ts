@@ -268,6 +268,11 @@ export class LockQuorum {
       );
     } catch (error) {
       if (isConnectionError(error)) this.markSuspect(0);
+      // A call that timed out here may still run (a slow or frozen master)
+      // and take the lock with a value nobody holds, until its TTL: give it
+      // back, as `attempt` does with several masters. Sent behind the acquire
+      // on the same connection, so it runs after it; never rejects.
+      void this.releaseValue(keys, value);
       throw this.unavailable(where, [{ ok: false, error }], error);
     }
     const queueView: QueueView = queue === undefined ? NO_QUEUE_VIEW : { known: true, ahead: reply.ahead, queued: reply.queued };

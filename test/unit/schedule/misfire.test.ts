@@ -20,16 +20,16 @@ function plain(s: Schedule): Schedule {
 
 describe('planSlots: on time', () => {
   it('runs the slot that just came due, and names the next one', () => {
-    expect(plan({})).toEqual({ dueNow: [T], missed: 0, dropped: 0, next: T + MIN });
+    expect(plan({})).toEqual({ dueNow: [T], missed: 0, dropped: 0, droppedBefore: null, next: T + MIN });
   });
 
   it('runs nothing when no slot is due', () => {
-    expect(plan({ after: T, now: T + 30_000 })).toEqual({ dueNow: [], missed: 0, dropped: 0, next: T + MIN });
+    expect(plan({ after: T, now: T + 30_000 })).toEqual({ dueNow: [], missed: 0, dropped: 0, droppedBefore: null, next: T + MIN });
   });
 
   it('a slot exactly at now - graceMs is on time; 1 ms older is missed', () => {
-    expect(plan({ now: T + 5_000, policy: 'skip' })).toEqual({ dueNow: [T], missed: 0, dropped: 0, next: T + MIN });
-    expect(plan({ now: T + 5_001, policy: 'skip' })).toEqual({ dueNow: [], missed: 1, dropped: 1, next: T + MIN });
+    expect(plan({ now: T + 5_000, policy: 'skip' })).toEqual({ dueNow: [T], missed: 0, dropped: 0, droppedBefore: null, next: T + MIN });
+    expect(plan({ now: T + 5_001, policy: 'skip' })).toEqual({ dueNow: [], missed: 1, dropped: 1, droppedBefore: T + 1, next: T + MIN });
   });
 
   it('a slot exactly at now is due; after is exclusive', () => {
@@ -38,7 +38,7 @@ describe('planSlots: on time', () => {
   });
 
   it('never returns a slot at or before after, even when after is ahead of now', () => {
-    expect(plan({ after: T + 3 * MIN, now: T + 100 })).toEqual({ dueNow: [], missed: 0, dropped: 0, next: T + 4 * MIN });
+    expect(plan({ after: T + 3 * MIN, now: T + 100 })).toEqual({ dueNow: [], missed: 0, dropped: 0, droppedBefore: null, next: T + 4 * MIN });
   });
 });
 
@@ -47,21 +47,21 @@ describe('planSlots: policies after 10 missed slots', () => {
   const base = { after: T - 11 * MIN, now: T + 100 };
 
   it('skip runs none of them', () => {
-    expect(plan({ ...base, policy: 'skip' })).toEqual({ dueNow: [T], missed: 10, dropped: 10, next: T + MIN });
+    expect(plan({ ...base, policy: 'skip' })).toEqual({ dueNow: [T], missed: 10, dropped: 10, droppedBefore: T - 4_900, next: T + MIN });
   });
 
   it('run-once runs only the newest missed slot', () => {
-    expect(plan({ ...base, policy: 'run-once' })).toEqual({ dueNow: [T - MIN, T], missed: 10, dropped: 9, next: T + MIN });
+    expect(plan({ ...base, policy: 'run-once' })).toEqual({ dueNow: [T - MIN, T], missed: 10, dropped: 9, droppedBefore: T - MIN, next: T + MIN });
   });
 
   it('run-all runs the newest maxCatchUp of them, ascending', () => {
-    expect(plan({ ...base, policy: 'run-all', maxCatchUp: 3 })).toEqual({ dueNow: [T - 3 * MIN, T - 2 * MIN, T - MIN, T], missed: 10, dropped: 7, next: T + MIN });
+    expect(plan({ ...base, policy: 'run-all', maxCatchUp: 3 })).toEqual({ dueNow: [T - 3 * MIN, T - 2 * MIN, T - MIN, T], missed: 10, dropped: 7, droppedBefore: T - 3 * MIN, next: T + MIN });
   });
 
   it('run-all runs all of them when there are fewer than maxCatchUp', () => {
     const result = plan({ ...base, policy: 'run-all', maxCatchUp: 100 });
     expect(result.dueNow).toEqual(Array.from({ length: 11 }, (_, i) => T - (10 - i) * MIN));
-    expect(result).toMatchObject({ missed: 10, dropped: 0 });
+    expect(result).toMatchObject({ missed: 10, dropped: 0, droppedBefore: null });
   });
 
   it('run-all with maxCatchUp 0 runs none', () => {
@@ -102,7 +102,7 @@ describe('planSlots: a huge gap', () => {
   it('counts exactly below the cap', () => {
     const result = planSlots({ schedule: cronSchedule('0 * * * *'), after: T - week, now: T + 100, policy: 'skip', maxCatchUp: 5, graceMs: 5_000 });
     // Hourly slots in (T - 7d, T - 5s): 7 * 24 - 1 of them; T itself is on time.
-    expect(result).toEqual({ dueNow: [T], missed: 167, dropped: 167, next: T + 3_600_000 });
+    expect(result).toEqual({ dueNow: [T], missed: 167, dropped: 167, droppedBefore: T - 4_900, next: T + 3_600_000 });
   });
 
   it('caps the on-time slots of a sub-second job with a long grace period', () => {
@@ -116,26 +116,26 @@ describe('planSlots: a huge gap', () => {
 describe('planSlots: schedules that end', () => {
   it('a schedule with no slot at all in the range', () => {
     const ended = cronSchedule('0 * * * *', { endAt: '2025-01-01T00:00:00Z' });
-    expect(plan({ schedule: ended, after: T - 86_400_000 })).toEqual({ dueNow: [], missed: 0, dropped: 0, next: null });
+    expect(plan({ schedule: ended, after: T - 86_400_000 })).toEqual({ dueNow: [], missed: 0, dropped: 0, droppedBefore: null, next: null });
   });
 
   it('an ended schedule counts only the slots before its end', () => {
     const ending = intervalSchedule('1m', { endAt: new Date(T - 5 * MIN) });
-    expect(plan({ schedule: ending, after: T - 11 * MIN, policy: 'run-once' })).toEqual({ dueNow: [T - 5 * MIN], missed: 6, dropped: 5, next: null });
+    expect(plan({ schedule: ending, after: T - 11 * MIN, policy: 'run-once' })).toEqual({ dueNow: [T - 5 * MIN], missed: 6, dropped: 5, droppedBefore: T - 5 * MIN, next: null });
   });
 
   it('a once schedule missed while offline', () => {
     const once = onceSchedule(new Date(T - 30 * MIN));
-    expect(plan({ schedule: once, after: T - 60 * MIN, policy: 'run-once' })).toEqual({ dueNow: [T - 30 * MIN], missed: 1, dropped: 0, next: null });
-    expect(plan({ schedule: once, after: T - 60 * MIN, policy: 'skip' })).toEqual({ dueNow: [], missed: 1, dropped: 1, next: null });
-    expect(plan({ schedule: plain(once), after: T - 60 * MIN, policy: 'skip' })).toEqual({ dueNow: [], missed: 1, dropped: 1, next: null });
+    expect(plan({ schedule: once, after: T - 60 * MIN, policy: 'run-once' })).toEqual({ dueNow: [T - 30 * MIN], missed: 1, dropped: 0, droppedBefore: null, next: null });
+    expect(plan({ schedule: once, after: T - 60 * MIN, policy: 'skip' })).toEqual({ dueNow: [], missed: 1, dropped: 1, droppedBefore: T - 4_900, next: null });
+    expect(plan({ schedule: plain(once), after: T - 60 * MIN, policy: 'skip' })).toEqual({ dueNow: [], missed: 1, dropped: 1, droppedBefore: T - 4_900, next: null });
   });
 
   it('a once schedule on time, already handled, and in the future', () => {
     const once = onceSchedule(new Date(T));
-    expect(plan({ schedule: once, after: T - 60 * MIN })).toEqual({ dueNow: [T], missed: 0, dropped: 0, next: null });
-    expect(plan({ schedule: once, after: T })).toEqual({ dueNow: [], missed: 0, dropped: 0, next: null });
-    expect(plan({ schedule: once, after: T - 60 * MIN, now: T - MIN })).toEqual({ dueNow: [], missed: 0, dropped: 0, next: T });
+    expect(plan({ schedule: once, after: T - 60 * MIN })).toEqual({ dueNow: [T], missed: 0, dropped: 0, droppedBefore: null, next: null });
+    expect(plan({ schedule: once, after: T })).toEqual({ dueNow: [], missed: 0, dropped: 0, droppedBefore: null, next: null });
+    expect(plan({ schedule: once, after: T - 60 * MIN, now: T - MIN })).toEqual({ dueNow: [], missed: 0, dropped: 0, droppedBefore: null, next: T });
   });
 
   it('follows DST: the repeated hour is two slots to catch up', () => {

@@ -56,6 +56,9 @@ describe('a run whose handler ends while the store is out of reach for longer th
       [1, 'failed'],
     ]);
     expect(history[1]!.error).toBe('export failed');
+    // Dated when the attempt ran, not when its outcome reached the store after the outage.
+    expect(history[1]!.startedAt!.getTime()).toBe(starts[0]!.at);
+    expect(history[1]!.finishedAt!.getTime()).toBe(starts[0]!.at + 8_000);
     expect(starts.map((s) => s.attempt)).toEqual([1, 2]);
     expect(starts[1]!.at).toBeGreaterThanOrEqual(t0 + 65_000); // not before the store was back
     expect(logs.filter((l) => l.message === 'run outcome kept until the backend is back')).toHaveLength(1);

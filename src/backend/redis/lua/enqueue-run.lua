@@ -7,7 +7,7 @@
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  job key
   ARGV[3]  run id
-  ARGV[4]  dueAt (epoch ms)
+  ARGV[4]  dueAt (epoch ms; '' = Redis time now)
   ARGV[5]  '1' when params are given, '0' for the job's params
   ARGV[6]  params (JSON text)
   ARGV[7]  maxAttempts
@@ -22,6 +22,7 @@
 local jk, rk = KEYS[1], KEYS[2]
 local key, id, due = ARGV[2], ARGV[3], ARGV[4]
 if redis.call('EXISTS', jk) == 0 then return -1 end
+if due == '' then due = fmt(now_ms()) end
 local r = hmget(rk, 'state', 'kind', 'scheduledAt', 'dueAt', 'attempt', 'outcome')
 if r.state then
   return { '0', id, r.kind, r.state, r.scheduledAt, r.dueAt, r.attempt, r.outcome }

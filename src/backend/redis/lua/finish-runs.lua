@@ -10,36 +10,43 @@
   tag of KEYS, so the call stays in one Cluster slot)
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  history limit
-  then 12 per run, from ARGV[3]:
+  then 11 per run, from ARGV[3]:
     job key, run id, fencing token of the caller's claim, instanceId,
     outcome ('success' | 'failed' | 'timeout' | 'lock-lost' | 'interrupted'),
     '1' when an error text is given ('0' for null), error text,
-    startedAt, finishedAt, finishedAt - startedAt,
-    retryAt ('' = none: else back to pending as attempt + 1, due then),
-    requeueAt ('' = none: else back to pending, same attempt, due then)
+    durationMs (how long the attempt ran), endedMsAgo (how long before this
+    call it ended: an outcome kept through an outage comes late),
+    retryInMs ('' = none: else back to pending as attempt + 1, due that long from now),
+    requeueInMs ('' = none: else back to pending, same attempt, due that long from now)
+  The history's finishedAt is Redis time minus endedMsAgo, startedAt that
+  minus durationMs: every instant is Redis's, never the caller's clock.
 
   Output: per run, in order, 1 when recorded, 0 (nothing changed) when the
   run is not active with that fencing token.
 
   Publishes on {p}:runs-changed only when something may have become
-  claimable: the run went back to pending, or an exclusive run ended while
-  exclusive runs of its job wait. An ordinary finish publishes nothing.
+  claimable: the run went back to pending, or an exclusive run ended and let
+  a waiting exclusive run of its job into the due index (common.lua). An
+  ordinary finish publishes nothing.
 ]]
 --- @include "common"
 
 local history_limit = tonumber(ARGV[2])
-local now -- Redis time, read once per call and only when a run is retired
+local now -- Redis time, read once per call and only when a run is recorded
 
 local function finished_now()
   now = now or now_ms()
   return now
 end
 
-local function finish(key, id, fencing_token, instance_id, outcome, has_error, error_text, started_at, finished_at,
-                      duration_ms, retry_at, requeue_at)
+local function finish(key, id, fencing_token, instance_id, outcome, has_error, error_text, duration_ms, ended_ms_ago,
+                      retry_in_ms, requeue_in_ms)
   local jk, rk = job_key(key), run_key(key, id)
   local r = hmget(rk, 'state', 'fence', 'runId', 'kind', 'scheduledAt', 'attempt', 'exclusive')
   if r.state ~= 'active' or tonumber(r.fence) ~= tonumber(fencing_token) then return 0 end
+  local finished = finished_now() - math.max(0, tonumber(ended_ms_ago))
+  local duration = math.max(0, tonumber(duration_ms))
+  local finished_at, started_at = fmt(finished), fmt(finished - duration)
 
   local err = false
   if has_error == '1' then err = error_text end
@@ -62,7 +69,7 @@ local function finish(key, id, fencing_token, instance_id, outcome, has_error, e
     set('runCount', fmt(tonumber(job.runCount or '0') + 1))
     if outcome ~= 'success' then set('failCount', fmt(tonumber(job.failCount or '0') + 1)) end
     set('lastRunAt', started_at)
-    set('lastDurationMs', duration_ms)
+    set('lastDurationMs', fmt(duration))
     set('lastOutcome', outcome)
     if outcome ~= 'success' and err then
       set('lastError', err)
@@ -73,26 +80,27 @@ local function finish(key, id, fencing_token, instance_id, outcome, has_error, e
   redis.call('HSET', jk, unpack(fields))
   redis.call('ZREM', ACTIVE, run_ref(key, id))
 
-  local wake = false
-  if retry_at ~= '' then
+  -- The end of an exclusive run lets the earliest waiting one of its job into
+  -- the due index (promote reads nothing when none waits).
+  local wake = r.exclusive == '1' and tonumber(job.pendingExclusive or '0') > 0 and promote(key)
+  if retry_in_ms ~= '' then
     local attempt = tonumber(r.attempt) + 1
     redis.call('HSET', rk, 'attempt', fmt(attempt))
-    to_pending(key, id, retry_at, r.exclusive, r.kind, attempt)
+    to_pending(key, id, fmt(now + tonumber(retry_in_ms)), r.exclusive, r.kind, attempt)
     wake = true
-  elseif requeue_at ~= '' then
-    to_pending(key, id, requeue_at, r.exclusive, r.kind, r.attempt)
+  elseif requeue_in_ms ~= '' then
+    to_pending(key, id, fmt(now + tonumber(requeue_in_ms)), r.exclusive, r.kind, r.attempt)
     wake = true
   else
     retire(key, id, r.kind, outcome, finished_now())
-    wake = r.exclusive == '1' and tonumber(job.pendingExclusive or '0') > 0
   end
   if wake then notify(key) end
   return 1
 end
 
 local out = {}
-for i = 3, #ARGV, 12 do
+for i = 3, #ARGV, 11 do
   out[#out + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6],
-    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11])
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
 end
 return out

@@ -13,11 +13,14 @@
   ARGV[3], ARGV[4], ARGV[5]  the stall error text around the instance id and
            the overdue ms: ARGV[3] .. instanceId .. ARGV[4] .. overdueMs .. ARGV[5]
            (the text itself lives in src/errors/messages.ts)
+  ARGV[6]  most runs reaped by this call
 
-  Output: per stalled run, 7 values: key, id, kind, scheduledAt, attempt,
-  instanceId, requeued ('1'|'0').
+  Output: { more ('1' when the limit was hit: call again), then per stalled
+  run 7 values: key, id, kind, scheduledAt, attempt, instanceId, requeued
+  ('1'|'0') }. Every expired lease read leaves the active set, so the next
+  call starts at the front again.
   Publishes on {p}:runs-changed when a run was requeued, or an exclusive run
-  ended while exclusive runs of its job wait.
+  ended and let a waiting one of its job into the due index.
 
   Reaps nothing while no instance has been heard from for more than half a
   lease, nor before `reapAfter`: leases that ran out while Redis was out of
@@ -26,15 +29,17 @@
 --- @include "common"
 
 local limit = tonumber(ARGV[2])
+local batch_max = tonumber(ARGV[6])
 local now = now_ms()
 local heard = hmget(KEYS[4], 'at', 'ttl', 'reapAfter')
 if heard.at then
-  if now - tonumber(heard.at) > tonumber(heard.ttl) / 2 or now < tonumber(heard.reapAfter or '0') then return {} end
+  if now - tonumber(heard.at) > tonumber(heard.ttl) / 2 or now < tonumber(heard.reapAfter or '0') then return { '0' } end
 end
 local now_s = fmt(now)
-local out = {}
+local batch = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_s, 'LIMIT', 0, batch_max)
+local out = { #batch >= batch_max and '1' or '0' }
 local wake = false
-for _, ref in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_s)) do
+for _, ref in ipairs(batch) do
   local key, id = split_ref(ref)
   local rk = run_key_of(ref)
   local r = hmget(rk, 'state', 'kind', 'scheduledAt', 'attempt', 'exclusive', 'requeueOnStall', 'maxAttempts',
@@ -52,7 +57,7 @@ for _, ref in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_s))
     redis.call('HINCRBY', jk, 'runCount', 1)
     redis.call('HINCRBY', jk, 'failCount', 1)
     redis.call('HSET', jk, 'lastOutcome', 'stalled', 'lastError', err)
-    deactivate(key, id, r.exclusive)
+    if deactivate(key, id, r.exclusive) then wake = true end
     local attempt = tonumber(r.attempt)
     local requeued = r.requeueOnStall == '1' and attempt < tonumber(r.maxAttempts)
     if requeued then
@@ -61,7 +66,6 @@ for _, ref in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now_s))
       wake = true
     else
       retire(key, id, r.kind, 'stalled', now)
-      if r.exclusive == '1' and tonumber(redis.call('HGET', jk, 'pendingExclusive') or '0') > 0 then wake = true end
     end
     local n = #out
     out[n + 1] = key

@@ -9,7 +9,8 @@
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  retentionMs
   ARGV[3]  orphanTimeoutMs
-  ARGV[4]  most runs, and most jobs, deleted by one call
+  ARGV[4]  most runs, most jobs, and most runs of orphaned jobs deleted by
+           one call (a job with more runs is deleted over several calls)
 
   Output: { runsDeleted, jobsDeleted, more ('1' when a limit was hit: call again) }
 
@@ -36,6 +37,8 @@ end
 
 local jobs_deleted = 0
 local spared = 0
+local run_budget_spent = false
+local orphan_runs_left = max
 while jobs_deleted < max do
   local batch = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', job_cutoff, 'LIMIT', spared, 100)
   if #batch == 0 then break end
@@ -49,12 +52,23 @@ while jobs_deleted < max do
     elseif tonumber(job.active) > 0 then
       spared = spared + 1
     else
-      delete_job(key)
-      jobs_deleted = jobs_deleted + 1
+      -- The runs of orphaned jobs have a budget of their own per call.
+      local before = redis.call('SCARD', runs_key(key))
+      if delete_job(key, orphan_runs_left) then
+        jobs_deleted = jobs_deleted + 1
+        orphan_runs_left = orphan_runs_left - before
+      else
+        orphan_runs_left = 0
+      end
+      if orphan_runs_left <= 0 then
+        run_budget_spent = true
+        break
+      end
     end
   end
+  if run_budget_spent then break end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', job_cutoff)
 
-local more = (runs_deleted >= max or jobs_deleted >= max) and '1' or '0'
+local more = (runs_deleted >= max or jobs_deleted >= max or run_budget_spent) and '1' or '0'
 return { fmt(runs_deleted), fmt(jobs_deleted), more }

@@ -6,10 +6,11 @@
   KEYS[3]  {p}:removed  ZSET job key -> removal time (tombstones)
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2..] per job, 9 values: key, name, hasTenant ('1'|'0'), tenant,
-           schedule (JSON text), definitionHash, definedAt,
-           nextRunAt ('' = null), limit ('' = null)
+           schedule (JSON text), definitionHash, definedAt ('' = never stored:
+           stamped with Redis time now), nextRunAt ('' = null), limit ('' = null)
 
-  Output: per job, in input order, { created ('1'|'0'), definitionChanged ('1'|'0'), HGETALL of the job }
+  Output: per job, in input order, { created ('1'|'0'), definitionChanged ('1'|'0'), HGETALL of the job,
+          definedAt of the definition sent (the stored one's when the hash is the same) }
 
   A new job is created with zeroed counters (clearing a tombstone); a known
   one gets lastSeenAt = now; a different definition replaces the stored one
@@ -24,6 +25,7 @@ for i = 2, #ARGV, 9 do
   local key, name, has_tenant, tenant = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local schedule, hash, defined_at = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   local next_run_at, limit = ARGV[i + 7], ARGV[i + 8]
+  if defined_at == '' then defined_at = now end
   local jk = job_key(key)
   local stored = hmget(jk, 'hash', 'definedAt', 'nextRunAt')
   local created, changed = '0', '0'
@@ -47,6 +49,7 @@ for i = 2, #ARGV, 9 do
     redis.call('ZADD', KEYS[2], now, key)
     if stored.hash == hash then
       if not stored.nextRunAt then hset_nullable(jk, 'nextRunAt', next_run_at) end
+      defined_at = stored.definedAt
     elseif tonumber(defined_at) >= tonumber(stored.definedAt) then
       redis.call('HSET', jk, 'schedule', schedule, 'hash', hash, 'definedAt', defined_at, 'completed', '0')
       hset_nullable(jk, 'limit', limit)
@@ -54,6 +57,6 @@ for i = 2, #ARGV, 9 do
       changed = '1'
     end
   end
-  out[#out + 1] = { created, changed, redis.call('HGETALL', jk) }
+  out[#out + 1] = { created, changed, redis.call('HGETALL', jk), defined_at }
 end
 return out

@@ -24,6 +24,8 @@ local function job_key(key) return NS .. 'job:' .. key end
 local function runs_key(key) return NS .. 'runs:' .. key end
 local function history_key(key) return NS .. 'history:' .. key end
 local function tenant_key(tenant) return NS .. 'tenant-jobs:' .. tenant end
+local function parked_key(key) return NS .. 'parked:' .. key end
+local function waiting_key(key) return NS .. 'waiting:' .. key end
 local function run_ref(key, id) return key .. '#' .. id end
 local function run_key_of(ref) return NS .. 'run:' .. ref end
 local function run_key(key, id) return run_key_of(run_ref(key, id)) end
@@ -96,13 +98,50 @@ local function is_buffer_slot(exclusive, kind, attempt)
   return exclusive == '1' and kind == 'slot' and tonumber(attempt) == 1
 end
 
---- Puts a run (its hash already written) in the pending set, due at `due` (text).
---- The member starts with a global sequence number so equal due times keep
---- the order in which runs became pending.
+--[[
+  Where a pending run waits. Only runs a poll may claim sit in the due index
+  ({p}:pending), so a poll never reads runs it cannot claim:
+  - a paused job's runs are parked in {p}:parked:<key> (exclusive ones in
+    {p}:waiting:<key>) and given back when it is resumed (set-paused.lua);
+  - exclusive runs of a job with an active exclusive run wait in
+    {p}:waiting:<key>; when its exclusive runs end, the earliest waiting one
+    goes back to the index (`promote`): one per end, so a backlog of
+    catch-ups is handed over one at a time, never walked again.
+  A run keeps its member (and score) wherever it waits, so the due order
+  (dueAt, then the order runs became pending) survives the moves. A poll that
+  meets a run which became unclaimable while in the index (its job was
+  paused, an exclusive run started) moves it out (claim-due-runs.lua).
+]]
+
+--- The set a pending run of `key` waits in, or false for the due index.
+local function wait_set(key, exclusive)
+  local job = hmget(job_key(key), 'paused', 'activeExclusive')
+  if job.paused == '1' then return exclusive == '1' and waiting_key(key) or parked_key(key) end
+  if exclusive == '1' and tonumber(job.activeExclusive or '0') > 0 then return waiting_key(key) end
+  return false
+end
+
+--- Moves the earliest waiting exclusive run of `key` into the due index when
+--- nothing holds it back any more; true when one was moved.
+local function promote(key)
+  local job = hmget(job_key(key), 'paused', 'activeExclusive')
+  if job.paused ~= '0' or tonumber(job.activeExclusive or '0') > 0 then return false end
+  local wk = waiting_key(key)
+  local first = redis.call('ZRANGE', wk, 0, 0, 'WITHSCORES')
+  if #first == 0 then return false end
+  redis.call('ZREM', wk, first[1])
+  redis.call('ZADD', PENDING, first[2], first[1])
+  return true
+end
+
+--- Puts a run (its hash already written) in the pending state, due at `due`
+--- (text): in the due index, or where it waits (see above). The member starts
+--- with a global sequence number so equal due times keep the order in which
+--- runs became pending.
 local function to_pending(key, id, due, exclusive, kind, attempt)
   local seq = redis.call('INCR', SEQ)
   local member = string.format('%016d', seq) .. run_ref(key, id)
-  redis.call('ZADD', PENDING, due, member)
+  redis.call('ZADD', wait_set(key, exclusive) or PENDING, due, member)
   redis.call('HSET', run_key(key, id), 'state', 'pending', 'dueAt', due, 'member', member)
   local jk = job_key(key)
   redis.call('HINCRBY', jk, 'pending', 1)
@@ -137,12 +176,15 @@ local function leave_pending(key, member, exclusive, kind, attempt)
   end
 end
 
---- Takes an active run out of the active set and the job's counters.
+--- Takes an active run out of the active set and the job's counters; true
+--- when that let a waiting exclusive run into the due index.
 local function deactivate(key, id, exclusive)
   redis.call('ZREM', ACTIVE, run_ref(key, id))
   local jk = job_key(key)
   redis.call('HINCRBY', jk, 'active', -1)
-  if exclusive == '1' then redis.call('HINCRBY', jk, 'activeExclusive', -1) end
+  if exclusive ~= '1' then return false end
+  redis.call('HINCRBY', jk, 'activeExclusive', -1)
+  return promote(key)
 end
 
 --- A finished run: one-off runs stay as `done` (id idempotency) until the
@@ -158,11 +200,14 @@ local function retire(key, id, kind, outcome, now)
   end
 end
 
---- Deletes a job with its runs (pending, active, done) and history.
-local function delete_job(key)
+--- Deletes a job with its runs (pending, active, done) and history, at most
+--- `budget` runs per call: answers false (the job still stored, with fewer
+--- runs) when runs remain, so the caller calls again; true once it is gone.
+local function delete_job(key, budget)
   local jk = job_key(key)
   local rs = runs_key(key)
-  for _, id in ipairs(redis.call('SMEMBERS', rs)) do
+  local ids = redis.call('SPOP', rs, budget)
+  for _, id in ipairs(ids) do
     local ref = run_ref(key, id)
     local rk = run_key_of(ref)
     local r = hmget(rk, 'state', 'member')
@@ -175,11 +220,14 @@ local function delete_job(key)
     end
     redis.call('DEL', rk)
   end
+  if #ids >= budget and redis.call('EXISTS', rs) == 1 then return false end
   local tenant = redis.call('HGET', jk, 'tenant') or ''
-  redis.call('DEL', rs, history_key(key), jk)
+  -- Every member of these sets named a run deleted above.
+  redis.call('UNLINK', rs, history_key(key), jk, parked_key(key), waiting_key(key))
   redis.call('ZREM', JOBS, key)
   redis.call('ZREM', tenant_key(tenant), key)
   redis.call('ZREM', SEEN, key)
+  return true
 end
 
 --- Wakes every instance's due-runs poller (pub/sub, best effort).
