@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RESULTS_DIR, markdownSuite, type SuiteResult } from './lib/result.js';
+import { RESULTS_DIR, markdownSuite, markdownTable, provenanceLine, type SuiteResult } from './lib/result.js';
+import type { SoakResult } from '../test/soak/result.js';
 import { groupedBarsLog, lines } from './lib/svg.js';
 
 const ORDER = ['lock-contention', 'fire-accuracy', 'cluster-throughput', 'scale'];
@@ -35,6 +36,43 @@ function load(suite: string, quick: boolean): SuiteResult | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SuiteResult) : undefined;
 }
 
+/** The soak's result files (`npm run soak`, with and without `--defaults`), when there are any. */
+function soakSections(): string[] {
+  const found = ['soak', 'soak-defaults']
+    .map((name) => `${RESULTS_DIR}${name}.json`)
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as SoakResult);
+  return found.map((s) => {
+    const l = s.ledger;
+    return [
+      `### ${s.suite}`,
+      '',
+      provenanceLine(s),
+      '',
+      markdownTable({
+        title: `Soak: ${l.windowMs / 1000} s window, ${l.jobs} jobs every second plus one-off triggers, 4 instances, kill -9 and restart (${s.settingsText})`,
+        columns: ['slot runs', 'skipped (overlap / misfire)', 'one-off runs', 'kills', 'stalled, rerun', 'duplicates', 'missed', 'lost', 'errors, outages logged', 'heap (surviving instance)', 'ledger'],
+        rows: [
+          [
+            `${l.slotRuns} / ${l.slotsExpected}`,
+            `${l.skippedOverlap} / ${l.skippedMisfire}`,
+            `${l.triggerRuns} / ${l.triggersAcked}`,
+            l.kills,
+            `${l.stalled}, ${l.rerunsAfterKill}`,
+            l.duplicates,
+            l.missed,
+            l.lost,
+            `${l.errors}, ${l.outages}`,
+            l.heap.map((h) => `${h.instance} ${(h.startBytes / 2 ** 20).toFixed(1)} → ${(h.endBytes / 2 ** 20).toFixed(1)} MB`).join('; '),
+            l.ok ? 'pass' : '**FAIL**',
+          ],
+        ],
+      }),
+      '',
+    ].join('\n');
+  });
+}
+
 /** Writes summary(.quick).md and the charts from the stored results; returns the files written. */
 export function renderReport(options: { quick: boolean }): string[] {
   const suffix = options.quick ? '.quick' : '';
@@ -54,7 +92,8 @@ export function renderReport(options: { quick: boolean }): string[] {
     '|---|---|---|---|---|',
     ...targets.map((t) => `| ${t.suite} | ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
     '',
-    ...results.map((r) => `${markdownSuite(r)}\n_Run at ${r.startedAt}, ${(r.durationMs / 1000).toFixed(0)} s._\n`),
+    ...results.map((r) => `${markdownSuite(r)}\n_Took ${(r.durationMs / 1000).toFixed(0)} s._\n`),
+    ...(options.quick ? [] : soakSections()),
   ].join('\n');
   const summaryFile = `${RESULTS_DIR}summary${suffix}.md`;
   writeFileSync(summaryFile, `${summary}\n`);

@@ -8,9 +8,13 @@
  *   npm run bench -- --suite lock  # some suites: lock, fire, cluster, scale (comma-separated)
  *
  * Exit code 1 when a suite crashes or one of its correctness checks fails;
- * timings never fail the run (targets are reported as met or not).
+ * timings never fail the run (targets are reported as met or not). A full
+ * run then rewrites the README's figure blocks from the stored results
+ * (benchmarks/readme-figures.ts).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { machine, markdownSuite, writeResult, type SuiteResult } from './lib/result.js';
+import { README, loadStoredResults, renderReadme } from './readme-figures.js';
 import { renderReport } from './report.js';
 
 type Suite = (options: { quick: boolean }) => Promise<SuiteResult>;
@@ -59,6 +63,13 @@ for (const name of selected) {
 try {
   const written = renderReport({ quick });
   console.log(`report: ${written.join(', ')}`);
+  // Full runs only: the README quotes full results, never quick ones.
+  if (!quick) {
+    const readme = readFileSync(README, 'utf8');
+    const rendered = renderReadme(readme, loadStoredResults());
+    if (rendered !== readme) writeFileSync(README, rendered);
+    console.log(`README figures ${rendered === readme ? 'already current' : 'rewritten'} from benchmarks/results/*.json`);
+  }
 } catch (error) {
   failed = true;
   console.error('report failed:', error);

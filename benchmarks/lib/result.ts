@@ -36,6 +36,8 @@ export interface SuiteResult {
   startedAt: string;
   durationMs: number;
   machine: Machine;
+  /** What was measured and how it was started; absent in results written before it was recorded. */
+  provenance?: Provenance;
   tables: Table[];
   checks: Check[];
   targets: Target[];
@@ -49,6 +51,49 @@ export interface Machine {
   cores: number;
   memoryGiB: number;
   redis: string;
+}
+
+/** Which code a result was measured on, and the command that measured it. */
+export interface Provenance {
+  /** `git rev-parse HEAD`, or 'unknown' outside a git checkout. */
+  commit: string;
+  /** True when src/, modules/ or benchmarks/ (or test/soak/ for the soak) had uncommitted changes: the commit alone does not name the code measured. */
+  dirty: boolean;
+  /** The command as typed: the program (node, tsx) dropped, paths relative to the repository. */
+  command: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Paths whose uncommitted changes make a measurement "dirty" (results/ excluded: it is the output). */
+const MEASURED_PATHS = ['src', 'modules', 'benchmarks', 'test/soak', 'test/helpers', ':(exclude)benchmarks/results'];
+
+/** The commit, whether the measured code differs from it, and the command line (`argv`, `process.argv.slice(1)` by default). */
+export function provenance(argv: readonly string[] = process.argv.slice(1)): Provenance {
+  let commit = 'unknown';
+  let dirty = false;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', ...MEASURED_PATHS], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    dirty = status.trim().length > 0;
+  } catch {
+    // not a git checkout (a tarball): the commit stays unknown
+  }
+  const words = argv.map((arg) => (arg.startsWith(REPO_ROOT) ? arg.slice(REPO_ROOT.length) : arg));
+  const direct = `${words[0]?.endsWith('.ts') === true ? 'tsx ' : ''}${words.join(' ')}`;
+  // Started through npm (`npm run bench:quick -- --suite=fire`): name the script too.
+  const script = process.env.npm_command === 'run-script' ? process.env.npm_lifecycle_event : undefined;
+  return { commit, dirty, command: script === undefined ? direct : `npm run ${script} (${direct})` };
+}
+
+/** "commit abc1234 (uncommitted changes)" / "commit unknown". */
+export function commitText(p: Provenance | undefined): string {
+  if (p === undefined || p.commit === 'unknown') return 'commit unknown';
+  return `commit ${p.commit.slice(0, 7)}${p.dirty ? ' with uncommitted changes' : ''}`;
 }
 
 export function machine(): Machine {
@@ -67,9 +112,10 @@ export function machine(): Machine {
   };
 }
 
-/** Writes `<suite>.json` (quick runs: `<suite>.quick.json`) under benchmarks/results/. */
+/** Writes `<suite>.json` (quick runs: `<suite>.quick.json`) under benchmarks/results/, stamped with its provenance. */
 export function writeResult(result: SuiteResult): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
+  result.provenance ??= provenance();
   const file = `${RESULTS_DIR}${result.suite}${result.quick ? '.quick' : ''}.json`;
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
@@ -85,7 +131,7 @@ export function markdownTable(table: Table): string {
 
 /** The whole suite as Markdown: tables, targets, checks. */
 export function markdownSuite(result: SuiteResult): string {
-  const parts = [`### ${result.suite}${result.quick ? ' (quick)' : ''}`, ''];
+  const parts = [`### ${result.suite}${result.quick ? ' (quick)' : ''}`, '', provenanceLine(result), ''];
   for (const table of result.tables) parts.push(markdownTable(table), '');
   if (result.targets.length > 0) {
     parts.push(
@@ -108,4 +154,11 @@ export function markdownSuite(result: SuiteResult): string {
     );
   }
   return parts.join('\n');
+}
+
+/** One line naming what a result was measured on: commit, date, machine, command. */
+export function provenanceLine(result: Pick<SuiteResult, 'startedAt' | 'machine' | 'provenance'>): string {
+  const m = result.machine;
+  const command = result.provenance === undefined ? 'command not recorded' : `\`${result.provenance.command}\``;
+  return `_Measured on ${commitText(result.provenance)}, ${result.startedAt}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.redis}; ${command}._`;
 }

@@ -37,9 +37,9 @@ export function benchScheduler(backend: Backend, lock: DistributedLock, config: 
 }
 
 /** A scheduler on the memory backend and lock. */
-export function memoryScheduler(config: SchedulerConfigInput): Scheduler {
+export function memoryScheduler(config: SchedulerConfigInput, logger?: Logger): Scheduler {
   const clock = new SystemClock();
-  return benchScheduler(new MemoryBackend({ clock }), new MemoryLock({ clock }), config);
+  return benchScheduler(new MemoryBackend({ clock }), new MemoryLock({ clock }), config, logger);
 }
 
 /** A scheduler on Redis at `url` (one master for the lock), connected; `close` stops it and disconnects. */

@@ -17,6 +17,7 @@
 import { Redis } from 'ioredis';
 import { startRedis } from '../lib/redis.js';
 import { machine, type Check, type SuiteResult, type Table, type Target } from '../lib/result.js';
+import { isIncident } from '../lib/incidents.js';
 import { ratio } from '../lib/stats.js';
 import { Fleet, type Plan, type Row } from './cluster/fleet.js';
 import type { System } from './cluster/protocol.js';
@@ -83,6 +84,7 @@ export async function run(options: { quick: boolean }): Promise<SuiteResult> {
         'client CPU µs/run',
         'spread max/min',
         'lateness p50 / p99 ms',
+        'errors, outages, reruns logged',
       ],
       rows: rows.map((r) => [
         r.system,
@@ -96,6 +98,7 @@ export async function run(options: { quick: boolean }): Promise<SuiteResult> {
         r.clientCpuUsPerRun.toFixed(0),
         spreadText(r.spread),
         `${r.lateness.p50.toFixed(0)} / ${r.lateness.p99.toFixed(0)}`,
+        incidentText(r.events),
       ]),
     },
     {
@@ -137,7 +140,7 @@ export async function run(options: { quick: boolean }): Promise<SuiteResult> {
     {
       name: `cluster, ${r.instances} instance(s): duplicates and missed`,
       target: '0 and 0',
-      measured: `${r.duplicatesTotal} duplicates, ${r.missed} missed (${r.runsPerSec.toFixed(0)} runs/s)`,
+      measured: `${r.duplicatesTotal} duplicates, ${r.missed} missed (${r.runsPerSec.toFixed(0)} runs/s); logged: ${incidentText(r.events)}`,
       met: r.duplicatesTotal === 0 && r.missed === 0,
     },
     {
@@ -162,6 +165,12 @@ export async function run(options: { quick: boolean }): Promise<SuiteResult> {
       sizes: rows.map((r) => ({ ...r, spread: Number.isFinite(r.spread) ? r.spread : null })),
     },
   };
+}
+
+/** What the instances logged or emitted besides runs during a step ("none" when nothing); skips are listed too. */
+function incidentText(events: Record<string, number>): string {
+  const entries = Object.entries(events).sort(([a], [b]) => Number(isIncident(b)) - Number(isIncident(a)) || a.localeCompare(b));
+  return entries.length === 0 ? 'none' : entries.map(([name, n]) => `${n}× ${name}`).join(', ');
 }
 
 function spreadText(spread: number): string {

@@ -5,7 +5,9 @@
  *
  * stdout: one compact JSON line per thing the ledger counts (`m` = message):
  *   ready, start (handler began), done (handler returned), ok (run:success,
- *   i.e. recorded), fail (run:failure), stalled, triggered, heap, wrote.
+ *   i.e. recorded), fail (run:failure), stalled, triggered, heap, wrote,
+ *   skipped (run:skipped), dropped (the misfire policy dropped slots: the
+ *   "missed slots" log line), err (an error logged), down (backend:down).
  * stdin: one JSON command a line: {"cmd":"trigger","id":...,"job"?:...} or {"cmd":"heap"}.
  * SIGTERM stops it gracefully (exit 0); the runner also kills it with -9.
  * Lines are written with process.stdout.write, synchronous on a Linux pipe,
@@ -25,6 +27,7 @@ import {
   resolveConfig,
   type SchedulerConfigInput,
 } from '../../src/index.js';
+import { IncidentLogger } from '../../benchmarks/lib/incidents.js';
 
 export interface InstanceSpec {
   /** Unique per process (an incarnation: `node-2.3`). */
@@ -63,7 +66,16 @@ const wait = (ms: number, signal: AbortSignal): Promise<void> =>
   });
 
 const clock = new OffsetClock(new SystemClock(), spec.clockOffsetMs ?? 0);
-const logger = createWinstonLogger({ stream: process.stderr, format: 'json', level: 'warn' });
+// Errors and misfire drops also go to stdout as ledger lines (the ledger counts them); everything at warn and above to stderr.
+const logger = new IncidentLogger(
+  {
+    count: (name) => {
+      if (name.startsWith('error:')) emit('err', { msg: name.slice('error: '.length) });
+    },
+    dropped: (drop) => emit('dropped', { job: drop.job, missed: drop.missed, dropped: drop.dropped, misfire: drop.misfire, after: drop.after, before: drop.before }),
+  },
+  createWinstonLogger({ stream: process.stderr, format: 'json', level: 'warn' }),
+);
 const metrics = new NoopMetrics();
 const config = resolveConfig({ instanceId: spec.instanceId, ...spec.config });
 const backend = new RedisBackend({ connection: { url: spec.redisUrl }, prefix: spec.prefix, historyLimit: config.historyLimit });
@@ -138,6 +150,8 @@ if (spec.fenced !== undefined) {
 scheduler.on('run:success', (e) => emit('ok', { job: e.name, slot: e.scheduledAt.getTime(), id: e.id, a: e.attempt }));
 scheduler.on('run:failure', (e) => emit('fail', { job: e.name, id: e.id, a: e.attempt, outcome: e.outcome, error: e.error.message }));
 scheduler.on('run:stalled', (e) => emit('stalled', { job: e.name, id: e.id, a: e.attempt, dead: e.instanceId, requeued: e.requeued }));
+scheduler.on('run:skipped', (e) => emit('skipped', { job: e.name, slot: e.scheduledAt.getTime(), reason: e.reason }));
+scheduler.on('backend:down', (e) => emit('down', { error: e.error.message }));
 
 await scheduler.start();
 

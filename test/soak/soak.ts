@@ -9,13 +9,26 @@
  * the window to finish (a run lost with a killed instance is recovered after
  * lockTtlMs + one refresh); it ends as soon as the ledger is complete.
  *
+ * Two modes. The soak's own settings (default): lockTtlMs 3 s, misfire
+ * 'run-all' (a slot a dead instance claimed is put back and run, never
+ * dropped), overlap 'allow' (a slot stuck with a killed instance until its
+ * lease runs out does not make the next slots skip), maxConcurrent 400.
+ * `defaults: true`: the scheduler's defaults (overlap 'skip', misfire
+ * 'run-once', lockTtlMs 30 s, maxConcurrent 10); only historyLimit is set,
+ * for the ledger's look-ups. There a slot stuck with a killed instance makes
+ * the job's next slots skip until its lease runs out: expected, counted.
+ *
  * Ledger rules:
- * - A recurring slot is "in the window" when t0 <= slot <= t1. It is MISSED
- *   when, after the drain, it has no recorded success (`run:success`, emitted
- *   once the outcome is stored). Jobs use misfire 'run-all' (a slot a dead
- *   instance claimed is put back and run, never dropped) and overlap 'allow'
- *   (a slot stuck with a killed instance until its lease runs out does not
- *   make the next slots skip: overlap is not what this measures).
+ * - A recurring slot is "in the window" when t0 <= slot <= t1. It is SKIPPED
+ *   when it has no recorded success and an instance reported it skipped by
+ *   the overlap policy (`run:skipped`), or the misfire policy dropped it (the
+ *   "missed slots" log line: its job, when, how many; it explains at most
+ *   that many slots of the job, among the seconds before it was logged). It
+ *   is MISSED when, after the drain, it has neither a recorded success
+ *   (`run:success`, emitted once the outcome is stored) nor a skip. A slot
+ *   that never started and has no skip line is looked up in its job's
+ *   history: a stored `skipped` entry (written by an instance killed before
+ *   it printed the line) counts as skipped.
  * - A one-off trigger counts once its instance acknowledged it (`triggered`:
  *   stored in Redis). It is LOST when, after the drain, it has no recorded
  *   success.
@@ -36,9 +49,12 @@
  *   a stored `success` for that slot / trigger id counts as its one success
  *   (reported as `confirmedInRedis`); otherwise it is missed / lost.
  */
-import { RedisBackend } from '../../src/index.js';
+import { RedisBackend, resolveConfig } from '../../src/index.js';
 import { startRedis, randomPrefix, type RedisServer } from '../helpers/redis-server.js';
 import { Instance, type Line } from './processes.js';
+import { soakSettings } from './settings.js';
+
+export { formatSummary } from './settings.js';
 import type { InstanceSpec } from './instance.js';
 
 export interface SoakOptions {
@@ -50,6 +66,8 @@ export interface SoakOptions {
   /** A killed instance is restarted after restartAfterMs[0]..[1] ms. */
   restartAfterMs?: [number, number];
   lockTtlMs?: number;
+  /** Run with the scheduler's defaults instead of the soak's own settings (see above). */
+  defaults?: boolean;
   log?: (text: string) => void;
 }
 
@@ -72,11 +90,21 @@ export interface SoakSummary {
   duplicates: string[];
   missed: string[];
   lost: string[];
+  /** Window slots without a success that a policy deliberately did not run. */
+  skipped: { overlap: number; misfire: number };
+  /** Error lines the instances logged, and `backend:down` events. */
+  errors: string[];
+  outages: number;
+  /** The instances' settings that differ from the scheduler's defaults, as given and in words. */
+  settings: Record<string, unknown>;
+  settingsText: string;
   reruns: { afterKill: number; afterFailure: number };
   failures: number;
   stalled: number;
   /** Successes whose line was lost with a killed instance, found in Redis history. */
   confirmedInRedis: number;
+  /** Skips whose line was lost with a killed instance, found in Redis history (counted in `skipped.overlap`). */
+  skippedInRedis: number;
   kills: Array<{ instance: string; atMs: number }>;
   restarts: number;
   heap: HeapSample[];
@@ -100,7 +128,8 @@ const rnd = ([min, max]: [number, number]): number => min + Math.random() * (max
 export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   const log = options.log ?? (() => undefined);
   const jobs = options.jobs ?? 200;
-  const lockTtlMs = options.lockTtlMs ?? 3_000;
+  const defaults = options.defaults === true;
+  const lockTtlMs = defaults ? resolveConfig({}).lockTtlMs : (options.lockTtlMs ?? 3_000);
   const triggersPerSecond = options.triggersPerSecond ?? 3;
   const killEvery = options.killEveryMs ?? [10_000, 20_000];
   const restartAfter = options.restartAfterMs ?? [1_000, 4_000];
@@ -137,6 +166,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     return rec;
   };
   const failuresById = new Map<string, Set<number>>();
+  const skippedSlots = new Set<string>(); // `${job}@${slot}` skipped by the overlap policy
+  const drops: Array<{ job: string; dropped: number; after: number; before: number }> = [];
+  const errors: string[] = [];
+  let outages = 0;
   const onLine = (line: Line): void => {
     switch (line.m) {
       case 'start': {
@@ -172,6 +205,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       case 'triggered':
         acked.add(line.id as string);
         break;
+      case 'skipped':
+        skippedSlots.add(`${String(line.job)}@${String(line.slot)}`);
+        break;
+      case 'dropped':
+        drops.push({ job: line.job as string, dropped: line.dropped as number, after: line.after as number, before: line.before as number });
+        break;
+      case 'err':
+        errors.push(`${line.i}: ${String(line.msg)}`);
+        break;
+      case 'down':
+        outages++;
+        break;
       case 'heap':
         (phase === 'warm' ? heapStart : heapEnd).set(line.i, line.heapUsed as number);
         break;
@@ -190,8 +235,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       instanceId: `${name}.${n}`,
       redisUrl: redis!.url,
       prefix,
-      config: { lockTtlMs, lockRefreshMs: Math.floor(lockTtlMs / 3), shutdownTimeoutMs: 3_000, stopTimeoutMs: 10_000, maxConcurrent: 400, historyLimit },
-      recurring: { count: jobs, schedule: '* * * * * *', misfire: 'run-all', overlap: 'allow', durationMs: [0, 30] },
+      config: settings.config,
+      recurring: { count: jobs, schedule: '* * * * * *', ...settings.recurring, durationMs: [0, 30] },
       oneoff: { durationMs: [50, 400] },
     };
     const instance = new Instance(spec, onLine);
@@ -199,6 +244,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     current.set(name, instance);
     return instance;
   };
+  const settings = soakSettings(defaults, lockTtlMs, historyLimit);
   const kills: Array<{ instance: string; atMs: number }> = [];
   let restarts = 0;
   let cleanStops = 0;
@@ -281,6 +327,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     const inWindow = (): Rec[] => [...slots.values()].filter((r) => r.slot! >= t0 && r.slot! <= t1);
     const expected = jobs * (windowMs / 1000 + 1);
     let confirmedInRedis = 0;
+    let skippedInRedis = 0;
     const lastOnKilled = (rec: Rec): boolean => {
       const last = rec.starts.reduce<{ a: number; i: string } | undefined>((best, x) => (best === undefined || x.a > best.a ? x : best), undefined);
       return last !== undefined && killed.has(last.i);
@@ -304,11 +351,36 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
           confirmedInRedis++;
         }
       }
+      // A slot never started and not reported skipped: the skip may have been
+      // stored by an instance killed before it could say so (its history has it).
+      const quietSince = Date.now() - 2_000;
+      for (let slot = t0; slot <= t1 && slot < quietSince; slot += 1000) {
+        for (let n = 0; n < jobs; n++) {
+          const key = `tick-${n}@${slot}`;
+          if ((slots.get(key)?.starts.length ?? 0) > 0 || skippedSlots.has(key)) continue;
+          let entries = historyOf.get(`tick-${n}`);
+          if (entries === undefined) historyOf.set(`tick-${n}`, (entries = await backend.history(`/tick-${n}`, historyLimit)));
+          if (entries.some((e) => e.outcome === 'skipped' && e.kind === 'slot' && e.scheduledAt === slot)) {
+            skippedSlots.add(key);
+            skippedInRedis++;
+          }
+        }
+      }
     };
-    const complete = (): boolean =>
-      inWindow().filter((r) => r.oks > 0).length >= expected && [...acked].every((id) => (triggers.get(id)?.oks ?? 0) > 0);
+    // A window slot is settled once it succeeded or a policy skipped it.
+    const settled = (): number => inWindow().filter((r) => r.oks > 0).length + unrunSkipped().length;
+    const unrunSkipped = (): string[] => {
+      const list: string[] = [];
+      for (const key of skippedSlots) {
+        const slot = Number(key.slice(key.lastIndexOf('@') + 1));
+        if (slot >= t0 && slot <= t1 && (slots.get(key)?.oks ?? 0) === 0) list.push(key);
+      }
+      return list;
+    };
+    const complete = (): boolean => settled() >= expected && [...acked].every((id) => (triggers.get(id)?.oks ?? 0) > 0);
     const drainStart = Date.now();
-    const drainDeadline = drainStart + lockTtlMs + 20_000;
+    // A run lost with a killed instance is recovered after lockTtlMs + one refresh.
+    const drainDeadline = drainStart + lockTtlMs + Math.floor(lockTtlMs / 3) + 20_000;
     try {
       let lastConfirm = 0;
       for (;;) {
@@ -357,10 +429,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     for (const rec of windowRecs) judge(`${rec.job}@${new Date(rec.slot!).toISOString()}`, rec);
     for (const [id, rec] of triggers) judge(`oneoff ${id}`, rec);
     const missed: string[] = [];
+    const skipped = { overlap: 0, misfire: 0 };
+    const dropBudget = drops.map((d) => ({ ...d, left: d.dropped }));
     for (let slot = t0; slot <= t1; slot += 1000) {
       for (let n = 0; n < jobs; n++) {
         const rec = slots.get(`tick-${n}@${slot}`);
         if (rec === undefined || rec.oks === 0) {
+          if (skippedSlots.has(`tick-${n}@${slot}`)) {
+            skipped.overlap++;
+            continue;
+          }
+          // Dropped by the misfire policy: the scheduler logs exactly which slots.
+          const drop = dropBudget.find((d) => d.job === `tick-${n}` && d.left > 0 && slot > d.after && slot < d.before);
+          if (drop !== undefined) {
+            drop.left--;
+            skipped.misfire++;
+            continue;
+          }
           const how = rec === undefined ? 'never started' : `started ${rec.starts.map((x) => `#${x.a} on ${x.i}${killed.has(x.i) ? ' (killed)' : ''}`).join(', ')}; no success`;
           missed.push(`tick-${n}@${new Date(slot).toISOString()} (${how})`);
         }
@@ -385,10 +470,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       duplicates,
       missed,
       lost,
+      skipped,
+      errors,
+      outages,
+      settings: settings.described,
+      settingsText: settings.text,
       reruns: { afterKill, afterFailure },
       failures,
       stalled,
       confirmedInRedis,
+      skippedInRedis,
       kills,
       restarts,
       heap,
@@ -402,33 +493,4 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     await Promise.all(all.map((instance) => instance.kill()));
     await redis?.stop();
   }
-}
-
-const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
-
-/** A human-readable summary. */
-export function formatSummary(s: SoakSummary): string {
-  const lines = [
-    `soak: ${s.windowMs / 1000} s window, ${s.jobs} jobs every second + one-off triggers, 4 instances`,
-    `  slot runs      ${s.slotRuns} / ${s.slotsExpected} expected`,
-    `  one-off runs   ${s.triggerRuns} / ${s.triggersAcked} acknowledged triggers`,
-    `  attempts       ${s.starts} started; reruns after kill ${s.reruns.afterKill}, after failure ${s.reruns.afterFailure}; failures ${s.failures}; stalled ${s.stalled}`,
-    `  confirmed      ${s.confirmedInRedis} successes found in Redis history (their line died with a killed instance)`,
-    `  duplicates     ${s.duplicates.length}`,
-    `  missed         ${s.missed.length}`,
-    `  lost           ${s.lost.length}`,
-    `  kills          ${s.kills.length} (${s.kills.map((k) => `${k.instance}@+${(k.atMs / 1000).toFixed(0)}s`).join(', ')}), restarts ${s.restarts}`,
-    `  drain          ${s.drainMs} ms; clean stops at the end ${s.cleanStops}`,
-    `  heap (heapUsed after gc, start -> end; flat = end <= start + max(8 MB, 25 %)):`,
-    ...s.heap.map((h) => `    ${h.instance.padEnd(9)} ${mb(h.startBytes)} -> ${mb(h.endBytes)} ${h.flat ? 'flat' : 'GREW'}`),
-    `  result         ${s.ok ? 'PASS' : 'FAIL'}`,
-  ];
-  for (const [title, list] of [
-    ['duplicates', s.duplicates],
-    ['missed', s.missed],
-    ['lost', s.lost],
-  ] as const) {
-    if (list.length > 0) lines.push(`  first ${title}:`, ...list.slice(0, 10).map((x) => `    ${x}`));
-  }
-  return lines.join('\n');
 }

@@ -34,6 +34,21 @@ export interface Contender {
   start(): Promise<void>;
   /** Stops everything and closes connections. */
   stop(): Promise<void>;
+  /** What it logged or emitted besides runs, and which slots its policies deliberately did not run (schedkit only). */
+  incidents?(): Incidents;
+}
+
+/** Slots a scheduler deliberately did not run, and the count of everything else it reported. */
+export interface Incidents {
+  counts: Record<string, number>;
+  /** Job index -> slots the overlap policy skipped. */
+  skipped: Map<number, Set<number>>;
+  /**
+   * Misfire decisions that dropped slots: job index, how many slots were
+   * dropped, and which: exactly the slots s with `after < s < before`, as
+   * the scheduler logs them.
+   */
+  drops: Array<{ job: number; dropped: number; after: number; before: number }>;
 }
 
 const SECOND = 1_000;
@@ -72,11 +87,13 @@ class PreciseClock {
 }
 
 /** Fires of one phase window, by (job, slot). */
-class PhaseRecord {
+export class PhaseRecord {
   readonly slots: number;
   readonly counts: Uint16Array;
   readonly lateness: number[] = [];
   unexpected = 0;
+  /** Fires more than 1 s after their slot. */
+  lateRan = 0;
 
   constructor(
     readonly jobs: number,
@@ -112,6 +129,7 @@ class Recorder {
       const cell = job * phase.slots + index;
       if (phase.counts[cell]! < 65_535) phase.counts[cell]!++;
       phase.lateness.push(lateness);
+      if (lateness > SECOND) phase.lateRan++;
       return;
     }
   };
@@ -226,10 +244,11 @@ async function runPhases(contender: Contender, config: ContenderConfig, onGo: ()
     const runMs = lastPhase.end - began;
     await contender.stop();
 
+    const incidents = contender.incidents?.();
     for (let i = 0; i < recorder.phases.length; i++) {
-      results.push(phaseResult(recorder.phases[i]!, snapshots[i]![0], snapshots[i]![1]));
+      results.push(phaseResult(recorder.phases[i]!, snapshots[i]![0], snapshots[i]![1], incidents));
     }
-    return { contender: config.contender, phases: results, runMs };
+    return { contender: config.contender, phases: results, runMs, ...(incidents === undefined ? {} : { incidents: incidents.counts }) };
   } finally {
     redis?.disconnect();
   }
@@ -254,17 +273,55 @@ async function snapshot(clock: PreciseClock, recorder: Recorder, redis: Redis | 
   return snap;
 }
 
-function phaseResult(phase: PhaseRecord, first: Snapshot, last: Snapshot): PhaseResult {
+/**
+ * Sorts the (job, slot) pairs that never fired: skipped by the overlap
+ * policy (a `run:skipped` for that very slot), dropped by the misfire policy
+ * (a "missed slots" decision for that job whose missed slots, the `missed`
+ * seconds before `at - misfireGraceMs` (or before `at`, after an outage)
+ * give or take one, include the slot,
+ * with a dropped slot of its count left), or lost (nothing accounts for it).
+ * Each logged drop explains at most its count of slots.
+ */
+export function classifyUnfired(phase: PhaseRecord, incidents: Incidents | undefined): { missed: number; skipped: number; dropped: number; lost: number } {
+  let missed = 0;
+  let skipped = 0;
+  let dropped = 0;
+  const budget = new Map<number, Array<{ after: number; before: number; left: number }>>();
+  for (const drop of incidents?.drops ?? []) {
+    let list = budget.get(drop.job);
+    if (list === undefined) budget.set(drop.job, (list = []));
+    list.push({ after: drop.after, before: drop.before, left: drop.dropped });
+  }
+  for (let job = 0; job < phase.jobs; job++) {
+    for (let index = 0; index < phase.slots; index++) {
+      if (phase.counts[job * phase.slots + index] !== 0) continue;
+      missed++;
+      const slot = phase.start + index * SECOND;
+      if (incidents?.skipped.get(job)?.has(slot) === true) {
+        skipped++;
+        continue;
+      }
+      const drop = budget.get(job)?.find((d) => d.left > 0 && slot > d.after && slot < d.before);
+      if (drop !== undefined) {
+        drop.left--;
+        dropped++;
+        continue;
+      }
+    }
+  }
+  return { missed, skipped, dropped, lost: missed - skipped - dropped };
+}
+
+function phaseResult(phase: PhaseRecord, first: Snapshot, last: Snapshot, incidents: Incidents | undefined): PhaseResult {
   let duplicatePairs = 0;
   let duplicateFires = 0;
-  let missed = 0;
   for (const count of phase.counts) {
-    if (count === 0) missed++;
-    else if (count > 1) {
+    if (count > 1) {
       duplicatePairs++;
       duplicateFires += count - 1;
     }
   }
+  const { missed, skipped, dropped, lost } = classifyUnfired(phase, incidents);
   const sorted = Float64Array.from(phase.lateness).sort();
   const n = sorted.length;
   const pick = (p: number): number => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!);
@@ -303,6 +360,10 @@ function phaseResult(phase: PhaseRecord, first: Snapshot, last: Snapshot): Phase
     duplicatePairs,
     duplicateFires,
     missed,
+    skipped,
+    dropped,
+    lost,
+    lateRan: phase.lateRan,
     unexpected: phase.unexpected,
     p50Ms: pick(50),
     p90Ms: pick(90),

@@ -4,6 +4,14 @@
  * result line it prints at the end.
  */
 
+/**
+ * The settings both schedkit contenders change from the defaults (named in
+ * the suite's tables and beside its figures in the README): with the
+ * default `maxConcurrent` of 10, 1,000 runs due at once would wait for
+ * permits and measure the queue, not the scheduler.
+ */
+export const FIRE_SCHEDKIT_SETTINGS = { maxConcurrent: 20_000 } as const;
+
 /** The contenders, in the order they run. */
 export const CONTENDERS = ['setTimeout', 'croner', 'node-cron', 'schedkit-memory', 'schedkit-redis', 'bullmq'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -59,8 +67,16 @@ export interface PhaseResult {
   /** (job, slot) pairs of the window that fired more than once, and the extra fires. */
   duplicatePairs: number;
   duplicateFires: number;
-  /** (job, slot) pairs of the window that never fired before the process stopped. */
+  /** (job, slot) pairs of the window that never fired before the process stopped: skipped + dropped + lost. */
   missed: number;
+  /** ... of which the overlap policy skipped (`run:skipped`): deliberate, counted, not lost. */
+  skipped: number;
+  /** ... of which the misfire policy dropped (logged "missed slots": dispatched later than misfireGraceMs). */
+  dropped: number;
+  /** ... of which nothing accounts for: never ran and not recorded as skipped or dropped. Must be 0. */
+  lost: number;
+  /** Fires that came more than 1 s after their slot (late, but they ran). */
+  lateRan: number;
   /** Fires whose slot was not a whole second, or whose job is not part of the phase: never expected. */
   unexpected: number;
   p50Ms: number;
@@ -80,6 +96,12 @@ export interface PhaseResult {
 export interface ContenderResult {
   contender: ContenderName;
   phases: PhaseResult[];
+  /**
+   * What the contender logged or emitted besides runs over its whole turn
+   * (schedkit only): `error: <message>`, `warn: <message>`, `backend:down`,
+   * `run:retry`, `run:stalled`, `run:skipped overlap`, `misfire dropped` ... -> count.
+   */
+  incidents?: Record<string, number>;
   /** Time from the go signal to the end of the last window. */
   runMs: number;
 }

@@ -1,12 +1,17 @@
 /**
  * schedkit on Redis, one instance, built by hand: RedisBackend + RedlockLock
- * on the suite's redis-server (one master), no-op logger and metrics, and
- * enough concurrency that no run waits for a permit.
+ * on the suite's redis-server (one master), no-op metrics, and enough
+ * concurrency that no run waits for a permit (`maxConcurrent` 20,000; the
+ * default is 10, which would measure the permit queue, not the scheduler).
+ * Every other setting is the default.
  */
 import { redisScheduler } from '../../lib/schedkit.js';
 import { runContender } from './harness.js';
 import { schedkitContender } from './schedkit-contender.js';
+import { FIRE_SCHEDKIT_SETTINGS } from './protocol.js';
 
 await runContender(
-  schedkitContender((config) => redisScheduler(config.redisUrl!, config.prefix!, { maxConcurrent: 20_000, instanceId: `fire-${process.pid}` })),
+  schedkitContender(FIRE_SCHEDKIT_SETTINGS, (config, logger) =>
+    redisScheduler(config.redisUrl!, config.prefix!, { ...FIRE_SCHEDKIT_SETTINGS, instanceId: `fire-${process.pid}` }, logger),
+  ),
 );

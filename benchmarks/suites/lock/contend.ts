@@ -60,6 +60,8 @@ export interface ContendOutcome {
   /** Times the in-process holder counter found another holder inside (also flagged per interval). */
   counterViolations: number;
   acquireErrors: number;
+  /** Times the implementation gave up without the signal aborting (redlock: its retries ran out, "no lock granted"). */
+  gaveUp: number;
   releaseErrors: number;
   firstError: string | undefined;
   /** Contenders still running when the drain time ran out. */
@@ -90,6 +92,7 @@ export async function contend(lock: BenchLock, spec: ContendSpec, startAt: numbe
   const { signal } = controller;
   let counterViolations = 0;
   let acquireErrors = 0;
+  let gaveUp = 0;
   let releaseErrors = 0;
   let firstError: string | undefined;
   const noteError = (error: unknown): void => {
@@ -116,7 +119,11 @@ export async function contend(lock: BenchLock, spec: ContendSpec, startAt: numbe
         continue;
       }
       const heldAt = monoMs();
-      if (holding === null) continue; // aborted (the loop ends), or the implementation gave up: ask again
+      if (holding === null) {
+        // Aborted (the loop ends), or the implementation gave up: ask again.
+        if (!signal.aborted) gaveUp++;
+        continue;
+      }
       const asked = askedAt;
       askedAt = undefined;
       // The critical section: a holder counter per key, with a yield inside so
@@ -177,6 +184,7 @@ export async function contend(lock: BenchLock, spec: ContendSpec, startAt: numbe
     intervals,
     counterViolations,
     acquireErrors,
+    gaveUp,
     releaseErrors,
     firstError,
     stuck: running.size,

@@ -116,6 +116,7 @@ function collect(p: NodeProcess, run: string, done: Line): ContendOutcome {
     intervals,
     counterViolations: done.counterViolations as number,
     acquireErrors: done.acquireErrors as number,
+    gaveUp: done.gaveUp as number,
     releaseErrors: done.releaseErrors as number,
     firstError: (done.firstError as string | null) ?? undefined,
     stuck: done.stuck as number,

@@ -76,6 +76,7 @@ function sendOutcome(run: string, outcome: ContendOutcome): void {
     pendingWaits: outcome.pendingWaits,
     counterViolations: outcome.counterViolations,
     acquireErrors: outcome.acquireErrors,
+    gaveUp: outcome.gaveUp,
     releaseErrors: outcome.releaseErrors,
     firstError: outcome.firstError ?? null,
     stuck: outcome.stuck,

@@ -23,12 +23,17 @@ export const SCHEDKIT_WAIT_MS = 30_000;
 export const HAND_WRITTEN_RETRY: HandWrittenRetry = { delayMs: 1, jitterMs: 2, maxAttempts: 100_000 };
 
 /**
- * redlock's own retry: 10 ms ± 5 ms between attempts, up to 500 attempts
- * (about 5 s; the contender then asks again, its wait still counting). An
- * acquire in progress cannot be cancelled, so this also bounds how long one
- * outlives the measured window.
+ * redlock's documented defaults (node_modules/redlock: driftFactor 0.01,
+ * retryCount 10, retryDelay 200 ms, retryJitter 100 ms, i.e. 100–300 ms
+ * between attempts), passed explicitly so the result file names them: a
+ * peer is measured as its users get it. After the last attempt it rejects
+ * (ExecutionError: "no lock granted"); the contender then asks again, its
+ * wait still counting.
  */
-export const REDLOCK_RETRY = { retryCount: 500, retryDelay: 10, retryJitter: 5 } as const;
+export const REDLOCK_RETRY = { driftFactor: 0.01, retryCount: 10, retryDelay: 200, retryJitter: 100 } as const;
+
+/** Longest time one redlock acquire retries before giving up: retryCount × (retryDelay + retryJitter). */
+export const REDLOCK_RETRY_WINDOW_MS = REDLOCK_RETRY.retryCount * (REDLOCK_RETRY.retryDelay + REDLOCK_RETRY.retryJitter);
 
 export interface LockSpec {
   impl: Impl;
@@ -110,7 +115,7 @@ class RedlockBenchLock implements BenchLock {
     private readonly clients: Redis[],
     private readonly prefix: string,
   ) {
-    this.#redlock = new Redlock(clients, { driftFactor: 0.01, ...REDLOCK_RETRY });
+    this.#redlock = new Redlock(clients, { ...REDLOCK_RETRY });
   }
 
   async acquire(resource: string, signal: AbortSignal): Promise<Holding | null> {
@@ -126,7 +131,7 @@ class RedlockBenchLock implements BenchLock {
         },
       };
     } catch (error) {
-      if (error instanceof ExecutionError) return null; // retry window exhausted
+      if (error instanceof ExecutionError) return null; // retry window exhausted: "no lock granted"
       throw error;
     }
   }
