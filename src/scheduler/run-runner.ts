@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ActiveRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
 import { ErrorCode, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
@@ -38,7 +39,7 @@ interface InFlight {
  */
 export class RunRunner {
   private readonly inFlight = new Set<InFlight>();
-  private shutdown = new AbortController();
+  private shutdown = shutdownController();
   /** Outcomes of runs that end in the same turn go to the backend in one call. */
   private readonly finishes: CallBatcher<RunFinish, boolean>;
   /** Outcomes that met an outage, sent again by `recordKept` once the backend is back. */
@@ -68,7 +69,7 @@ export class RunRunner {
 
   /** Makes the runner usable again after a stop. */
   reset(): void {
-    if (this.shutdown.signal.aborted) this.shutdown = new AbortController();
+    if (this.shutdown.signal.aborted) this.shutdown = shutdownController();
   }
 
   /**
@@ -354,4 +355,15 @@ export class RunRunner {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The controller whose signal every waiting lock acquire of this instance
+ * listens to: up to `maxConcurrent` listeners at once, each removed when its
+ * acquire ends, so Node's "possible leak" warning at 11 would be noise.
+ */
+function shutdownController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
