@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OffsetClock, SystemClock, type Clock, type TimerHandle } from '../../src/clock/clock.js';
+import { OffsetClock, SystemClock, type Clock } from '../../src/clock/clock.js';
 import type { SchedulerConfigInput } from '../../src/config/config.js';
 import type { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
 import type { RecordingLogger } from '../../src/observability/recording-logger.js';
 import { wait } from '../helpers/fixtures.js';
+import { SteppedClock } from '../helpers/stepped-clock.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { redisInstance, type RedisInstance } from '../helpers/redis-scheduler.js';
 
@@ -39,21 +40,6 @@ async function instance(prefix: string, clock: Clock, config: SchedulerConfigInp
   return created;
 }
 
-/** A system clock that can be stepped after the scheduler aligned on Redis (an NTP step, a resumed VM). */
-class SteppedClock implements Clock {
-  stepMs = 0;
-  private readonly base = new SystemClock();
-  now(): number {
-    return this.base.now() + this.stepMs;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.base.setTimeout(fn, ms);
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.base.clearTimeout(handle);
-  }
-}
-
 describe('timestamps on Redis time, not the instances\' clocks', () => {
   it('a later definition wins over an older one registered by an instance an hour ahead', async () => {
     const prefix = randomPrefix('defined');
@@ -74,7 +60,7 @@ describe('timestamps on Redis time, not the instances\' clocks', () => {
 
   /** One instance whose clock steps an hour (`stepMs`) after it aligned on Redis, with the job `name`. */
   async function stepped(name: string, stepMs: number, handler: () => void, retryDelayMs = 60_000): Promise<Instance> {
-    const local = new SteppedClock();
+    const local = new SteppedClock(new SystemClock());
     const created = await instance(randomPrefix('stepped'), local);
     await created.scheduler.register({
       name,

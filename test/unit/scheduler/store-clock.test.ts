@@ -1,30 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OffsetClock, type Clock, type TimerHandle } from '../../../src/clock/clock.js';
+import { OffsetClock } from '../../../src/clock/clock.js';
 import { createWorld, iso, type World } from '../../helpers/scheduler-harness.js';
+import { SteppedClock } from '../../helpers/stepped-clock.js';
 
 const HOUR = 3_600_000;
 
 let world: World;
 afterEach(async () => world?.stopAll());
-
-/**
- * A local clock that can be stepped after the scheduler aligned on the
- * backend (an NTP step, a resumed VM): until the next alignment, about a
- * minute later, the aligned clock is off by the step.
- */
-class SteppedClock implements Clock {
-  stepMs = 0;
-  constructor(private readonly base: Clock) {}
-  now(): number {
-    return this.base.now() + this.stepMs;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.base.setTimeout(fn, ms);
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.base.clearTimeout(handle);
-  }
-}
 
 /**
  * Every timestamp that is stored or compared across instances comes from the
