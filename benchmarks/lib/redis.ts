@@ -30,3 +30,45 @@ export async function redisCpuSeconds(client: Redis): Promise<number> {
   const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN);
   return user + sys;
 }
+
+/**
+ * The runs of a schedkit namespace that are pending in the store (due,
+ * parked or waiting), as (job name, scheduled slot): what a stopped instance
+ * left there to run later. Reads the key layout of
+ * `src/backend/redis/keys.ts` directly: the Backend contract has no listing
+ * of pending runs. Bounded: SCAN in pages, at most `max` runs.
+ */
+export async function pendingRuns(client: Redis, prefix: string, max = 1_000_000): Promise<Array<{ name: string; slot: number }>> {
+  const ns = `{${prefix}}:`;
+  const sets = [`${ns}pending`, ...(await scanKeys(client, `${ns}parked:*`)), ...(await scanKeys(client, `${ns}waiting:*`))];
+  const out: Array<{ name: string; slot: number }> = [];
+  for (const set of sets) {
+    for (let from = 0; out.length < max; from += 1_000) {
+      const members = await client.zrange(set, String(from), String(from + 999));
+      if (members.length === 0) break;
+      const pipeline = client.pipeline();
+      // A member is `<16-digit sequence><job key>#<run id>`.
+      for (const member of members) pipeline.hmget(`${ns}run:${member.slice(16)}`, 'kind', 'scheduledAt');
+      const replies = (await pipeline.exec()) ?? [];
+      members.forEach((member, i) => {
+        const [kind, scheduledAt] = (replies[i]?.[1] as Array<string | null> | undefined) ?? [];
+        if (kind !== 'slot' || scheduledAt == null) return;
+        const key = member.slice(16, member.lastIndexOf('#'));
+        out.push({ name: key.slice(key.indexOf('/') + 1), slot: Number(scheduledAt) });
+      });
+    }
+  }
+  return out;
+}
+
+async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  for (let page = 0; page < 100_000; page++) {
+    const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', '1000');
+    keys.push(...found);
+    cursor = next;
+    if (cursor === '0') break;
+  }
+  return keys;
+}

@@ -57,7 +57,9 @@ export interface LatenessRow {
   /** Skipped by the overlap policy / dropped by the misfire policy (schedkit reports both; other contenders count 0). */
   skipped: number;
   dropped: number;
-  /** Never ran and not recorded as skipped or dropped. For the libraries that report nothing, every missed pair. */
+  /** Still pending in the store when the contender stopped (schedkit on Redis: put back, not run yet). */
+  pending: number;
+  /** Never ran and not recorded as skipped or dropped, nor in the store. For the libraries that report nothing, every missed pair. */
   lost: number;
   /** Fires more than 1 s after their slot: late, but they ran. */
   lateRan: number;
@@ -214,6 +216,7 @@ function toRow(contender: ContenderName, p: PhaseResult): LatenessRow {
     missed: p.missed,
     skipped: p.skipped,
     dropped: p.dropped,
+    pending: p.pending,
     lost: p.lost,
     lateRan: p.lateRan,
     duplicates: p.duplicateFires,
@@ -262,7 +265,7 @@ function tables(plan: Plan, outcomes: readonly Outcome[], rows: readonly Latenes
   ];
   for (const phase of plan.phases) {
     const table: Table = {
-      title: `Fire lateness and cost: ${phase.jobs.toLocaleString('en-US')} job${phase.jobs === 1 ? '' : 's'} every second (${phase.windowMs / 1000} s window after ${phase.warmMs / 1000} s warm-up; schedkit with maxConcurrent 20,000, default 10; missed = skipped + dropped + lost, see benchmarks/README.md)`,
+      title: `Fire lateness and cost: ${phase.jobs.toLocaleString('en-US')} job${phase.jobs === 1 ? '' : 's'} every second (${phase.windowMs / 1000} s window after ${phase.warmMs / 1000} s warm-up; schedkit with maxConcurrent 20,000, default 10; missed = skipped + dropped + pending at stop + lost, see benchmarks/README.md)`,
       columns: [
         'contender',
         'fires/s',
@@ -271,7 +274,7 @@ function tables(plan: Plan, outcomes: readonly Outcome[], rows: readonly Latenes
         'p99 ms',
         'max ms',
         'missed / dup',
-        'ran > 1 s late / skipped / dropped / lost',
+        'ran > 1 s late / skipped / dropped / pending at stop / lost',
         'CPU ms/fire',
         'Redis CPU ms/fire',
         'cmds sent/fire',
@@ -301,7 +304,7 @@ function tables(plan: Plan, outcomes: readonly Outcome[], rows: readonly Latenes
         ms(row.p99Ms),
         ms(row.maxMs),
         `${row.missed} / ${row.duplicates}`,
-        SCHEDKIT.has(contender) ? `${row.lateRan} / ${row.skipped} / ${row.dropped} / ${row.lost}` : `${row.lateRan} / – / – / –`,
+        SCHEDKIT.has(contender) ? `${row.lateRan} / ${row.skipped} / ${row.dropped} / ${row.pending} / ${row.lost}` : `${row.lateRan} / – / – / – / –`,
         fixed(row.cpuMsPerFire, 4),
         fixed(row.redisCpuMsPerFire, 4),
         fixed(row.commandsSentPerFire, 2),
@@ -382,7 +385,8 @@ export function checks(plan: Plan, outcomes: readonly Outcome[]): Check[] {
         ok,
         detail:
           `${phase.expected} (job, slot) pairs: ${phase.expected - phase.missed} ran (${phase.lateRan} of the fires more than 1 s late), ` +
-          `${phase.skipped} skipped by the overlap policy, ${phase.dropped} dropped by the misfire policy, ${phase.lost} lost; ` +
+          `${phase.skipped} skipped by the overlap policy, ${phase.dropped} dropped by the misfire policy, ` +
+          `${phase.pending} pending in the store at the stop (not run yet), ${phase.lost} lost; ` +
           `${phase.duplicatePairs} duplicated (${phase.duplicateFires} extra fires), ${phase.unexpected} off-slot`,
       });
     }

@@ -17,7 +17,9 @@ import type { SchedulerEventEmitter } from './events.js';
  * Either way `onRecovered` is called once the probe answers, so what the
  * failure left behind is settled: outcomes kept by the runner are recorded,
  * claims with no answer given back, and the misfire policy applied to slots
- * whose claim failed.
+ * whose claim failed — after an outage to every job, after one slow call
+ * only to the jobs whose claim failed (`outage` false): re-planning every
+ * job of an overloaded instance would drop the slots it is only late on.
  */
 export class BackendHealth {
   private downSince: number | null = null;
@@ -32,8 +34,8 @@ export class BackendHealth {
     private readonly events: SchedulerEventEmitter,
     private readonly probe: () => Promise<unknown>,
     private readonly probeEveryMs: number,
-    /** Called with the instant the outage began (this instance's clock). */
-    private readonly onRecovered: (downSince: number) => Promise<void>,
+    /** Called with the instant the outage (or the failed call) began (this instance's clock), and whether it was an outage. */
+    private readonly onRecovered: (since: number, outage: boolean) => Promise<void>,
   ) {}
 
   get isDown(): boolean {
@@ -84,7 +86,7 @@ export class BackendHealth {
       err: error,
       checkedInMs: this.clock.now() - since,
     });
-    await this.settle(since);
+    await this.settle(since, false);
   }
 
   private declareDown(since: number, error: unknown): void {
@@ -94,9 +96,9 @@ export class BackendHealth {
     this.armProbe();
   }
 
-  private async settle(since: number): Promise<void> {
+  private async settle(since: number, outage: boolean): Promise<void> {
     try {
-      await this.onRecovered(since);
+      await this.onRecovered(since, outage);
     } catch (error) {
       this.report(error);
     }
@@ -121,6 +123,6 @@ export class BackendHealth {
     this.downSince = null;
     this.logger.info('backend reachable again', { downForMs });
     this.events.emit('backend:up', { downForMs });
-    await this.settle(downSince);
+    await this.settle(downSince, true);
   }
 }

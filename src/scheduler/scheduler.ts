@@ -98,6 +98,8 @@ export class Scheduler {
   private readonly queue: DueQueue<QueueItem>;
   private readonly health: BackendHealth;
   private readonly unanswered: UnansweredClaims;
+  /** Jobs whose slot claim failed since the last recovery: re-planned by the next one. */
+  private readonly claimFailed = new Set<JobEntry>();
   /** Registered jobs by key; also the key filter of `claimDueRuns`. */
   private readonly jobs = new KeyTable<JobEntry>();
 
@@ -133,7 +135,7 @@ export class Scheduler {
       const lease = await deps.lock.acquire(`probe:${deps.config.instanceId}`, { ttlMs: 1_000 });
       await lease?.release();
     };
-    this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, (downSince) => this.recover(downSince));
+    this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, (since, outage) => this.recover(since, outage));
     this.runner = new RunRunner({ ...deps, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
     this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
     this.unanswered = new UnansweredClaims(deps.backend, deps.config.instanceId, this.log);
@@ -550,6 +552,7 @@ export class Scheduler {
         });
       } catch (error) {
         this.unanswered.failed([runId], error);
+        this.claimFailed.add(entry);
         this.health.report(error);
         return;
       }
@@ -688,12 +691,17 @@ export class Scheduler {
   }
 
   /** After an outage: re-sync every job (the store may have lost data) and apply misfire policies. */
-  private async recover(outageSince: number): Promise<void> {
+  private async recover(since: number, outage: boolean): Promise<void> {
     if (this.current !== 'started') return;
     // Before the reapers' grace after the outage runs out.
     await this.settleOutage();
-    for (const entry of this.jobs.values()) entry.token++;
-    await this.syncJobs([...this.jobs.values()], outageSince);
+    // After an outage any job may have missed slots; after one slow call only
+    // the jobs whose claim failed did. The others are at most late (their
+    // slots wait for a permit): re-planning them would drop those slots.
+    const entries = outage ? [...this.jobs.values()] : [...this.claimFailed];
+    this.claimFailed.clear();
+    for (const entry of entries) entry.token++;
+    if (entries.length > 0) await this.syncJobs(entries, since);
     this.poller.queue();
   }
 

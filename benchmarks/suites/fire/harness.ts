@@ -49,6 +49,8 @@ export interface Incidents {
    * the scheduler logs them.
    */
   drops: Array<{ job: number; dropped: number; after: number; before: number }>;
+  /** Job index -> slots whose run was still pending in the store when the contender stopped (read from the store after the stop). */
+  pending?: Map<number, Set<number>>;
 }
 
 const SECOND = 1_000;
@@ -276,16 +278,16 @@ async function snapshot(clock: PreciseClock, recorder: Recorder, redis: Redis | 
 /**
  * Sorts the (job, slot) pairs that never fired: skipped by the overlap
  * policy (a `run:skipped` for that very slot), dropped by the misfire policy
- * (a "missed slots" decision for that job whose missed slots, the `missed`
- * seconds before `at - misfireGraceMs` (or before `at`, after an outage)
- * give or take one, include the slot,
- * with a dropped slot of its count left), or lost (nothing accounts for it).
- * Each logged drop explains at most its count of slots.
+ * (a "missed slots" decision for that job naming the slot, with a dropped
+ * slot of its count left: each logged drop explains at most its count),
+ * pending (its run was still in the store, not run yet, when the contender
+ * stopped), or lost (nothing accounts for it).
  */
-export function classifyUnfired(phase: PhaseRecord, incidents: Incidents | undefined): { missed: number; skipped: number; dropped: number; lost: number } {
+export function classifyUnfired(phase: PhaseRecord, incidents: Incidents | undefined): { missed: number; skipped: number; dropped: number; pending: number; lost: number } {
   let missed = 0;
   let skipped = 0;
   let dropped = 0;
+  let pending = 0;
   const budget = new Map<number, Array<{ after: number; before: number; left: number }>>();
   for (const drop of incidents?.drops ?? []) {
     let list = budget.get(drop.job);
@@ -307,9 +309,10 @@ export function classifyUnfired(phase: PhaseRecord, incidents: Incidents | undef
         dropped++;
         continue;
       }
+      if (incidents?.pending?.get(job)?.has(slot) === true) pending++;
     }
   }
-  return { missed, skipped, dropped, lost: missed - skipped - dropped };
+  return { missed, skipped, dropped, pending, lost: missed - skipped - dropped - pending };
 }
 
 function phaseResult(phase: PhaseRecord, first: Snapshot, last: Snapshot, incidents: Incidents | undefined): PhaseResult {
@@ -321,7 +324,7 @@ function phaseResult(phase: PhaseRecord, first: Snapshot, last: Snapshot, incide
       duplicateFires += count - 1;
     }
   }
-  const { missed, skipped, dropped, lost } = classifyUnfired(phase, incidents);
+  const { missed, skipped, dropped, pending, lost } = classifyUnfired(phase, incidents);
   const sorted = Float64Array.from(phase.lateness).sort();
   const n = sorted.length;
   const pick = (p: number): number => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!);
@@ -362,6 +365,7 @@ function phaseResult(phase: PhaseRecord, first: Snapshot, last: Snapshot, incide
     missed,
     skipped,
     dropped,
+    pending,
     lost,
     lateRan: phase.lateRan,
     unexpected: phase.unexpected,

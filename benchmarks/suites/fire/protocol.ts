@@ -67,13 +67,15 @@ export interface PhaseResult {
   /** (job, slot) pairs of the window that fired more than once, and the extra fires. */
   duplicatePairs: number;
   duplicateFires: number;
-  /** (job, slot) pairs of the window that never fired before the process stopped: skipped + dropped + lost. */
+  /** (job, slot) pairs of the window that never fired before the process stopped: skipped + dropped + pending + lost. */
   missed: number;
   /** ... of which the overlap policy skipped (`run:skipped`): deliberate, counted, not lost. */
   skipped: number;
   /** ... of which the misfire policy dropped (logged "missed slots": dispatched later than misfireGraceMs). */
   dropped: number;
-  /** ... of which nothing accounts for: never ran and not recorded as skipped or dropped. Must be 0. */
+  /** ... of which were still pending in the store when the process stopped (put back, or handed back by the stop): not run yet, not lost. */
+  pending: number;
+  /** ... of which nothing accounts for: never ran, not recorded as skipped or dropped, not in the store. Must be 0. */
   lost: number;
   /** Fires that came more than 1 s after their slot (late, but they ran). */
   lateRan: number;

@@ -17,7 +17,10 @@ const jobIndex = (name: string): number => Number(name.slice('job-'.length));
 export function schedkitContender(
   settings: SchedulerConfigInput,
   build: (config: ContenderConfig, logger: Logger) => Promise<{ scheduler: Scheduler; close: () => Promise<void> }>,
+  /** Slot runs left pending in the store after the stop (a store that outlives the process), read after it. */
+  pendingAfterStop?: (config: ContenderConfig) => Promise<Array<{ name: string; slot: number }>>,
 ): Contender {
+  let contenderConfig: ContenderConfig | undefined;
   let built: { scheduler: Scheduler; close: () => Promise<void> } | undefined;
   const scheduler = (): Scheduler => built!.scheduler;
   const incidents: Incidents = { counts: {}, skipped: new Map(), drops: [] };
@@ -38,6 +41,7 @@ export function schedkitContender(
   };
   return {
     async prepare(config) {
+      contenderConfig = config;
       built = await build(config, new IncidentLogger(sink));
       countIncidentEvents(built.scheduler, sink);
     },
@@ -53,6 +57,14 @@ export function schedkitContender(
     },
     async stop() {
       await built!.close();
+      if (pendingAfterStop === undefined) return;
+      incidents.pending = new Map();
+      for (const { name, slot } of await pendingAfterStop(contenderConfig!)) {
+        const index = jobIndex(name);
+        let slots = incidents.pending.get(index);
+        if (slots === undefined) incidents.pending.set(index, (slots = new Set()));
+        slots.add(slot);
+      }
     },
     incidents: () => incidents,
   };

@@ -31,6 +31,7 @@ function phase(jobs: number, unfired: { skipped?: number; dropped?: number; lost
     missed,
     skipped: unfired.skipped ?? 0,
     dropped: unfired.dropped ?? 0,
+    pending: 0,
     lost: unfired.lost ?? 0,
     lateRan: 0,
     unexpected: 0,
@@ -67,7 +68,7 @@ describe('fire-accuracy ledger', () => {
   it('counts slots the policies skipped without failing, and says so', () => {
     const check = tenKCheck(checks(PLAN, outcomes(phase(10_000, { skipped: 40, dropped: 500 }))));
     expect(check!.ok).toBe(true);
-    expect(check!.detail).toContain('40 skipped by the overlap policy, 500 dropped by the misfire policy, 0 lost');
+    expect(check!.detail).toContain('40 skipped by the overlap policy, 500 dropped by the misfire policy, 0 pending in the store at the stop (not run yet), 0 lost');
   });
 
   it('sorts each slot that never fired into skipped, dropped or lost; a logged drop explains no more slots than it dropped', () => {
@@ -88,8 +89,16 @@ describe('fire-accuracy ledger', () => {
         { job: 2, dropped: 10, after: start - 60_000, before: start - 50_000 },
       ],
     };
-    expect(classifyUnfired(record, incidents)).toEqual({ missed: 7, skipped: 1, dropped: 1, lost: 5 });
+    expect(classifyUnfired(record, incidents)).toEqual({ missed: 7, skipped: 1, dropped: 1, pending: 0, lost: 5 });
+    // A run still pending in the store at the stop (job 2, slot 3) is not lost.
+    expect(classifyUnfired(record, { ...incidents, pending: new Map([[2, new Set([start + 3_000])]]) })).toEqual({
+      missed: 7,
+      skipped: 1,
+      dropped: 1,
+      pending: 1,
+      lost: 4,
+    });
     // Without the scheduler's reports, every slot that never fired is lost.
-    expect(classifyUnfired(record, undefined)).toEqual({ missed: 7, skipped: 0, dropped: 0, lost: 7 });
+    expect(classifyUnfired(record, undefined)).toEqual({ missed: 7, skipped: 0, dropped: 0, pending: 0, lost: 7 });
   });
 });

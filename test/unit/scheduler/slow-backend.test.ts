@@ -102,6 +102,26 @@ describe('one backend call times out while the backend still answers', () => {
     expect(slots.length).toBe(5);
   });
 
+  it('one slow call re-plans only the jobs whose claim failed: slots that are only late (waiting for a permit) still run', async () => {
+    world = createWorld('2026-01-01T00:00:00.500Z');
+    const backend = slowOnce(world.backend, 'finishRuns');
+    // One permit: while "hog" runs, the slots of "tick" wait for it.
+    const a = world.instance({ instanceId: 'a', pollIntervalMs: 1_000, maxConcurrent: 1 }, { backend });
+    const slots: number[] = [];
+    await a.scheduler.register({ name: 'hog', handler: () => new Promise<void>((resolve) => world.clock.setTimeout(resolve, 2_500)) });
+    await a.scheduler.register({ name: 'tick', schedule: '* * * * * *', handler: (ctx) => void slots.push(ctx.scheduledAt.getTime()) });
+    await a.scheduler.start();
+    await a.scheduler.trigger('hog', { id: 'h-1' });
+    // hog ends at 3.0 s and its outcome call times out (slow, not down); tick's slots 1-3 s are late, not missed.
+    await world.clock.advance(5_000);
+
+    const start = Date.parse('2026-01-01T00:00:00.000Z');
+    expect([...new Set(slots)].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5].map((s) => start + s * 1_000));
+    expect(slots.length).toBe(5);
+    expect(a.logger.entries.filter((l) => l.message === 'missed slots')).toEqual([]);
+    expect((await a.scheduler.history('hog')).map((h) => h.outcome)).toEqual(['success']);
+  });
+
   it('a store that does not answer at all still makes one outage, reported once', async () => {
     world = createWorld();
     const store = outageBackend(world.backend);
