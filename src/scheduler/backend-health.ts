@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock/clock.js';
+import { sleep, type Clock, type TimerHandle } from '../clock/clock.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { SchedulerEventEmitter } from './events.js';
@@ -8,10 +8,10 @@ import type { SchedulerEventEmitter } from './events.js';
  *
  * One failed call is not an outage: under load (a saturated Redis, an event
  * loop blocked past a client's command timeout) a single command times out
- * while the store still answers. A failure is confirmed by a probe sent at
- * once; only when the probe fails too (two failures in a row, the second one
- * a fresh round trip to both stores) is the outage logged once and emitted as
- * `backend:down`. While down, a probe runs every `probeEveryMs` instead of
+ * while the store still answers. A failure is confirmed by probes of both
+ * stores, sent at once and again every 100 ms; only when they keep failing
+ * for a second (`CONFIRM_WINDOW_MS`) is the outage logged once and emitted
+ * as `backend:down`. While down, a probe runs every `probeEveryMs` instead of
  * every tick failing loudly; the first successful probe emits `backend:up`.
  *
  * Either way `onRecovered` is called once the probe answers, so what the
@@ -21,6 +21,16 @@ import type { SchedulerEventEmitter } from './events.js';
  * only to the jobs whose claim failed (`outage` false): re-planning every
  * job of an overloaded instance would drop the slots it is only late on.
  */
+/**
+ * A failed call is an outage only when the probes sent after it keep failing
+ * for this long: a load spike that makes a few calls time out (a saturated
+ * Redis, lock clients' 500 ms command timeout) is absorbed; a store that is
+ * gone is declared down about a second after the first failure.
+ */
+const CONFIRM_WINDOW_MS = 1_000;
+const CONFIRM_RETRY_MS = 100;
+const MAX_CONFIRM_PROBES = 20;
+
 export class BackendHealth {
   private downSince: number | null = null;
   /** When the failure being confirmed happened; null when none is. */
@@ -73,12 +83,19 @@ export class BackendHealth {
   }
 
   private async confirm(since: number, error: unknown): Promise<void> {
-    try {
-      await this.probe();
-    } catch {
-      this.suspectSince = null;
-      this.declareDown(since, error);
-      return;
+    // Bounded by time (CONFIRM_WINDOW_MS) and by count, whatever the clock does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.probe();
+        break;
+      } catch {
+        if (!this.running || attempt >= MAX_CONFIRM_PROBES || this.clock.now() - since >= CONFIRM_WINDOW_MS) {
+          this.suspectSince = null;
+          this.declareDown(since, error);
+          return;
+        }
+        await sleep(this.clock, CONFIRM_RETRY_MS);
+      }
     }
     this.suspectSince = null;
     if (!this.running) return;

@@ -122,6 +122,39 @@ describe('one backend call times out while the backend still answers', () => {
     expect((await a.scheduler.history('hog')).map((h) => h.outcome)).toEqual(['success']);
   });
 
+  it('a load spike that also times out the first probe is not an outage when a probe answers within a second', async () => {
+    world = createWorld('2026-01-01T00:00:00.500Z');
+    // After start, the next slot claim and the next clock read (the probe's) time out, as under a spike.
+    let spike = false;
+    let failures = 0;
+    const store = world.backend;
+    const backend = new Proxy(store, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (spike && (prop === 'claimSlots' || prop === 'time') && failures < 2) {
+            failures++;
+            return Promise.reject(new BackendUnavailableError(`${String(prop)}: Redis unreachable: Command timed out`));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const a = world.instance({ instanceId: 'a', pollIntervalMs: 1_000 }, { backend });
+    const downs: unknown[] = [];
+    a.scheduler.on('backend:down', (e) => downs.push(e));
+    const slots: number[] = [];
+    await a.scheduler.register({ name: 'tick', schedule: '* * * * * *', handler: (ctx) => void slots.push(ctx.scheduledAt.getTime()) });
+    await a.scheduler.start();
+    spike = true;
+    await world.clock.advance(5_000);
+
+    expect(failures).toBe(2);
+    expect(downs).toEqual([]);
+    expect(new Set(slots).size).toBe(5);
+  });
+
   it('a store that does not answer at all still makes one outage, reported once', async () => {
     world = createWorld();
     const store = outageBackend(world.backend);
