@@ -96,6 +96,7 @@ interface LatenessRow {
   /** Classified since the ledger counts them (older results: absent). */
   skipped?: number;
   dropped?: number;
+  pending?: number;
   lost?: number;
   lateRan?: number;
 }
@@ -151,6 +152,12 @@ export function performanceBlock(r: StoredResults): string {
   const bullmq = fire('bullmq', 1_000);
   const cpu = (row: LatenessRow | undefined): number => (row === undefined ? NaN : row.cpuMsPerFire + (row.redisCpuMsPerFire ?? NaN));
   const redis10k = fire('schedkit-redis', 10_000);
+  const fireIncidents = (contender: string): string => {
+    const entry = ((r.fire?.data.contenders as Array<{ contender: string; result?: { incidents?: Record<string, number> } }> | undefined) ?? []).find((c) => c.contender === contender);
+    const counts = Object.entries(entry?.result?.incidents ?? {}).filter(([name]) => name !== 'misfire dropped' && !name.startsWith('run:skipped'));
+    if (counts.length === 0) return 'no error, outage or put-back logged (all phases)';
+    return `logged over all phases: ${counts.map(([name, n]) => `${int(n)}× ${name}`).join(', ')}`;
+  };
   const memory10k = fire('schedkit-memory', 10_000);
 
   const cluster = ((r.cluster?.data.sizes as ClusterRow[] | undefined) ?? []).filter((row) => row.system === 'schedkit');
@@ -210,7 +217,7 @@ export function performanceBlock(r: StoredResults): string {
       ? 'not measured'
       : redis10k.lost === undefined
         ? `${int(redis10k.expected - redis10k.missed)} of ${int(redis10k.expected)} (job, slot) pairs ran; ${int(redis10k.missed)} never ran (this result predates the split into skipped by policy and lost)`
-        : `${int(redis10k.expected - redis10k.missed)} of ${int(redis10k.expected)} (job, slot) pairs ran (${int(redis10k.lateRan ?? 0)} of them more than 1 s late), ${int(redis10k.skipped ?? 0)} skipped by the overlap policy, ${int(redis10k.dropped ?? 0)} by the misfire policy, ${int(redis10k.lost)} lost, ${int(redis10k.duplicates)} duplicated`;
+        : `${int(redis10k.expected - redis10k.missed)} of ${int(redis10k.expected)} (job, slot) pairs ran (${int(redis10k.lateRan ?? 0)} of them more than 1 s late), ${int(redis10k.skipped ?? 0)} skipped by the overlap policy, ${int(redis10k.dropped ?? 0)} by the misfire policy, ${int(redis10k.pending ?? 0)} still pending in Redis at the stop (put back, not run yet), ${int(redis10k.lost)} lost, ${int(redis10k.duplicates)} duplicated; ${fireIncidents('schedkit-redis')}`;
 
   const lines = [
     `_Measured on ${measuredOn([r.fire, r.cluster, r.lock, r.scale])}; ${r.fire?.machine.cpu ?? 'n/a'}, ${r.fire?.machine.cores ?? 'n/a'} cores, Node ${r.fire?.machine.node ?? 'n/a'}, ${r.fire?.machine.redis ?? 'n/a'}._`,
