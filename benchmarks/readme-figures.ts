@@ -73,7 +73,7 @@ function measuredOn(results: Array<SuiteResult | SoakResult | undefined>): strin
   if (known.length === 0) return 'not measured yet';
   const groups = new Map<string, string[]>();
   for (const r of known) {
-    const key = `${commitText(r.provenance)} at ${day(r.startedAt)}`;
+    const key = `${commitText(r)} at ${day(r.startedAt)}`;
     groups.set(key, [...(groups.get(key) ?? []), r.suite]);
   }
   return [...groups].map(([key, suites]) => `${key} (${suites.join(', ')})`).join('; ');
@@ -264,7 +264,7 @@ function soakText(s: SoakResult | undefined, label: string): string {
   const heap = l.heap.find((h) => h.instance === 'node-1.1') ?? l.heap[0];
   const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)}`;
   return (
-    `with ${s.settingsText} (${s.ledger.windowMs / 1000}-second window; \`${s.provenance.command}\`, ${commitText(s.provenance)} at ${day(s.startedAt)}): ` +
+    `with ${s.settingsText} (${s.ledger.windowMs / 1000}-second window; \`${s.command}\`, ${commitText(s)} at ${day(s.startedAt)}): ` +
     `${int(l.slotRuns)} of ${int(l.slotsExpected)} slot runs, ${int(l.skippedOverlap)} slots skipped by the overlap policy and ${int(l.skippedMisfire)} by the misfire policy, ` +
     `${int(l.triggerRuns)} of ${int(l.triggersAcked)} one-off runs, ${l.kills} kills (${int(l.stalled)} runs cut short and reaped as \`stalled\`, ${int(l.rerunsAfterKill)} rerun), ` +
     `${l.duplicates} duplicates, ${l.missed} missed, ${l.lost} lost, ${int(l.errors)} errors and ${int(l.outages)} outages logged, ` +

@@ -13,7 +13,7 @@
  * (benchmarks/readme-figures.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { machine, markdownSuite, writeResult, type SuiteResult } from './lib/result.js';
+import { machine, markdownSuite, provenance, writeResult, type SuiteResult } from './lib/result.js';
 import { README, loadStoredResults, renderReadme } from './readme-figures.js';
 import { renderReport } from './report.js';
 
@@ -40,13 +40,15 @@ for (const name of selected) {
 console.log(`# schedkit benchmarks${quick ? ' (quick)' : ''}\n`);
 console.log(`machine: ${JSON.stringify(machine())}\n`);
 const started = Date.now();
+// Which code is measured: read before the suites run, not when each one ends.
+const stamp = provenance();
 let failed = false;
 for (const name of selected) {
   const t0 = Date.now();
   try {
     const run = await SUITES[name]!();
     const result = await run({ quick });
-    const file = writeResult(result);
+    const file = writeResult(result, stamp);
     console.log(markdownSuite(result));
     const bad = result.checks.filter((c) => !c.ok);
     if (bad.length > 0) {

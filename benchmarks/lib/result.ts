@@ -30,14 +30,13 @@ export interface Table {
   rows: Array<Array<string | number>>;
 }
 
-export interface SuiteResult {
+/** A suite's result file. Its commit, dirty flag and command (Provenance) stand at the top level; results written before they were recorded lack them. */
+export interface SuiteResult extends Partial<Provenance> {
   suite: string;
   quick: boolean;
   startedAt: string;
   durationMs: number;
   machine: Machine;
-  /** What was measured and how it was started; absent in results written before it was recorded. */
-  provenance?: Provenance;
   tables: Table[];
   checks: Check[];
   targets: Target[];
@@ -91,8 +90,8 @@ export function provenance(argv: readonly string[] = process.argv.slice(1)): Pro
 }
 
 /** "commit abc1234 (uncommitted changes)" / "commit unknown". */
-export function commitText(p: Provenance | undefined): string {
-  if (p === undefined || p.commit === 'unknown') return 'commit unknown';
+export function commitText(p: Partial<Provenance> | undefined): string {
+  if (p?.commit === undefined || p.commit === 'unknown') return 'commit unknown';
   return `commit ${p.commit.slice(0, 7)}${p.dirty ? ' with uncommitted changes' : ''}`;
 }
 
@@ -112,12 +111,17 @@ export function machine(): Machine {
   };
 }
 
-/** Writes `<suite>.json` (quick runs: `<suite>.quick.json`) under benchmarks/results/, stamped with its provenance. */
-export function writeResult(result: SuiteResult): string {
+/**
+ * Writes `<suite>.json` (quick runs: `<suite>.quick.json`) under
+ * benchmarks/results/, stamped with the commit, dirty flag and command of
+ * `stamp` — taken when the run started, so an edit or a commit made while it
+ * ran is not mistaken for the code it measured.
+ */
+export function writeResult(result: SuiteResult, stamp: Provenance = provenance()): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  result.provenance ??= provenance();
+  const stamped: SuiteResult = result.commit === undefined ? { ...stamp, ...result } : result;
   const file = `${RESULTS_DIR}${result.suite}${result.quick ? '.quick' : ''}.json`;
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(stamped, null, 2)}\n`);
   return file;
 }
 
@@ -157,8 +161,8 @@ export function markdownSuite(result: SuiteResult): string {
 }
 
 /** One line naming what a result was measured on: commit, date, machine, command. */
-export function provenanceLine(result: Pick<SuiteResult, 'startedAt' | 'machine' | 'provenance'>): string {
+export function provenanceLine(result: Pick<SuiteResult, 'startedAt' | 'machine' | 'commit' | 'dirty' | 'command'>): string {
   const m = result.machine;
-  const command = result.provenance === undefined ? 'command not recorded' : `\`${result.provenance.command}\``;
-  return `_Measured on ${commitText(result.provenance)}, ${result.startedAt}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.redis}; ${command}._`;
+  const command = result.command === undefined ? 'command not recorded' : `\`${result.command}\``;
+  return `_Measured on ${commitText(result)}, ${result.startedAt}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.redis}; ${command}._`;
 }

@@ -9,6 +9,7 @@
  * of processes.ts and redis-server.ts).
  */
 import { formatSummary, runSoak } from './soak.js';
+import { provenance } from '../../benchmarks/lib/result.js';
 import { soakResult, writeSoakResult } from './result.js';
 
 const USAGE = 'usage: npm run soak -- --minutes N | --seconds N  [--defaults] [--no-write]';
@@ -33,11 +34,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 const startedAt = new Date();
 const started = Date.now();
+const stamp = provenance();
 try {
   const summary = await runSoak({ minutes, defaults, log: (text) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`) });
   console.log(formatSummary(summary));
   if (!args.includes('--no-write')) {
-    console.log(`result: ${writeSoakResult(soakResult(summary, { defaults, startedAt, durationMs: Date.now() - started }))}`);
+    console.log(`result: ${writeSoakResult(soakResult(summary, { defaults, startedAt, durationMs: Date.now() - started, stamp }))}`);
   }
   console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.exit(summary.ok ? 0 : 1);

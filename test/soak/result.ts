@@ -5,15 +5,15 @@
  * with, read by benchmarks/readme-figures.ts for the README.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { RESULTS_DIR, machine, provenance, type Machine, type Provenance } from '../../benchmarks/lib/result.js';
+import { RESULTS_DIR, machine, type Machine, type Provenance } from '../../benchmarks/lib/result.js';
 import type { HeapSample, SoakSummary } from './soak.js';
 
-export interface SoakResult {
+/** Its commit, dirty flag and command (Provenance) stand at the top level, as in every result file. */
+export interface SoakResult extends Provenance {
   suite: 'soak' | 'soak-defaults';
   startedAt: string;
   durationMs: number;
   machine: Machine;
-  provenance: Provenance;
   /** The instances' settings where they differ from the scheduler's defaults (empty with `--defaults`). */
   settings: Record<string, unknown>;
   /** The same in words, for the README: "lockTtlMs 3 s, overlap 'allow', misfire 'run-all'". */
@@ -51,13 +51,14 @@ export interface SoakResult {
   examples: { duplicates: string[]; missed: string[]; lost: string[]; errors: string[] };
 }
 
-export function soakResult(summary: SoakSummary, options: { defaults: boolean; startedAt: Date; durationMs: number; argv?: readonly string[] }): SoakResult {
+/** `stamp`: the commit, dirty flag and command, taken when the soak started. */
+export function soakResult(summary: SoakSummary, options: { defaults: boolean; startedAt: Date; durationMs: number; stamp: Provenance }): SoakResult {
   return {
+    ...options.stamp,
     suite: options.defaults ? 'soak-defaults' : 'soak',
     startedAt: options.startedAt.toISOString(),
     durationMs: options.durationMs,
     machine: machine(),
-    provenance: provenance(options.argv),
     settings: summary.settings,
     settingsText: summary.settingsText,
     ledger: {
