@@ -3,8 +3,7 @@
 // process alive until stopTimeoutMs ends the stop.
 import { Container } from 'inversify';
 import { App, NoopLogger, SchedkitError, TOKENS, schedulerModule } from 'schedkit';
-
-const print = (message: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ message, ...fields }));
+import { print } from './shared.js';
 
 const container = new Container();
 container.load(schedulerModule({ shutdownTimeoutMs: 100, stopTimeoutMs: 500 }));
