@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { StoredLockRun } from './suites/lock-contention.js';
 import { RESULTS_DIR, commitText, type SuiteResult } from './lib/result.js';
 import type { SoakResult } from '../test/soak/result.js';
 
@@ -112,18 +113,6 @@ interface ClusterRow {
   events?: Record<string, number>;
 }
 
-interface LockRun {
-  impl: string;
-  masters: number;
-  processes: number;
-  keys: number;
-  holdMs: number;
-  contenders: number;
-  acquisitionsPerSec: number;
-  fairness: number | string;
-  acquisitions: number;
-}
-
 interface SequentialRow {
   impl: string;
   masters: number;
@@ -137,7 +126,7 @@ interface ScaleRow {
   idleCpuMsPerSec: number;
 }
 
-const fairnessOf = (run: LockRun | undefined): number => (run === undefined ? NaN : Number(run.fairness));
+const fairnessOf = (run: StoredLockRun | undefined): number => (run === undefined ? NaN : Number(run.fairness));
 
 // ------------------------------------------------------------ the Performance block
 
@@ -178,8 +167,8 @@ export function performanceBlock(r: StoredResults): string {
   const same = (values: number[]): string => (values.every((v) => v === values[0]) ? `${values[0] ?? 'n/a'}` : values.join(' / '));
   const bullDup = bullCluster.filter((row) => row.duplicatesTotal > 0).map((row) => `${row.duplicatesTotal} duplicates at ${row.instances} instances`);
 
-  const runs = (r.lock?.data.runs as LockRun[] | undefined) ?? [];
-  const lock = (impl: string, masters: number, processes: number, contenders: number, holdMs = 0): LockRun | undefined =>
+  const runs = (r.lock?.data.runs as StoredLockRun[] | undefined) ?? [];
+  const lock = (impl: string, masters: number, processes: number, contenders: number, holdMs = 0): StoredLockRun | undefined =>
     runs.find((x) => x.impl === impl && x.masters === masters && x.processes === processes && x.keys === 1 && x.holdMs === holdMs && x.contenders === contenders);
   const s16 = lock('schedkit', 1, 1, 16);
   const h16 = lock('hand-written', 1, 1, 16);

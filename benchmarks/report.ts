@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ThroughputPoint } from './suites/lock-contention.js';
 import { RESULTS_DIR, markdownSuite, markdownTable, provenanceLine, type SuiteResult } from './lib/result.js';
 import type { SoakResult } from '../test/soak/result.js';
 import { groupedBarsLog, lines } from './lib/svg.js';
@@ -19,16 +20,6 @@ interface LatenessRow {
   p90Ms?: number;
   p99Ms: number;
   maxMs: number;
-}
-
-interface ThroughputRow {
-  impl: string;
-  masters: number;
-  processes: number;
-  keys: number;
-  holdMs: number;
-  contenders: number;
-  acquisitionsPerSec: number;
 }
 
 function load(suite: string, quick: boolean): SuiteResult | undefined {
@@ -116,7 +107,7 @@ export function renderReport(options: { quick: boolean }): string[] {
   }
 
   const lock = results.find((r) => r.suite === 'lock-contention');
-  const throughput = ((lock?.data.throughput as ThroughputRow[] | undefined) ?? []).filter(
+  const throughput = ((lock?.data.throughput as ThroughputPoint[] | undefined) ?? []).filter(
     (row) => row.processes === 1 && row.keys === 1 && row.holdMs === 0 && row.masters === 1,
   );
   if (throughput.length > 0) {

@@ -109,7 +109,8 @@ export interface ThroughputPoint extends Case {
   violations: number;
 }
 
-interface RunResult extends ThroughputPoint {
+/** One measured run; stored in the result file's `data.runs` as `StoredLockRun`. */
+export interface RunResult extends ThroughputPoint {
   acquisitions: number;
   minPerContender: number;
   maxPerContender: number;
@@ -131,6 +132,9 @@ interface RunResult extends ThroughputPoint {
   /** Per holding: CPU of the contending Node process(es), µs. */
   clientCpuUsPerAcq: number;
 }
+
+/** A run as the result file stores it: JSON has no Infinity. */
+export type StoredLockRun = Omit<RunResult, 'fairness'> & { fairness: number | 'Infinity' };
 
 interface SequentialResult {
   impl: Impl;
