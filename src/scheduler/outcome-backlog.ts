@@ -9,11 +9,13 @@ interface Kept {
 }
 
 /**
- * Run outcomes the backend could not take because it was out of reach.
- * Dropping them would let the run's lease run out and another instance reap
- * it as `stalled` (and run a success again, or retry a failure without its
- * delay); they are sent again, in order, once the backend answers. Bounded by
- * what was in flight when the outage began: no run starts while it lasts.
+ * Run outcomes the backend did not take: out of reach (an outage, a call
+ * that timed out) or a failed call of another kind (a bad reply, a replica
+ * turned read-only). Dropping them would let the run's lease run out and
+ * another instance reap it as `stalled` (and run a success again, or retry a
+ * failure without its delay); they are sent again, in order, once the
+ * backend answers (the runner resends the second kind itself). Bounded by
+ * what was in flight when the failure came: no run starts during an outage.
  *
  * Sending twice is safe: the backend records an outcome only for a run still
  * active under the same fencing token, so a call that timed out here but ran
