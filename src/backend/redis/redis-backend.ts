@@ -1,19 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
-import { BackendUnavailableError, ConfigError, ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
-import { messages, show } from '../../errors/messages.js';
-import {
-  closeClient,
-  connectClient,
-  createClient,
-  toBackendError,
-  type RedisClient,
-  type RedisConnection,
-} from '../../redis/connection.js';
+import type { RedisClient } from '../../redis/connection.js';
 import type {
   ActiveRunRef,
   Backend,
-  ClaimedRun,
   DueRunsClaim,
   DueRunsClaimed,
   HistoryEntry,
@@ -28,39 +16,17 @@ import type {
   StoredJob,
   SweepResult,
 } from '../backend.js';
-import type { KeyFilter } from '../key-filter.js';
-import { DEFAULT_PREFIX, PREFIX_PATTERN, RedisKeys, isValidJobKey, isValidRunId } from './keys.js';
+import { RedisBackendConnection } from './backend-connection.js';
+import { FilterMirrors } from './filter-mirror.js';
+import { RedisKeys, isValidJobKey, isValidRunId } from './keys.js';
+import { resolveRedisBackendOptions, type RedisBackendOptions } from './redis-backend-options.js';
+import { assertRunId, encodeJobUpsert, encodeRunFinish, encodeRunRefs, encodeSlotClaim, nullableArg, numArg, stalledTextParts } from './script-args.js';
 import { ScriptCode, isScriptCode, scriptError, unexpectedReply } from './script-errors.js';
-import {
-  array,
-  decodeClaimed,
-  decodeHistoryEntry,
-  decodeJob,
-  decodeSummary,
-  num,
-  optNum,
-  optText,
-  registerScripts,
-  text,
-  type ScriptArg,
-} from './scripts.js';
+import { decodeDueRuns, decodeSlotClaim, decodeStalledRuns } from './script-replies.js';
+import { array, decodeHistoryEntry, decodeJob, decodeSummary, num, optNum, optText, text, type ScriptArg } from './scripts.js';
 
-/** Options of `RedisBackend`: exactly one of `connection` and `client`. */
-export interface RedisBackendOptions {
-  /** How to reach Redis; the backend opens (and closes) its own connections with fail-fast options. */
-  connection?: RedisConnection;
-  /**
-   * Bring your own client (standalone or Cluster). The backend registers its
-   * scripts on it, opens a duplicate for pub/sub, and never closes it. Its
-   * options decide how fast calls fail while Redis is down; ioredis
-   * `keyPrefix` is not supported (use `prefix`).
-   */
-  client?: Redis | Cluster;
-  /** Namespace of every key: `[A-Za-z0-9_.:-]{1,100}`. @default 'schedkit' */
-  prefix?: string;
-  /** History entries kept per job (oldest dropped first). @default 100 */
-  historyLimit?: number;
-}
+export type { RedisBackendOptions } from './redis-backend-options.js';
+export { FILTER_CHUNK } from './filter-mirror.js';
 
 /** Jobs per upsert/touch script call: each call is atomic, a batch of many is split so Redis never blocks long. */
 const JOB_BATCH = 250;
@@ -68,29 +34,10 @@ const JOB_BATCH = 250;
 const LIST_PAGE = 500;
 /** Most runs, and most jobs, one sweep call deletes before it is called again. */
 const SWEEP_BATCH = 2_000;
-/**
- * Most job keys one script call carries to the copy of a `claimDueRuns`
- * filter: a larger change (the first copy, or a full copy after Redis lost
- * it) goes in chunks of this many ahead of the claim.
- */
-export const FILTER_CHUNK = 5_000;
-/** Filter changes small enough to ride along in the claim call itself. */
-const FILTER_INLINE = 500;
 /** Most runs one removeJob call deletes, one reap call reaps, one resume call gives back. */
 const RUN_BATCH = 1_000;
 /** Active runs one releaseClaims call reads. */
 const RELEASE_SCAN = 2_000;
-
-type State = 'idle' | 'connecting' | 'connected' | 'closed';
-
-/** A `claimDueRuns` key filter mirrored in Redis as a SET, kept in sync by its change log. */
-interface KeyFilterState {
-  readonly redisKey: string;
-  /** The filter version the Redis copy holds; null until a full copy was sent (and after any doubt). */
-  synced: number | null;
-  /** Where the next claim starts reading the due index ('' = the front): see claim-due-runs.lua. */
-  cursor: string;
-}
 
 /**
  * The `Backend` on Redis (standalone, Sentinel or Cluster): every operation
@@ -114,48 +61,18 @@ export class RedisBackend implements Backend {
 
   private readonly keys: RedisKeys;
   private readonly historyLimit: number;
-  private readonly connection: RedisConnection | undefined;
-  private readonly provided: RedisClient | undefined;
-  private client: RedisClient | undefined;
-  private subscriber: RedisClient | undefined;
-  private state: State = 'idle';
-  private connecting: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
-  private readonly listeners = new Set<() => void>();
-  private readonly filters = new WeakMap<object, KeyFilterState>();
+  private readonly connection: RedisBackendConnection;
+  private readonly mirrors: FilterMirrors;
   private readonly stalledText = stalledTextParts();
 
   constructor(options: RedisBackendOptions) {
-    const problems: string[] = [];
-    if (typeof options !== 'object' || options === null) {
-      throw new ConfigError([`expected an object, got ${show(options)}`], 'RedisBackendOptions');
-    }
-    const { connection, client } = options;
-    if ((connection === undefined) === (client === undefined)) {
-      problems.push('exactly one of connection and client must be given');
-    }
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
-    if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-      problems.push(messages.redisBackendOption('prefix', 'must be 1-100 characters from [A-Za-z0-9_.:-]', prefix));
-    }
-    const historyLimit = options.historyLimit ?? 100;
-    if (!Number.isInteger(historyLimit) || historyLimit < 1 || historyLimit > 1_000_000) {
-      problems.push(messages.redisBackendOption('historyLimit', 'must be an integer from 1 to 1000000', historyLimit));
-    }
-    if (keyPrefixOf(connection, client) !== undefined) {
-      problems.push(
-        messages.redisBackendOption('keyPrefix', 'is not supported (keys must keep the namespace hash tag): use prefix', keyPrefixOf(connection, client)),
-      );
-    }
-    if (problems.length > 0) throw new ConfigError(problems, 'RedisBackendOptions');
-    this.prefix = prefix;
-    this.keys = new RedisKeys(prefix);
-    this.historyLimit = historyLimit;
-    this.connection = connection;
-    this.provided = client;
+    const resolved = resolveRedisBackendOptions(options);
+    this.prefix = resolved.prefix;
+    this.keys = new RedisKeys(resolved.prefix);
+    this.historyLimit = resolved.historyLimit;
+    this.mirrors = new FilterMirrors(this.keys);
+    this.connection = new RedisBackendConnection(this.keys.channel, resolved.connection, resolved.client);
   }
-
-  // ---- lifecycle -----------------------------------------------------------
 
   /**
    * Connects the command client and the pub/sub client and registers the
@@ -163,77 +80,17 @@ export class RedisBackend implements Backend {
    * failure it may be called again. Rejects with `E_BACKEND_UNAVAILABLE`.
    */
   async connect(): Promise<void> {
-    if (this.state === 'connected') return;
-    if (this.state === 'closed') throw new BackendUnavailableError(messages.backendClosed('connect'));
-    this.connecting ??= this.open().catch(async (error: unknown) => {
-      await this.release();
-      this.connecting = undefined;
-      if (this.state === 'connecting') this.state = 'idle';
-      throw toBackendError(error, 'RedisBackend.connect');
-    });
-    return this.connecting;
+    return this.connection.connect();
   }
 
   /** Quits the connections this backend opened (never a client passed in). Idempotent; never rejects. */
   async close(): Promise<void> {
-    this.closing ??= (async () => {
-      const pending = this.connecting;
-      this.state = 'closed';
-      this.listeners.clear();
-      if (pending !== undefined) await pending.catch(() => undefined);
-      await this.release();
-    })();
-    return this.closing;
-  }
-
-  private async open(): Promise<void> {
-    this.state = 'connecting';
-    const client = this.provided ?? createClient(this.connection!, 'backend');
-    this.client = client;
-    registerScripts(client);
-    await connectClient(client, 'RedisBackend');
-    const subscriber = this.connection !== undefined ? createClient(this.connection, 'backend-events') : duplicate(client);
-    this.subscriber = subscriber;
-    subscriber.on('message', (channel: string) => {
-      if (channel === this.keys.channel) this.notify();
-    });
-    await connectClient(subscriber, 'RedisBackend events');
-    await subscriber.subscribe(this.keys.channel);
-    // Messages published while the subscriber was reconnecting are lost:
-    // wake the listeners once it is back (best effort, they poll anyway).
-    subscriber.on('ready', () => {
-      if (this.state === 'connected') this.notify();
-    });
-    if (this.state !== 'connecting') throw new BackendUnavailableError(messages.backendClosed('connect'));
-    this.state = 'connected';
-  }
-
-  private async release(): Promise<void> {
-    const { client, subscriber } = this;
-    this.client = undefined;
-    this.subscriber = undefined;
-    await Promise.all([
-      subscriber === undefined ? undefined : closeClient(subscriber),
-      client === undefined || client === this.provided ? undefined : closeClient(client),
-    ]);
-  }
-
-  /** The command client, or `E_BACKEND_UNAVAILABLE` before `connect` / after `close`. */
-  private ready(call: string): RedisClient {
-    if (this.state === 'connected' && this.client !== undefined) return this.client;
-    throw new BackendUnavailableError(
-      this.state === 'closed' ? messages.backendClosed(call) : messages.backendNotConnected(call),
-    );
+    return this.connection.close();
   }
 
   /** Runs one backend call: not connected or Redis unreachable → `E_BACKEND_UNAVAILABLE`. */
   private async exec<T>(call: string, body: (client: RedisClient) => Promise<T>): Promise<T> {
-    const client = this.ready(call);
-    try {
-      return await body(client);
-    } catch (error) {
-      throw toBackendError(error, `RedisBackend.${call}`);
-    }
+    return this.connection.exec(call, body);
   }
 
   // ---- Backend ---------------------------------------------------------------
@@ -265,20 +122,7 @@ export class RedisBackend implements Backend {
 
   async upsertJobs(jobs: readonly JobUpsert[]): Promise<JobUpsertResult[]> {
     return this.exec('upsertJobs', async (client) => {
-      const encoded = jobs.map((job) => {
-        assertJobKey('upsertJobs', job.key);
-        return [
-          job.key,
-          String(job.name),
-          job.tenantId === undefined ? '0' : '1',
-          job.tenantId ?? '',
-          JSON.stringify(job.schedule ?? null),
-          String(job.definitionHash),
-          nullableArg('upsertJobs', 'definedAt', job.definedAt),
-          nullableArg('upsertJobs', 'nextRunAt', job.nextRunAt),
-          nullableArg('upsertJobs', 'limit', job.limit),
-        ];
-      });
+      const encoded = jobs.map(encodeJobUpsert);
       const results: JobUpsertResult[] = [];
       for (let i = 0; i < encoded.length; i += JOB_BATCH) {
         const batch = encoded.slice(i, i + JOB_BATCH);
@@ -367,19 +211,7 @@ export class RedisBackend implements Backend {
       const sent = claims.filter((claim) => isValidJobKey(claim.key));
       const args: ScriptArg[] = [this.keys.pending, this.keys.active, this.keys.ns, this.historyLimit];
       for (const claim of sent) {
-        assertRunId('claimSlot', claim.runId);
-        args.push(
-          claim.key,
-          numArg('claimSlot', 'slot', claim.slot),
-          claim.runId,
-          String(claim.instanceId),
-          numArg('claimSlot', 'leaseMs', claim.leaseMs),
-          String(claim.definitionHash),
-          claim.overlap,
-          nullableArg('claimSlot', 'nextRunAt', claim.nextRunAt),
-          claim.requeueOnStall ? '1' : '0',
-          numArg('claimSlot', 'maxAttempts', claim.maxAttempts),
-        );
+        args.push(...encodeSlotClaim(claim));
       }
       const replies = sent.length === 0 ? [] : array(await client.schedkitClaimSlots(...args), script);
       if (replies.length !== sent.length) throw unexpectedReply(script, `${replies.length} replies for ${sent.length} claims`);
@@ -438,43 +270,7 @@ export class RedisBackend implements Backend {
 
       if (keys === undefined || runIds.length === 0) return decodeDueRuns(await claim(this.keys.pending, 'all', '', '', [], [])).claimed;
 
-      let state = this.filters.get(keys);
-      if (state === undefined) {
-        state = { redisKey: this.keys.filter(randomUUID()), synced: null, cursor: '' };
-        this.filters.set(keys, state);
-      }
-      for (let attempt = 1; ; attempt++) {
-        // The delta and the sends happen in one synchronous stretch, so calls
-        // sharing a filter reach Redis in the order their deltas were taken;
-        // a large delta goes ahead in bounded chunks on the same connection.
-        const delta = filterDelta(state, keys);
-        const sends: Promise<unknown>[] = [];
-        let reply: unknown;
-        try {
-          if (delta.adds.length + delta.removes.length <= FILTER_INLINE) {
-            sends.push(claim(state.redisKey, 'set', delta.sync, state.cursor, delta.adds, delta.removes));
-          } else {
-            const sync = (op: 'reset' | 'add' | 'remove', chunk: readonly string[]) =>
-              sends.push(client.schedkitSyncFilter(state.redisKey, this.keys.ns, op, ...chunk) as Promise<unknown>);
-            if (delta.sync === 'reset') sync('reset', []);
-            for (let i = 0; i < delta.adds.length; i += FILTER_CHUNK) sync('add', delta.adds.slice(i, i + FILTER_CHUNK));
-            for (let i = 0; i < delta.removes.length; i += FILTER_CHUNK) sync('remove', delta.removes.slice(i, i + FILTER_CHUNK));
-            sends.push(claim(state.redisKey, 'set', '', state.cursor, [], []));
-          }
-          reply = (await Promise.all(sends)).at(-1);
-        } catch (error) {
-          state.synced = null;
-          throw error;
-        }
-        if (reply === ScriptCode.FilterMissing && attempt === 1) {
-          state.synced = null;
-          continue;
-        }
-        if (isScriptCode(reply)) throw scriptError(reply, { script: 'claim-due-runs' });
-        const decoded = decodeDueRuns(reply);
-        state.cursor = decoded.cursor;
-        return decoded.claimed;
-      }
+      return this.mirrors.claim(client, keys, claim);
     });
   }
 
@@ -488,14 +284,7 @@ export class RedisBackend implements Backend {
     return this.exec('heartbeat', async (client) => {
       const lease = numArg('heartbeat', 'leaseMs', leaseMs);
       const out = runs.map(() => false);
-      const args: ScriptArg[] = [];
-      const positions: number[] = [];
-      runs.forEach((ref, i) => {
-        // An unusable reference cannot name an active run.
-        if (!isValidJobKey(ref.key) || !isValidRunId(ref.id) || !Number.isFinite(ref.fencingToken)) return;
-        positions.push(i);
-        args.push(ref.key, ref.id, String(ref.fencingToken));
-      });
+      const { args, positions } = encodeRunRefs(runs);
       if (positions.length === 0) return out;
       const reply = array(await client.schedkitHeartbeat(this.keys.active, this.keys.ns, lease, ...args), 'heartbeat');
       positions.forEach((position, j) => {
@@ -520,19 +309,7 @@ export class RedisBackend implements Backend {
       for (const finish of finishes) {
         if (!sendable(finish)) continue;
         sent++;
-        args.push(
-          finish.key,
-          finish.id,
-          numArg('finishRun', 'fencingToken', finish.fencingToken),
-          String(finish.instanceId),
-          finish.outcome,
-          finish.error === null ? '0' : '1',
-          finish.error ?? '',
-          numArg('finishRun', 'durationMs', finish.durationMs),
-          numArg('finishRun', 'endedMsAgo', finish.endedMsAgo ?? 0),
-          finish.retryInMs === undefined ? '' : numArg('finishRun', 'retryInMs', finish.retryInMs),
-          finish.requeueInMs === undefined ? '' : numArg('finishRun', 'requeueInMs', finish.requeueInMs),
-        );
+        args.push(...encodeRunFinish(finish));
       }
       const replies = sent === 0 ? [] : array(await client.schedkitFinishRuns(...args), script);
       if (replies.length !== sent) throw unexpectedReply(script, `${replies.length} replies for ${sent} runs`);
@@ -582,17 +359,7 @@ export class RedisBackend implements Backend {
           ),
           script,
         );
-        for (let i = 1; i + 6 < reply.length; i += 7) {
-          out.push({
-            key: text(reply[i], script),
-            id: text(reply[i + 1], script),
-            kind: text(reply[i + 2], script) as StalledRun['kind'],
-            scheduledAt: num(reply[i + 3], script),
-            attempt: num(reply[i + 4], script),
-            instanceId: text(reply[i + 5], script),
-            requeued: reply[i + 6] === '1',
-          });
-        }
+        out.push(...decodeStalledRuns(reply, script));
         if (reply[0] !== '1') return out;
       }
     });
@@ -627,131 +394,6 @@ export class RedisBackend implements Backend {
   }
 
   onRunsChanged(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) {
-      queueMicrotask(() => {
-        if (!this.listeners.has(listener)) return;
-        try {
-          listener();
-        } catch {
-          // Best effort by contract: a listener's failure is its own business.
-        }
-      });
-    }
-  }
-}
-
-// ---- helpers -----------------------------------------------------------------
-
-/** A second connection like `client` (for pub/sub). */
-function duplicate(client: RedisClient): RedisClient {
-  return client.isCluster ? (client as Cluster).duplicate() : (client as Redis).duplicate();
-}
-
-/** A claim-due-runs reply: the claim, and where the caller's next claim starts reading. */
-function decodeDueRuns(reply: unknown): { claimed: DueRunsClaimed; cursor: string } {
-  const script = 'claim-due-runs';
-  if (isScriptCode(reply)) throw scriptError(reply, { script });
-  const values = array(reply, script);
-  const runs: ClaimedRun[] = [];
-  for (let i = 2; i + 9 < values.length; i += 10) runs.push(decodeClaimed(values, i, script));
-  return { claimed: { runs, nextDueAt: optNum(values[0], script) }, cursor: optText(values[1]) ?? '' };
-}
-
-/**
- * What to send so the Redis copy of a filter matches it: everything after a
- * doubt (`reset`), otherwise the keys added and removed since the version
- * last sent. Marks the filter as synced as if the call succeeds; a failed
- * call clears that.
- */
-function filterDelta(state: KeyFilterState, filter: KeyFilter): { sync: 'reset' | 'delta' | ''; adds: string[]; removes: string[] } {
-  const version = filter.version;
-  const changes = state.synced === null ? null : filter.changesSince(state.synced);
-  state.synced = version;
-  if (changes === null) return { sync: 'reset', adds: [...filter.all()], removes: [] };
-  const { added, removed } = changes;
-  return { sync: added.length > 0 || removed.length > 0 ? 'delta' : '', adds: added, removes: removed };
-}
-
-function assertJobKey(call: string, key: unknown): asserts key is string {
-  if (!isValidJobKey(key)) {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendKey(call, 'job key', key), {
-      details: { field: 'key' },
-    });
-  }
-}
-
-function assertRunId(call: string, id: unknown): asserts id is string {
-  if (!isValidRunId(id)) {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendRunId(call, id), { details: { field: 'id' } });
-  }
-}
-
-/** A number as script argument text (exact: JS prints the shortest round-trip form). */
-function numArg(call: string, field: string, value: number): string {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendNumber(call, field, value), {
-      details: { field },
-    });
-  }
-  return String(value);
-}
-
-/** A nullable number: `''` stands for null. */
-function nullableArg(call: string, field: string, value: number | null): string {
-  return value === null ? '' : numArg(call, field, value);
-}
-
-/** ioredis `keyPrefix` in the given options or client (it would break the namespace's hash tag). */
-function keyPrefixOf(connection: RedisConnection | undefined, client: RedisClient | undefined): string | undefined {
-  const fromClient = (client?.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } } | undefined);
-  const fromConnection = connection?.options as { keyPrefix?: string; redisOptions?: { keyPrefix?: string } } | undefined;
-  const found =
-    fromClient?.keyPrefix || fromClient?.redisOptions?.keyPrefix || fromConnection?.keyPrefix || fromConnection?.redisOptions?.keyPrefix;
-  return found === '' ? undefined : (found ?? undefined);
-}
-
-/**
- * The stall error text split around the instance id and the overdue ms, so
- * reap-stalled.lua writes exactly `messages.runStalled(instanceId, overdueMs)`.
- */
-function stalledTextParts(): [string, string, string] {
-  const instance = '\u0000instance\u0000';
-  const overdue = -123456.789;
-  const full = messages.runStalled(instance, overdue);
-  const i = full.indexOf(instance);
-  const o = full.indexOf(String(overdue), i + instance.length);
-  if (i < 0 || o < 0) return ['instance "', '" stopped heartbeating: the lease had expired ', ' ms before it was reaped'];
-  return [full.slice(0, i), full.slice(i + instance.length, o), full.slice(o + String(overdue).length)];
-}
-
-function decodeSlotClaim(claim: SlotClaim, reply: unknown[], script: string): SlotClaimResult {
-  const status = text(reply[0], script);
-  switch (status) {
-    case 'claimed':
-      return { status, run: decodeClaimed([reply[1], reply[2], claim.key, ...reply.slice(3)], 0, script) };
-    case 'buffered':
-      return { status, run: decodeSummary(claim.key, reply, 1, script) };
-    case 'superseded': {
-      const stored = decodeJob(claim.key, reply[1], script);
-      if (stored === null) throw unexpectedReply(script, 'superseded without state');
-      return { status, stored };
-    }
-    case 'early':
-      return { status, retryInMs: num(reply[1], script) };
-    case 'taken':
-    case 'skipped':
-    case 'paused':
-    case 'completed':
-    case 'removed':
-      return { status };
-    default:
-      throw unexpectedReply(script, `unknown status ${show(status)}`);
+    return this.connection.onRunsChanged(listener);
   }
 }

@@ -6,6 +6,7 @@ import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { errorText, isConnectionError, type RedisClient } from '../../redis/connection.js';
 import { lockAcquire, lockRelease, queueWake, raiseFence, type AttemptReply, type LockKeys, type ReleaseReply } from './scripts.js';
+import { MasterHealth } from './master-health.js';
 import { count, gather, settle, type Settled, type Snapshot } from './settle.js';
 
 /** `gather` until `enough`, then up to QUEUE_VIEW_GRACE_MS more for `wanted`. */
@@ -39,9 +40,6 @@ function refusals(snapshot: Snapshot<AttemptReply>): number {
  * acquire for its command timeout.
  */
 const QUEUE_VIEW_GRACE_MS = 25;
-
-/** How long a master that timed out or dropped a queue call is avoided as the queue master. */
-const SUSPECT_MS = 2_000;
 
 /**
  * A lock held on a quorum of masters: the random value stored in its key.
@@ -152,7 +150,7 @@ export class LockQuorum {
   readonly size: number;
   readonly quorum: number;
   readonly #redlock: Redlock;
-  readonly #suspectUntil: number[];
+  readonly #health: MasterHealth;
 
   constructor(
     readonly clients: readonly RedisClient[],
@@ -164,7 +162,7 @@ export class LockQuorum {
   ) {
     this.size = clients.length;
     this.quorum = Math.floor(clients.length / 2) + 1;
-    this.#suspectUntil = clients.map(() => 0);
+    this.#health = new MasterHealth(clients, clock);
     this.#redlock = new Redlock(clients, { driftFactor, retryCount: 0, retryDelay: 0, retryJitter: 0 });
     // redlock emits one 'error' per vote against (a dead master): expected
     // noise. Its constructor installs a no-op listener; we add none.
@@ -193,7 +191,7 @@ export class LockQuorum {
     // the same step. With several, only once a quorum is known to agree.
     const leaveOnGrant = this.size === 1;
     const calls = this.clients.map((client, i) =>
-      this.watch(
+      this.#health.watch(
         i,
         settle(
           lockAcquire(client, keys, value, ttlMs, queue?.master === i ? { ticket: queue.ticket, leaseMs: queue.leaseMs, join: queue.join, leaveOnGrant } : undefined),
@@ -201,7 +199,7 @@ export class LockQuorum {
       ),
     );
     const granted = (reply: AttemptReply): boolean => reply.granted;
-    const queueKnown = (s: Snapshot<AttemptReply>): boolean => queue === undefined || this.isSuspect(queue.master) || s[queue.master] !== undefined;
+    const queueKnown = (s: Snapshot<AttemptReply>): boolean => queue === undefined || this.#health.isSuspect(queue.master) || s[queue.master] !== undefined;
     const decided = (s: Snapshot<AttemptReply>): boolean => count(s, granted) >= this.quorum || refusals(s) > this.size - this.quorum;
 
     let snapshot = await gatherWithGrace(calls, decided, queueKnown);
@@ -226,7 +224,7 @@ export class LockQuorum {
       const laggards = this.clients.map((_c, i) => i).filter((i) => !vouching.has(i));
       if (vouching.size < this.quorum) {
         const raised = await gather(
-          laggards.map((i) => this.watch(i, settle(raiseFence(this.clients[i]!, keys, value, token)))),
+          laggards.map((i) => this.#health.watch(i, settle(raiseFence(this.clients[i]!, keys, value, token)))),
           (s) => vouching.size + count(s, (ok) => ok) >= this.quorum,
         );
         const confirmed = vouching.size + count(raised, (ok) => ok);
@@ -321,7 +319,7 @@ export class LockQuorum {
       return { handedOver: true, hold: new Hold(next.value), fencingToken: reply.fence, expiresAt: this.expiry(started, next.ttlMs) };
     }
     const calls = this.clients.map((client, i) =>
-      this.watch(i, settle(lockRelease(client, keys, value, this.channel, { kind: i === master ? 'report' : 'plain' }))),
+      this.#health.watch(i, settle(lockRelease(client, keys, value, this.channel, { kind: i === master ? 'report' : 'plain' }))),
     );
     await gatherWithGrace(
       calls,
@@ -346,7 +344,7 @@ export class LockQuorum {
   /** Why an extension failed: another value in the key, no key, or too few masters answering. */
   async lossReason(keys: LockKeys, hold: QuorumHold, where: string): Promise<LossReason> {
     const snapshot = await gather(
-      this.clients.map((client, i) => this.watch(i, settle(client.get(keys.lock)))),
+      this.clients.map((client, i) => this.#health.watch(i, settle(client.get(keys.lock)))),
       (s) => count(s) >= this.quorum,
     );
     if (count(snapshot) < this.quorum) return { kind: 'unreachable', why: this.unavailable(where, snapshot, undefined).message };
@@ -354,37 +352,14 @@ export class LockQuorum {
     return { kind: 'expired' };
   }
 
-  /**
-   * The master that holds waiting queues: the first (in configured order) that
-   * is connected and has not just failed a call. Every instance must list the
-   * masters in the same order for their waiters to share one queue; if they
-   * do not, waiters still get the lock, only not in arrival order.
-   */
+  /** The master that holds waiting queues: see `MasterHealth.queueMaster`. */
   queueMaster(): number | undefined {
-    let fallback: number | undefined;
-    for (let i = 0; i < this.size; i++) {
-      if (this.clients[i]!.status !== 'ready') continue;
-      if (!this.isSuspect(i)) return i;
-      fallback ??= i;
-    }
-    return fallback;
+    return this.#health.queueMaster();
   }
 
   /** Avoid this master for the queue for a while (it timed out or dropped a call). */
   markSuspect(master: number): void {
-    this.#suspectUntil[master] = this.clock.now() + SUSPECT_MS;
-  }
-
-  private isSuspect(master: number): boolean {
-    return this.clock.now() < (this.#suspectUntil[master] ?? 0);
-  }
-
-  /** Marks a master suspect when its call failed for a connection reason. */
-  private watch<T>(master: number, call: Promise<Settled<T>>): Promise<Settled<T>> {
-    return call.then((outcome) => {
-      if (!outcome.ok && isConnectionError(outcome.error)) this.markSuspect(master);
-      return outcome;
-    });
+    this.#health.markSuspect(master);
   }
 
   private queueView(snapshot: Snapshot<AttemptReply>, queue: QueueQuery | undefined): QueueView {

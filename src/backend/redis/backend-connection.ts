@@ -1,0 +1,146 @@
+import type { Cluster, Redis } from 'ioredis';
+import { BackendUnavailableError } from '../../errors/schedkit-error.js';
+import { messages } from '../../errors/messages.js';
+import {
+  closeClient,
+  connectClient,
+  createClient,
+  toBackendError,
+  type RedisClient,
+  type RedisConnection,
+} from '../../redis/connection.js';
+import { registerScripts } from './scripts.js';
+
+/**
+ * The connection state of `RedisBackend`: the command client, the pub/sub
+ * client that carries `onRunsChanged`, and the idle → connecting → connected
+ * → closed transitions. Separate from the backend's operations so those read
+ * as "encode, call the script, decode" and never handle state.
+ */
+
+type State = 'idle' | 'connecting' | 'connected' | 'closed';
+
+/** The clients of one `RedisBackend` and their lifecycle. */
+export class RedisBackendConnection {
+  private client: RedisClient | undefined;
+  private subscriber: RedisClient | undefined;
+  private state: State = 'idle';
+  private connecting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    /** The pub/sub channel published when pending runs may have become claimable. */
+    private readonly channel: string,
+    private readonly connection: RedisConnection | undefined,
+    /** A client passed in by the user: used, never closed. */
+    private readonly provided: RedisClient | undefined,
+  ) {}
+
+  /**
+   * Connects the command client and the pub/sub client and registers the
+   * scripts. Idempotent (a concurrent call shares the attempt); after a
+   * failure it may be called again. Rejects with `E_BACKEND_UNAVAILABLE`.
+   */
+  async connect(): Promise<void> {
+    if (this.state === 'connected') return;
+    if (this.state === 'closed') throw new BackendUnavailableError(messages.backendClosed('connect'));
+    this.connecting ??= this.open().catch(async (error: unknown) => {
+      await this.release();
+      this.connecting = undefined;
+      if (this.state === 'connecting') this.state = 'idle';
+      throw toBackendError(error, 'RedisBackend.connect');
+    });
+    return this.connecting;
+  }
+
+  /** Quits the connections this backend opened (never a client passed in). Idempotent; never rejects. */
+  async close(): Promise<void> {
+    this.closing ??= (async () => {
+      const pending = this.connecting;
+      this.state = 'closed';
+      this.listeners.clear();
+      if (pending !== undefined) await pending.catch(() => undefined);
+      await this.release();
+    })();
+    return this.closing;
+  }
+
+  private async open(): Promise<void> {
+    this.state = 'connecting';
+    const client = this.provided ?? createClient(this.connection!, 'backend');
+    this.client = client;
+    registerScripts(client);
+    await connectClient(client, 'RedisBackend');
+    const subscriber = this.connection !== undefined ? createClient(this.connection, 'backend-events') : duplicate(client);
+    this.subscriber = subscriber;
+    subscriber.on('message', (channel: string) => {
+      if (channel === this.channel) this.notify();
+    });
+    await connectClient(subscriber, 'RedisBackend events');
+    await subscriber.subscribe(this.channel);
+    // Messages published while the subscriber was reconnecting are lost:
+    // wake the listeners once it is back (best effort, they poll anyway).
+    subscriber.on('ready', () => {
+      if (this.state === 'connected') this.notify();
+    });
+    if (this.state !== 'connecting') throw new BackendUnavailableError(messages.backendClosed('connect'));
+    this.state = 'connected';
+  }
+
+  private async release(): Promise<void> {
+    const { client, subscriber } = this;
+    this.client = undefined;
+    this.subscriber = undefined;
+    await Promise.all([
+      subscriber === undefined ? undefined : closeClient(subscriber),
+      client === undefined || client === this.provided ? undefined : closeClient(client),
+    ]);
+  }
+
+  /** The command client, or `E_BACKEND_UNAVAILABLE` before `connect` / after `close`. */
+  private ready(call: string): RedisClient {
+    if (this.state === 'connected' && this.client !== undefined) return this.client;
+    throw new BackendUnavailableError(
+      this.state === 'closed' ? messages.backendClosed(call) : messages.backendNotConnected(call),
+    );
+  }
+
+  /** Runs one backend call: not connected or Redis unreachable → `E_BACKEND_UNAVAILABLE`. */
+  async exec<T>(call: string, body: (client: RedisClient) => Promise<T>): Promise<T> {
+    const client = this.ready(call);
+    try {
+      return await body(client);
+    } catch (error) {
+      throw toBackendError(error, `RedisBackend.${call}`);
+    }
+  }
+
+  /** Adds a listener woken when pending runs may have become claimable; returns its removal. */
+  onRunsChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) {
+      queueMicrotask(() => {
+        if (!this.listeners.has(listener)) return;
+        try {
+          listener();
+        } catch {
+          // Best effort by contract: a listener's failure is its own business.
+        }
+      });
+    }
+  }
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+/** A second connection like `client` (for pub/sub). */
+function duplicate(client: RedisClient): RedisClient {
+  return client.isCluster ? (client as Cluster).duplicate() : (client as Redis).duplicate();
+}

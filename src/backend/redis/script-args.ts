@@ -1,0 +1,118 @@
+import type { ActiveRunRef, JobUpsert, RunFinish, SlotClaim } from '../backend.js';
+import { ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
+import { messages } from '../../errors/messages.js';
+import { isValidJobKey, isValidRunId } from './keys.js';
+import type { ScriptArg } from './scripts.js';
+
+/**
+ * How `RedisBackend` turns call arguments into script arguments: every
+ * number checked finite and sent in its exact text form, every key and run id
+ * checked against the stored charset. Separate from the backend so each
+ * check exists once and every script call encodes the same way.
+ */
+
+export function assertJobKey(call: string, key: unknown): asserts key is string {
+  if (!isValidJobKey(key)) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendKey(call, 'job key', key), {
+      details: { field: 'key' },
+    });
+  }
+}
+
+export function assertRunId(call: string, id: unknown): asserts id is string {
+  if (!isValidRunId(id)) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendRunId(call, id), { details: { field: 'id' } });
+  }
+}
+
+/** A number as script argument text (exact: JS prints the shortest round-trip form). */
+export function numArg(call: string, field: string, value: number): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendNumber(call, field, value), {
+      details: { field },
+    });
+  }
+  return String(value);
+}
+
+/** A nullable number: `''` stands for null. */
+export function nullableArg(call: string, field: string, value: number | null): string {
+  return value === null ? '' : numArg(call, field, value);
+}
+
+/**
+ * The stall error text split around the instance id and the overdue ms, so
+ * reap-stalled.lua writes exactly `messages.runStalled(instanceId, overdueMs)`.
+ */
+export function stalledTextParts(): [string, string, string] {
+  const instance = '\u0000instance\u0000';
+  const overdue = -123456.789;
+  const full = messages.runStalled(instance, overdue);
+  const i = full.indexOf(instance);
+  const o = full.indexOf(String(overdue), i + instance.length);
+  if (i < 0 || o < 0) return ['instance "', '" stopped heartbeating: the lease had expired ', ' ms before it was reaped'];
+  return [full.slice(0, i), full.slice(i + instance.length, o), full.slice(o + String(overdue).length)];
+}
+
+/** One job's arguments to upsert-jobs.lua (nine per job). */
+export function encodeJobUpsert(job: JobUpsert): string[] {
+  assertJobKey('upsertJobs', job.key);
+  return [
+    job.key,
+    String(job.name),
+    job.tenantId === undefined ? '0' : '1',
+    job.tenantId ?? '',
+    JSON.stringify(job.schedule ?? null),
+    String(job.definitionHash),
+    nullableArg('upsertJobs', 'definedAt', job.definedAt),
+    nullableArg('upsertJobs', 'nextRunAt', job.nextRunAt),
+    nullableArg('upsertJobs', 'limit', job.limit),
+  ];
+}
+
+/** One claim's arguments to claim-slots.lua (ten per claim). */
+export function encodeSlotClaim(claim: SlotClaim): ScriptArg[] {
+  assertRunId('claimSlot', claim.runId);
+  return [
+    claim.key,
+    numArg('claimSlot', 'slot', claim.slot),
+    claim.runId,
+    String(claim.instanceId),
+    numArg('claimSlot', 'leaseMs', claim.leaseMs),
+    String(claim.definitionHash),
+    claim.overlap,
+    nullableArg('claimSlot', 'nextRunAt', claim.nextRunAt),
+    claim.requeueOnStall ? '1' : '0',
+    numArg('claimSlot', 'maxAttempts', claim.maxAttempts),
+  ];
+}
+
+/** One finish's arguments to finish-runs.lua (eleven per run). */
+export function encodeRunFinish(finish: RunFinish): ScriptArg[] {
+  return [
+    finish.key,
+    finish.id,
+    numArg('finishRun', 'fencingToken', finish.fencingToken),
+    String(finish.instanceId),
+    finish.outcome,
+    finish.error === null ? '0' : '1',
+    finish.error ?? '',
+    numArg('finishRun', 'durationMs', finish.durationMs),
+    numArg('finishRun', 'endedMsAgo', finish.endedMsAgo ?? 0),
+    finish.retryInMs === undefined ? '' : numArg('finishRun', 'retryInMs', finish.retryInMs),
+    finish.requeueInMs === undefined ? '' : numArg('finishRun', 'requeueInMs', finish.requeueInMs),
+  ];
+}
+
+/** The arguments to heartbeat.lua (three per run) and which of `runs` they stand for. */
+export function encodeRunRefs(runs: readonly ActiveRunRef[]): { args: ScriptArg[]; positions: number[] } {
+  const args: ScriptArg[] = [];
+  const positions: number[] = [];
+  runs.forEach((ref, i) => {
+    // An unusable reference cannot name an active run.
+    if (!isValidJobKey(ref.key) || !isValidRunId(ref.id) || !Number.isFinite(ref.fencingToken)) return;
+    positions.push(i);
+    args.push(ref.key, ref.id, String(ref.fencingToken));
+  });
+  return { args, positions };
+}
