@@ -1,0 +1,301 @@
+/**
+ * The per-job slot timeline: which slot each registered job fires next, the
+ * misfire plan when slots were missed, and the dispatch of a due slot (claim
+ * in the backend, then hand the claimed run to the `RunRunner`). Separate
+ * from the scheduler facade because this is the one place where time flows
+ * for a job; the facade only adds, replaces and retires entries.
+ */
+import { newRunId } from '../job/run-id.js';
+import type { Backend, SlotClaim, SlotClaimResult, StoredJob } from '../backend/backend.js';
+import type { KeyTable } from '../backend/key-filter.js';
+import type { AlignedClock } from '../clock/aligned-clock.js';
+import type { SchedulerConfig } from '../config/config.js';
+import type { NormalizedJob } from '../job/normalize-job.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsCollector } from '../observability/metrics.js';
+import { planSlots } from '../schedule/misfire.js';
+import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
+import type { BackendHealth } from './backend-health.js';
+import { CallBatcher } from './call-batcher.js';
+import type { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { DueQueue } from './due-queue.js';
+import type { SchedulerEventEmitter } from './events.js';
+import type { Membership } from './membership.js';
+import type { RunRunner } from './run-runner.js';
+import type { UnansweredClaims } from './unanswered-claims.js';
+
+/** A registered job and where this instance is in its schedule. */
+export interface JobEntry {
+  job: NormalizedJob;
+  /**
+   * When the definition first reached the store, by the store's clock (newest
+   * wins across instances); null until then: the store stamps it.
+   */
+  definedAt: number | null;
+  /** The slot the queue will fire next, or null when none is queued. */
+  nextSlot: number | null;
+  /** Bumped whenever the queued slot is replaced, so stale queue items are ignored. */
+  token: number;
+  /** Removed, replaced, or no slot will ever come again. */
+  done: boolean;
+}
+
+/** A slot in the due queue; stale when its token no longer matches the entry's. */
+export interface QueueItem {
+  entry: JobEntry;
+  token: number;
+}
+
+/** Earliest representable instant: the baseline of a once job that never ran. */
+const BEGINNING_OF_TIME = -8.64e15;
+
+/** What the timeline works with, shared with the scheduler that owns it. */
+export interface JobTimelineDeps {
+  config: SchedulerConfig;
+  backend: Backend;
+  clock: AlignedClock;
+  log: Logger;
+  metrics: MetricsCollector;
+  events: SchedulerEventEmitter;
+  limiter: ConcurrencyLimiter;
+  runner: RunRunner;
+  health: BackendHealth;
+  unanswered: UnansweredClaims;
+  membership: Membership;
+  /** Registered jobs by key (owned by the scheduler). */
+  jobs: KeyTable<JobEntry>;
+  /** Jobs whose slot claim failed since the last recovery (owned by the scheduler). */
+  claimFailed: Set<JobEntry>;
+  /** Whether the scheduler is started: slots are claimed only then. */
+  isStarted: () => boolean;
+}
+
+/**
+ * Fires each job's slots from the due queue, plans missed ones by the
+ * misfire policy, and claims and runs due slots.
+ */
+export class JobTimeline {
+  private readonly config: SchedulerConfig;
+  private readonly clock: AlignedClock;
+  private readonly log: Logger;
+  private readonly metrics: MetricsCollector;
+  private readonly events: SchedulerEventEmitter;
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly claims: CallBatcher<SlotClaim, SlotClaimResult>;
+  private readonly runner: RunRunner;
+  private readonly health: BackendHealth;
+  private readonly unanswered: UnansweredClaims;
+  private readonly membership: Membership;
+  private readonly jobs: KeyTable<JobEntry>;
+  private readonly claimFailed: Set<JobEntry>;
+  private readonly isStarted: () => boolean;
+  /** Fires each queued slot at its time; started and stopped with the scheduler. */
+  readonly queue: DueQueue<QueueItem>;
+
+  constructor(deps: JobTimelineDeps) {
+    this.config = deps.config;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.metrics = deps.metrics;
+    this.events = deps.events;
+    this.limiter = deps.limiter;
+    this.runner = deps.runner;
+    this.health = deps.health;
+    this.unanswered = deps.unanswered;
+    this.membership = deps.membership;
+    this.jobs = deps.jobs;
+    this.claimFailed = deps.claimFailed;
+    this.isStarted = deps.isStarted;
+    this.claims = new CallBatcher('claimSlots', (claims) => deps.backend.claimSlots(claims));
+    this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
+  }
+
+  private onDue(item: QueueItem, at: number): void {
+    const entry = item.entry;
+    if (entry.done || item.token !== entry.token || entry.job.schedule === null) return;
+    try {
+      const now = this.clock.now();
+      if (this.health.isDown) {
+        // Claims cannot succeed; keep the series moving. Recovery re-plans
+        // from the backend's newest claimed slot and applies the misfire policy.
+        this.queueNext(entry, nextAfter(entry.job, Math.max(at, now)));
+      } else if (now - at < this.config.misfireGraceMs) {
+        this.queueNext(entry, nextAfter(entry.job, at));
+        void this.dispatchSlot(entry, at, entry.job.overlap);
+      } else {
+        // Woke far too late (suspended machine, blocked event loop): missed slots.
+        this.plan(entry, at - 1, now, this.config.misfireGraceMs);
+      }
+    } catch (error) {
+      this.log.error('could not schedule the next slot; the job stops here', { job: entry.job.name, tenantId: entry.job.tenantId, err: error });
+    }
+  }
+
+  /** Queues `slot` as the entry's next fire time (or nothing when null). */
+  queueNext(entry: JobEntry, slot: number | null): void {
+    entry.nextSlot = slot;
+    entry.token++;
+    if (slot !== null && !entry.done) this.queue.push(slot, { entry, token: entry.token });
+  }
+
+  /**
+   * Plans the slots after `after`: catch-ups by the misfire policy, the ones
+   * due now, and the next one to queue.
+   */
+  private plan(entry: JobEntry, after: number, now: number, graceMs: number): void {
+    const { job } = entry;
+    if (job.schedule === null) return;
+    const plan = planSlots({ schedule: job.schedule, after, now, policy: job.misfire, maxCatchUp: this.config.maxCatchUp, graceMs });
+    if (plan.missed > 0) {
+      // The bounds name exactly which slots were dropped: (droppedAfter, droppedBefore).
+      const bounds = plan.droppedBefore === null ? {} : { droppedAfter: new Date(after).toISOString(), droppedBefore: new Date(plan.droppedBefore).toISOString() };
+      this.log.info('missed slots', { job: job.name, tenantId: job.tenantId, missed: plan.missed, dropped: plan.dropped, misfire: job.misfire, ...bounds });
+    }
+    this.queueNext(entry, plan.next);
+    if (plan.dueNow.length === 0) return;
+    // Slots planned together (catch-ups, and the slot due now after them)
+    // queue behind each other instead of skipping each other, so `run-all`
+    // really runs each one, in order.
+    const overlap = job.overlap === 'allow' ? 'allow' : 'queue';
+    // One claim delay for the whole group (its oldest slot's), so every
+    // instance claims the group in order: a claim of a newer slot makes the
+    // older ones `taken`, and instances that each let a different slot of the
+    // group go first would lose the older ones of a `run-all` catch-up.
+    const dueNow = plan.dueNow;
+    const dispatchAll = (): void => {
+      for (const slot of dueNow) void this.dispatchSlot(entry, slot, overlap, true);
+    };
+    const delay = this.membership.claimDelay(job.key, dueNow[0]!);
+    if (delay > 0) this.clock.setTimeout(dispatchAll, delay);
+    else dispatchAll();
+  }
+
+  /**
+   * Claims one slot and runs it if this instance won. Never rejects. Unless
+   * `now`, an instance that is not the slot's preferred one (see
+   * `Membership`) lets the preferred one go first.
+   */
+  private async dispatchSlot(entry: JobEntry, slot: number, overlap: NormalizedJob['overlap'] | 'queue', now = false): Promise<void> {
+    const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
+    if (delay > 0) {
+      this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), delay);
+      return;
+    }
+    if (!(await this.limiter.acquire())) return;
+    try {
+      if (!this.isStarted() || entry.done || this.health.isDown) return;
+      const { job } = entry;
+      let result;
+      const runId = newRunId();
+      try {
+        result = await this.claims.call({
+          key: job.key,
+          slot,
+          runId,
+          instanceId: this.config.instanceId,
+          leaseMs: job.lockTtlMs,
+          definitionHash: job.definitionHash,
+          overlap,
+          nextRunAt: entry.nextSlot,
+          requeueOnStall: job.misfire !== 'skip',
+          maxAttempts: stallAttempts(job),
+        });
+      } catch (error) {
+        this.unanswered.failed([runId], error);
+        this.claimFailed.add(entry);
+        this.health.report(error);
+        return;
+      }
+      switch (result.status) {
+        case 'claimed':
+          await this.runner.run(job, result.run);
+          return;
+        case 'skipped':
+          this.metrics.runSkipped(job.key);
+          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: 'overlap' });
+          return;
+        case 'early':
+          // Our clock is ahead of the backend's: come back when the slot is due there.
+          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
+          return;
+        case 'completed':
+          this.retire(entry);
+          return;
+        case 'removed':
+          this.log.info('job was removed everywhere; unregistering it here', { job: job.name, tenantId: job.tenantId });
+          if (this.jobs.get(job.key) === entry) this.jobs.delete(job.key);
+          this.retire(entry);
+          return;
+        case 'superseded':
+          this.adopt(entry, result.stored);
+          return;
+        case 'paused':
+          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: 'paused' });
+          return;
+        case 'taken':
+        case 'buffered':
+          return;
+      }
+    } finally {
+      this.limiter.release();
+    }
+  }
+
+  /** Switches a job to the newer definition stored by another instance and re-plans. */
+  adopt(entry: JobEntry, stored: StoredJob): void {
+    if (entry.done || stored.definitionHash === entry.job.definitionHash) return;
+    const schedule = stored.schedule === null ? null : scheduleFromDescriptor(stored.schedule);
+    this.log.info('a newer definition of this job is stored; adopting its schedule', {
+      job: entry.job.name,
+      tenantId: entry.job.tenantId,
+      schedule: stored.schedule,
+    });
+    const job: NormalizedJob = Object.freeze({ ...entry.job, schedule, limit: stored.limit, definitionHash: stored.definitionHash });
+    const next: JobEntry = { job, definedAt: stored.definedAt, nextSlot: null, token: 0, done: false };
+    this.retire(entry);
+    if (this.jobs.get(job.key) === entry) this.jobs.set(job.key, next);
+    this.planFromStored(next, stored);
+  }
+
+  /** Stops every queued slot of an entry. */
+  retire(entry: JobEntry): void {
+    entry.done = true;
+    entry.token++;
+    entry.nextSlot = null;
+  }
+
+  /** Plans an entry from the stored state of its job: missed slots since its last claimed slot, then the next. */
+  planFromStored(entry: JobEntry, stored: StoredJob, outageSince?: number): void {
+    if (entry.job.schedule === null) return;
+    if (stored.completed) {
+      this.retire(entry);
+      return;
+    }
+    // Never claimed: slots since the first registration were missed (a once
+    // job whose time passed before it was ever stored is missed too).
+    let neverClaimedSince = stored.createdAt;
+    // After an outage the store may come back empty (a Redis restarted
+    // without persistence): the job then looks new, yet the slots since the
+    // outage began (and since this instance had the job) were missed all the
+    // same. A store that kept its data has an older createdAt, or a lastSlot.
+    if (outageSince !== undefined) neverClaimedSince = Math.min(neverClaimedSince, Math.max(outageSince, entry.definedAt ?? outageSince) - 1);
+    const baseline = stored.lastSlot ?? (entry.job.schedule.descriptor.kind === 'once' ? BEGINNING_OF_TIME : neverClaimedSince);
+    // No grace here: every slot due since the last claim passed while no
+    // instance could claim it (nothing was up, or the backend was down).
+    this.plan(entry, baseline, this.clock.now(), 0);
+  }
+}
+
+
+/**
+ * How many attempts a run gets when its instance dies or shuts down under
+ * it: the retry policy's, but at least 3, so a one-off run survives a deploy
+ * even when its job says `retry: false`.
+ */
+export function stallAttempts(job: NormalizedJob): number {
+  return Math.max(job.retry.maxRetries + 1, 3);
+}
+
+export function nextAfter(job: NormalizedJob, after: number): number | null {
+  return job.schedule?.next(new Date(after))?.getTime() ?? null;
+}
