@@ -1,7 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { describe, expect, it } from 'vitest';
 import { SchedkitError } from '../../../src/errors/schedkit-error.js';
-import { CronSchedule, cronSchedule, normaliseCron } from '../../../src/schedule/cron-schedule.js';
+import { normaliseCron } from '../../../src/schedule/cron-expression.js';
+import { CronSchedule, cronSchedule } from '../../../src/schedule/cron-schedule.js';
 
 const at = (iso: string): Date => new Date(iso);
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
