@@ -1,6 +1,21 @@
-import type { ScheduleDescriptor } from '../schedule/schedule.js';
-import type { OverlapPolicy } from '../job/job-definition.js';
-import type { KeyFilter } from './key-filter.js';
+import type {
+  ActiveRunRef,
+  DueRunsClaim,
+  DueRunsClaimed,
+  HistoryEntry,
+  JobUpsert,
+  JobUpsertResult,
+  RunEnqueue,
+  RunFinish,
+  RunSummary,
+  SlotClaim,
+  SlotClaimResult,
+  StalledRun,
+  StoredJob,
+  SweepResult,
+} from './backend-records.js';
+
+export type * from './backend-records.js';
 
 /**
  * The storage contract every backend fulfils: job state, slot claims, the
@@ -203,240 +218,4 @@ export interface Backend {
    * Returns an unsubscribe function.
    */
   onRunsChanged(listener: () => void): () => void;
-}
-
-/** The outcome recorded for an attempt (or a skipped slot). */
-export type RunOutcome = 'success' | 'failed' | 'timeout' | 'stalled' | 'lock-lost' | 'skipped' | 'interrupted';
-
-/** `scheduled` | `running` | `paused` | `completed` | `failed` */
-export type JobStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'failed';
-
-export interface JobUpsert {
-  key: string;
-  name: string;
-  tenantId: string | undefined;
-  schedule: ScheduleDescriptor | null;
-  /** Hash of everything that decides slot times (schedule + limit). */
-  definitionHash: string;
-  /**
-   * When this definition first reached the store (backend time, ms): newest
-   * wins on conflict. `null` for a definition never stored yet: the backend
-   * stamps it with its own time, so an instance whose clock is off cannot
-   * make an older definition look newer.
-   */
-  definedAt: number | null;
-  /** Next slot by this definition, shown in `getJob` until a claim updates it. */
-  nextRunAt: number | null;
-  limit: number | null;
-}
-
-export interface JobUpsertResult {
-  key: string;
-  /** The state after the upsert; its definition is the cluster's winner. */
-  stored: StoredJob;
-  /** True when this call created the job. */
-  created: boolean;
-  /** True when this call replaced a different stored definition (log it once). */
-  definitionChanged: boolean;
-  /**
-   * The stamp of the definition sent: the one given, or the backend's time
-   * of this call when it was sent with `definedAt: null` (the stored one's
-   * when it has the same definition hash).
-   */
-  definedAt: number;
-}
-
-export interface StoredJob {
-  key: string;
-  name: string;
-  tenantId: string | undefined;
-  schedule: ScheduleDescriptor | null;
-  definitionHash: string;
-  definedAt: number;
-  limit: number | null;
-  paused: boolean;
-  /** A once schedule ran, the limit was reached, or the schedule ended. */
-  completed: boolean;
-  /** The newest slot ever claimed (the deduplication mark), or null. */
-  lastSlot: number | null;
-  /** Slots claimed so far (compared with `limit`). */
-  slotCount: number;
-  /** The last fencing token handed out for this job. */
-  fence: number;
-  nextRunAt: number | null;
-  lastRunAt: number | null;
-  lastDurationMs: number | null;
-  lastError: string | null;
-  lastOutcome: RunOutcome | null;
-  /** Attempts that finished (any outcome but skipped/interrupted). */
-  runCount: number;
-  /** Attempts that failed, timed out, stalled or lost their lock. */
-  failCount: number;
-  skippedCount: number;
-  /** Runs active right now, cluster-wide. */
-  activeRuns: number;
-  /** When an instance first registered the job. */
-  createdAt: number;
-  /** When an instance last said it has the job registered. */
-  lastSeenAt: number;
-}
-
-/** Identity of an active run: its id plus the fencing token of its current claim. */
-export interface ActiveRunRef {
-  key: string;
-  id: string;
-  fencingToken: number;
-}
-
-export interface SlotClaim {
-  key: string;
-  /** The slot (epoch ms) being claimed. */
-  slot: number;
-  /** Id of the attempt if the claim succeeds (uuid v7); also the run's id. */
-  runId: string;
-  instanceId: string;
-  /** Lease of the active run; refreshed by `heartbeat`. */
-  leaseMs: number;
-  /** The claimer's definition; a newer stored one answers `superseded`. */
-  definitionHash: string;
-  /**
-   * The job's overlap policy, or `queue` for a misfire catch-up: when a run
-   * is active the slot waits as a pending exclusive run (like `buffer-one`,
-   * without the limit of one), so `run-all` runs every missed slot in turn.
-   */
-  overlap: OverlapPolicy | 'queue';
-  /** The slot after this one, stored as the job's `nextRunAt`. */
-  nextRunAt: number | null;
-  /** What to do if the claimer dies: put the run back (`requeueOnStall`) up to `maxAttempts`. */
-  requeueOnStall: boolean;
-  maxAttempts: number;
-}
-
-export type SlotClaimResult =
-  /** This caller runs the slot now. */
-  | { status: 'claimed'; run: ClaimedRun }
-  /** `buffer-one`: the slot waits as a pending exclusive run until the active run ends. */
-  | { status: 'buffered'; run: RunSummary }
-  /** Slot already claimed (by anyone), or older than the newest claimed slot. */
-  | { status: 'taken' }
-  /** `skip` (or a full `buffer-one`): a run is active; the skip was recorded in history. */
-  | { status: 'skipped' }
-  /** The job is paused; the slot is consumed without running. */
-  | { status: 'paused' }
-  /** The job reached its limit or ended. */
-  | { status: 'completed' }
-  /** The job was removed everywhere (or never stored). */
-  | { status: 'removed' }
-  /** A newer definition is stored; the caller should adopt it. */
-  | { status: 'superseded'; stored: StoredJob }
-  /** The slot is in the future by backend time; try again in `retryInMs`. */
-  | { status: 'early'; retryInMs: number };
-
-export interface RunEnqueue {
-  key: string;
-  id: string;
-  kind: 'trigger';
-  /** When the run may start (epoch ms), or null for the backend's time now. */
-  dueAt: number | null;
-  /** JSON text of the params, or undefined to use the job's params. */
-  params: string | undefined;
-  /** Stalled or interrupted attempts are put back while attempts remain. */
-  maxAttempts: number;
-}
-
-export interface DueRunsClaim {
-  instanceId: string;
-  leaseMs: number;
-  /** Fresh attempt ids (uuid v7), one per run that may be claimed; their count is the limit. */
-  runIds: readonly string[];
-  /** Only runs of these jobs (the ones registered on the caller); all when left out. */
-  keys?: KeyFilter;
-}
-
-export interface DueRunsClaimed {
-  runs: ClaimedRun[];
-  /** `nextDueAt()` right after the claim. */
-  nextDueAt: number | null;
-}
-
-/** A run as it is stored, pending or finished. */
-export interface RunSummary {
-  id: string;
-  key: string;
-  kind: 'slot' | 'trigger';
-  state: 'pending' | 'active' | 'done';
-  scheduledAt: number;
-  dueAt: number;
-  attempt: number;
-  outcome: RunOutcome | null;
-}
-
-/** A run this instance now holds: start it, heartbeat it, finish it. */
-export interface ClaimedRun {
-  /** Id of this attempt (uuid v7). */
-  runId: string;
-  /** Stable id of the run across attempts (a trigger's id, or the slot's first runId). */
-  id: string;
-  key: string;
-  kind: 'slot' | 'trigger';
-  scheduledAt: number;
-  attempt: number;
-  /** JSON text of the params for this run, or undefined for the job's params. */
-  params: string | undefined;
-  /** True when the run takes the job's exclusive lock (overlap other than `allow`). */
-  exclusive: boolean;
-  fencingToken: number;
-  /** Backend time of the claim. */
-  claimedAt: number;
-}
-
-/**
- * The end of an attempt. Times are durations measured by the caller, which
- * the backend turns into instants on its own clock: the history's
- * `finishedAt` is backend time of the call minus `endedMsAgo`, `startedAt`
- * that minus `durationMs`; retries and requeues are due at backend time of
- * the call plus their delay.
- */
-export interface RunFinish extends ActiveRunRef {
-  instanceId: string;
-  outcome: Exclude<RunOutcome, 'skipped' | 'stalled'>;
-  error: string | null;
-  /** How long the attempt ran (ms, >= 0). */
-  durationMs: number;
-  /** How long before this call the attempt ended (ms, >= 0; 0 when left out): an outcome kept through an outage is recorded late. */
-  endedMsAgo?: number;
-  /** Put the run back for another attempt (attempt + 1), due this long after the call: a retry. */
-  retryInMs?: number;
-  /** Put the run back, same attempt, due this long after the call: it could not run (shutdown interrupted it, its lock was held). */
-  requeueInMs?: number;
-}
-
-export interface StalledRun {
-  key: string;
-  id: string;
-  kind: 'slot' | 'trigger';
-  scheduledAt: number;
-  attempt: number;
-  instanceId: string;
-  /** True when the run was put back to pending for another attempt. */
-  requeued: boolean;
-}
-
-export interface HistoryEntry {
-  runId: string;
-  /** The run's stable id across attempts. */
-  id: string;
-  kind: 'slot' | 'trigger';
-  scheduledAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  outcome: RunOutcome;
-  error: string | null;
-  instanceId: string;
-  attempt: number;
-}
-
-export interface SweepResult {
-  runsDeleted: number;
-  jobsDeleted: number;
 }
