@@ -8,7 +8,7 @@ import { JobState } from './memory/job-state.js';
 import { endActiveRun, reapExpiredLeases } from './memory/run-completion.js';
 import { RunLedger } from './memory/run-ledger.js';
 import { RunRecord } from './memory/run-record.js';
-import { RunsChangedNotifier } from './memory/runs-changed-notifier.js';
+import { RunsChangedNotifier } from './runs-changed-notifier.js';
 import { claimSlotOf } from './memory/slot-claim.js';
 import type {
   ActiveRunRef,

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { RunsChangedNotifier } from '../runs-changed-notifier.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import {
@@ -27,7 +28,7 @@ export class RedisBackendConnection {
   private state: State = 'idle';
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  private readonly listeners = new Set<() => void>();
+  private readonly runsChanged = new RunsChangedNotifier();
 
   constructor(
     /** The pub/sub channel published when pending runs may have become claimable. */
@@ -59,7 +60,7 @@ export class RedisBackendConnection {
     this.closing ??= (async () => {
       const pending = this.connecting;
       this.state = 'closed';
-      this.listeners.clear();
+      this.runsChanged.clear();
       if (pending !== undefined) await pending.catch(() => undefined);
       await this.release();
     })();
@@ -75,14 +76,14 @@ export class RedisBackendConnection {
     const subscriber = this.connection !== undefined ? createClient(this.connection, 'backend-events') : duplicate(client);
     this.subscriber = subscriber;
     subscriber.on('message', (channel: string) => {
-      if (channel === this.channel) this.notify();
+      if (channel === this.channel) this.runsChanged.notify();
     });
     await connectClient(subscriber, 'RedisBackend events');
     await subscriber.subscribe(this.channel);
     // Messages published while the subscriber was reconnecting are lost:
     // wake the listeners once it is back (best effort, they poll anyway).
     subscriber.on('ready', () => {
-      if (this.state === 'connected') this.notify();
+      if (this.state === 'connected') this.runsChanged.notify();
     });
     if (this.state !== 'connecting') throw new BackendUnavailableError(messages.backendClosed('connect'));
     this.state = 'connected';
@@ -118,23 +119,7 @@ export class RedisBackendConnection {
 
   /** Adds a listener woken when pending runs may have become claimable; returns its removal. */
   onRunsChanged(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) {
-      queueMicrotask(() => {
-        if (!this.listeners.has(listener)) return;
-        try {
-          listener();
-        } catch {
-          // Best effort by contract: a listener's failure is its own business.
-        }
-      });
-    }
+    return this.runsChanged.subscribe(listener);
   }
 }
 

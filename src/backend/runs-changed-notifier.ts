@@ -1,7 +1,8 @@
 /**
- * The `onRunsChanged` pub-sub of the memory backend. Separate because its
- * delivery rules (one microtask per listener, unsubscribed listeners skipped,
- * listener failures swallowed) have nothing to do with how runs are stored.
+ * The `onRunsChanged` pub-sub of both backends: who is told, in their own
+ * microtask, that runs may have become claimable (the memory backend on its
+ * own changes, the Redis backend on its channel). Delivery rules live here
+ * once: unsubscribed listeners skipped, listener failures swallowed.
  */
 
 /** Listeners told, best effort and asynchronously, that runs may have become claimable. */
@@ -14,6 +15,11 @@ export class RunsChangedNotifier {
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  /** Forgets every listener. */
+  clear(): void {
+    this.listeners.clear();
   }
 
   /** Calls every listener in its own microtask. */
