@@ -8,7 +8,8 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^schedkit\/testing$/, replacement: here('./src/testing.ts') },
+      { find: /^schedkit\/testing$/, replacement: here('./testing.ts') },
+      { find: /^schedkit\/backend$/, replacement: here('./backend.ts') },
       { find: /^schedkit$/, replacement: here('./index.ts') },
     ],
   },

@@ -237,7 +237,7 @@ export function performanceBlock(r: StoredResults): string {
     `| resident memory per job | (fixed costs dominate) | ${int(scaleMean(100_000, 'rssPerJob'))} B | ${int(scaleMean(1_000_000, 'rssPerJob'))} B |`,
     `| idle CPU, main thread (ms per s) | ${fixed2(scaleMean(10_000, 'idleCpuMsPerSec'))} | ${fixed2(scaleMean(100_000, 'idleCpuMsPerSec'))} | ${fixed2(scaleMean(1_000_000, 'idleCpuMsPerSec'))} |`,
     '',
-    'The figures the text below quotes, from the same results:',
+    'The figures [docs/performance.md](docs/performance.md) quotes, from the same results:',
     '',
     `- in process at 1,000 jobs every second, p99 lateness ${x2(memory?.p99Ms ?? NaN, timeout?.p99Ms ?? NaN)} the timer's and ${x2(memory?.p99Ms ?? NaN, croner?.p99Ms ?? NaN)} croner's; on Redis, Redis CPU per run ${int((redis?.redisCpuMsPerFire ?? NaN) * 1000)} µs;`,
     `- locks: 16 contenders in 4 processes (one master) ${x2(s4?.acquisitionsPerSec ?? NaN, h4?.acquisitionsPerSec ?? NaN)} the hand-written lock's acquisitions/s (its fairness up to ${range(fair64('hand-written'), 1).split('–').pop()}); sequential acquire + release ${x2(seqOf('schedkit', 1)?.cyclesPerSec ?? NaN, seqOf('hand-written', 1)?.cyclesPerSec ?? NaN)} of the hand-written lock (${seqOf('schedkit', 1)?.redisCommandsPerCycle.toFixed(0) ?? 'n/a'} Redis commands against ${seqOf('hand-written', 1)?.redisCommandsPerCycle.toFixed(0) ?? 'n/a'}); 3 masters ${range(multiRatios, 2).replace(/(\d\.\d\d)/g, '$1x')} of one master.`,

@@ -4,7 +4,7 @@ import type { Lifecycle } from '../src/lifecycle/lifecycle.js';
 import type { LogFields, Logger } from '../src/observability/logger.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
 import { exploreScheduled, registerScheduled, type FoundScheduled } from './explorer/scheduled-explorer.js';
-import { TOKENS, type JobRegistrar } from './tokens.js';
+import { TOKENS } from './tokens.js';
 
 /**
  * Where an `App` listens for signals: `process`, or any `EventEmitter` in
@@ -46,7 +46,7 @@ export interface AppOptions {
  * @example
  * const container = new Container();
  * container.load(schedulerModule({ maxConcurrent: 20 }));
- * container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
+ * container.bind(TOKENS.JobRegistrar).toConstantValue({
  *   register: (scheduler) => scheduler.register({ name: 'cleanup', schedule: '0 * * * *', handler: cleanup }),
  * });
  * await new App(container).run(); // start; wait for SIGINT/SIGTERM; stop; exit
@@ -65,11 +65,11 @@ export class App {
     this.exit = options.exit ?? ((code) => process.exit(code));
     this.signalNames = [...(options.signalNames ?? ['SIGINT', 'SIGTERM'])];
 
-    this.lifecycle = container.get<Lifecycle>(TOKENS.Lifecycle);
+    this.lifecycle = container.get(TOKENS.Lifecycle);
     // Resolved before the scheduler so the logger's hook is first (it stops last) whatever the scheduler's factory asks for.
-    this.logger = container.get<Logger>(TOKENS.Logger);
-    this.scheduler = container.get<Scheduler>(TOKENS.Scheduler);
-    const registrars = container.getAll<JobRegistrar>(TOKENS.JobRegistrar, { optional: true });
+    this.logger = container.get(TOKENS.Logger);
+    this.scheduler = container.get(TOKENS.Scheduler);
+    const registrars = container.getAll(TOKENS.JobRegistrar, { optional: true });
     const scheduled: FoundScheduled[] = exploreScheduled(container);
 
     let registered = false;

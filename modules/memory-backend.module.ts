@@ -1,6 +1,6 @@
 import { ContainerModule, type BindToFluentSyntax, type ContainerModuleLoadOptions } from 'inversify';
 import type { Backend } from '../src/backend/backend.js';
-import { MemoryBackend } from '../src/backend/memory-backend.js';
+import { MemoryBackend } from '../src/backend/memory/memory-backend.js';
 import type { Clock } from '../src/clock/clock.js';
 import type { SchedulerConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors/schedkit-error.js';

@@ -6,8 +6,8 @@ import type { SchedulerConfig } from '../src/config/config.js';
 import { ConfigError } from '../src/errors/schedkit-error.js';
 import type { HookRegistry } from '../src/lifecycle/hook.js';
 import type { DistributedLock } from '../src/lock/distributed-lock.js';
-import { RedlockLock } from '../src/lock/redlock-lock.js';
-import { PREFIX_PATTERN } from '../src/backend/redis/keys.js';
+import { RedlockLock } from '../src/lock/redlock/redlock-lock.js';
+import { PREFIX_PATTERN } from '../src/job/job-key.js';
 import { show } from '../src/errors/messages.js';
 import type { RedisConnection } from '../src/redis/connection.js';
 import { bindOrRebind } from './binding.js';
@@ -55,7 +55,9 @@ export function redisBackendModule(options: RedisBackendModuleOptions = {}): Con
     bindOrRebind<Backend>(load, TOKENS.Backend)
       .toResolvedValue(
         (config: SchedulerConfig, lifecycle: HookRegistry): Backend => {
-          const backend = new RedisBackend({ connection: connectionFor(config), prefix: options.prefix, historyLimit: config.historyLimit });
+          // connectedBy 'app': this module connects it in the start hook below, so
+          // "not connected" tells the user to start the app rather than to call connect().
+          const backend = new RedisBackend({ connection: connectionFor(config), prefix: options.prefix, historyLimit: config.historyLimit, connectedBy: 'app' });
           lifecycle.append({ name: 'backend:redis', onStart: () => backend.connect(), onStop: () => backend.close() });
           return backend;
         },
@@ -66,7 +68,7 @@ export function redisBackendModule(options: RedisBackendModuleOptions = {}): Con
     bindOrRebind<DistributedLock>(load, TOKENS.DistributedLock)
       .toResolvedValue(
         (config: SchedulerConfig, clock: Clock, lifecycle: HookRegistry): DistributedLock => {
-          const lock = new RedlockLock({ masters: options.lockMasters ?? [connectionFor(config)], prefix: options.prefix, clock });
+          const lock = new RedlockLock({ masters: options.lockMasters ?? [connectionFor(config)], prefix: options.prefix, clock, connectedBy: 'app' });
           lifecycle.append({ name: 'lock:redlock', onStart: () => lock.connect(), onStop: () => lock.close() });
           return lock;
         },

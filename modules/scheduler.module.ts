@@ -58,9 +58,9 @@ export function schedulerModule(config: SchedulerConfigInput = {}): ContainerMod
 
     bindOrRebind<Lifecycle>(load, TOKENS.Lifecycle)
       .toDynamicValue((context) => {
-        const settings = context.get<SchedulerConfig>(TOKENS.SchedulerConfig);
+        const settings = context.get(TOKENS.SchedulerConfig);
         return new Lifecycle({
-          clock: context.get<Clock>(TOKENS.Clock),
+          clock: context.get(TOKENS.Clock),
           // The logger's own factory appends a hook to this lifecycle, so it
           // cannot be resolved here (a cycle): it is resolved at the first line logged.
           logger: lazyLogger(context),
@@ -120,7 +120,7 @@ export function schedulerModule(config: SchedulerConfigInput = {}): ContainerMod
 function lazyLogger(context: ResolutionContext): Logger {
   let logger: Logger | undefined;
   const get = (): Logger => {
-    logger ??= context.get<Logger>(TOKENS.Logger);
+    logger ??= context.get(TOKENS.Logger);
     return logger;
   };
   return {

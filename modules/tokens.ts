@@ -1,3 +1,11 @@
+import type { Backend } from '../src/backend/backend.js';
+import type { Clock } from '../src/clock/clock.js';
+import type { SchedulerConfig } from '../src/config/config.js';
+import type { JobExecutor } from '../src/executor/job-executor.js';
+import type { Lifecycle } from '../src/lifecycle/lifecycle.js';
+import type { DistributedLock } from '../src/lock/distributed-lock.js';
+import type { Logger } from '../src/observability/logger.js';
+import type { MetricsCollector } from '../src/observability/metrics.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
 
 /**
@@ -20,33 +28,43 @@ import type { Scheduler } from '../src/scheduler/scheduler.js';
  *
  * @example
  * container.rebind(TOKENS.Logger).toConstantValue(myLogger);
- * const scheduler = container.get<Scheduler>(TOKENS.Scheduler);
+ * const scheduler = container.get(TOKENS.Scheduler); // typed: Scheduler
  */
 export const TOKENS = {
-  Logger: Symbol.for('schedkit/Logger'),
-  MetricsCollector: Symbol.for('schedkit/MetricsCollector'),
-  Clock: Symbol.for('schedkit/Clock'),
-  Backend: Symbol.for('schedkit/Backend'),
-  DistributedLock: Symbol.for('schedkit/DistributedLock'),
-  JobExecutor: Symbol.for('schedkit/JobExecutor'),
-  SchedulerConfig: Symbol.for('schedkit/SchedulerConfig'),
-  Scheduler: Symbol.for('schedkit/Scheduler'),
-  Lifecycle: Symbol.for('schedkit/Lifecycle'),
-  JobRegistrar: Symbol.for('schedkit/JobRegistrar'),
+  Logger: token<Logger>('Logger'),
+  MetricsCollector: token<MetricsCollector>('MetricsCollector'),
+  Clock: token<Clock>('Clock'),
+  Backend: token<Backend>('Backend'),
+  DistributedLock: token<DistributedLock>('DistributedLock'),
+  JobExecutor: token<JobExecutor>('JobExecutor'),
+  SchedulerConfig: token<SchedulerConfig>('SchedulerConfig'),
+  Scheduler: token<Scheduler>('Scheduler'),
+  Lifecycle: token<Lifecycle>('Lifecycle'),
+  JobRegistrar: token<JobRegistrar>('JobRegistrar'),
 } as const;
 
-/** The name of one of the `TOKENS`. */
-export type TokenName = keyof typeof TOKENS;
+/**
+ * A service identifier that carries the type it resolves to, so
+ * `container.get(TOKENS.Scheduler)` is a `Scheduler` and
+ * `container.bind(TOKENS.Logger).toConstantValue(x)` checks `x`. At run time
+ * it is a plain registry symbol; the construct signature exists only in the
+ * type, as the one shape Inversify's `ServiceIdentifier<T>` infers `T` from.
+ */
+export type Token<T> = symbol & (abstract new (...args: never[]) => T);
+
+function token<T>(name: string): Token<T> {
+  return Symbol.for(`schedkit/${name}`) as Token<T>;
+}
 
 /**
  * The init hook of an app: every bound registrar (bind as many as you like)
  * runs, in binding order, before the scheduler starts.
  *
  * @example
- * container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
+ * container.bind(TOKENS.JobRegistrar).toConstantValue({
  *   register: (scheduler) => scheduler.register({ name: 'cleanup', schedule: '0 * * * *', handler: cleanup }),
  * });
  */
 export interface JobRegistrar {
-  register(scheduler: Scheduler): void | Promise<void>;
+  register(scheduler: Scheduler): void | Promise<unknown>;
 }

@@ -6,7 +6,7 @@
  * slots the misfire policy dropped (the "missed slots" log line: no event
  * carries it).
  */
-import { NoopLogger, type LogFields, type Logger, type Scheduler } from '../../src/index.js';
+import { NoopLogger, type LogFields, type Logger, type Scheduler } from 'schedkit';
 
 /** A slot-dropping decision of the misfire policy, as logged ("missed slots"). */
 export interface MisfireDrop {

@@ -19,7 +19,7 @@ import {
   type DistributedLock,
   type Logger,
   type SchedulerConfigInput,
-} from '../../src/index.js';
+} from 'schedkit';
 
 /** A scheduler on `backend` and `lock`, with the system clock. */
 export function benchScheduler(backend: Backend, lock: DistributedLock, config: SchedulerConfigInput, logger: Logger = new NoopLogger()): Scheduler {

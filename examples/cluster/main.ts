@@ -10,7 +10,7 @@
  * its share of the slots.
  */
 import { Container } from 'inversify';
-import { App, configFromEnv, redisBackendModule, schedulerModule, TOKENS, type JobRegistrar } from 'schedkit';
+import { App, configFromEnv, redisBackendModule, schedulerModule, TOKENS } from 'schedkit';
 
 const container = new Container();
 container.load(
@@ -18,7 +18,7 @@ container.load(
   redisBackendModule({ prefix: 'cluster-example' }), // url from SCHEDKIT_REDIS_URL
 );
 
-container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
+container.bind(TOKENS.JobRegistrar).toConstantValue({
   async register(scheduler) {
     await scheduler.register({
       name: 'send-digest',

@@ -18,13 +18,13 @@
  * pause/resume, event logging).
  */
 import { Container } from 'inversify';
-import { App, schedulerModule, TOKENS, type JobRegistrar } from 'schedkit';
+import { App, schedulerModule, TOKENS } from 'schedkit';
 import { Demo } from './demo.js';
 import { DemoJobs, InventoryJobs } from './jobs.js';
 
 const container = new Container();
 container.load(schedulerModule({ maxConcurrent: 10, shutdownTimeoutMs: 5_000 }));
-container.bind<JobRegistrar>(TOKENS.JobRegistrar).to(DemoJobs).inSingletonScope();
+container.bind(TOKENS.JobRegistrar).to(DemoJobs).inSingletonScope();
 container.bind(InventoryJobs).toSelf().inSingletonScope(); // found by the App: its @Scheduled methods are registered
 container.bind(Demo).toSelf().inSingletonScope();
 

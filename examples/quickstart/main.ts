@@ -1,12 +1,12 @@
 // schedkit in 30 seconds: npx tsx examples/quickstart/main.ts, Ctrl-C to stop.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Container } from 'inversify';
-import { App, schedulerModule, TOKENS, type JobRegistrar } from 'schedkit';
+import { App, schedulerModule, TOKENS } from 'schedkit';
 
 const container = new Container();
 container.load(schedulerModule({ maxConcurrent: 20 })); // in-memory backend, winston logger
 
-container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
+container.bind(TOKENS.JobRegistrar).toConstantValue({
   async register(scheduler) {
     await scheduler.register({
       name: 'cleanup',

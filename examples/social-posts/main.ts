@@ -17,7 +17,7 @@
  *   writers (see post-store.ts).
  */
 import { Container } from 'inversify';
-import { App, schedulerModule, TOKENS, type JobDefinition, type JobRegistrar, type Logger, type Scheduler } from 'schedkit';
+import { App, schedulerModule, TOKENS, type JobDefinition, type Logger, type Scheduler } from 'schedkit';
 import { PostStore } from './post-store.js';
 
 const TENANTS = ['acme', 'globex'] as const;
@@ -47,7 +47,7 @@ function publishPostJob(tenantId: string): JobDefinition<{ postId: string }> {
 
 const container = new Container();
 container.load(schedulerModule());
-container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
+container.bind(TOKENS.JobRegistrar).toConstantValue({
   register: async (scheduler) => {
     for (const tenantId of TENANTS) await scheduler.register(publishPostJob(tenantId));
   },

@@ -14,6 +14,7 @@ export type RunOutcome = 'success' | 'failed' | 'timeout' | 'stalled' | 'lock-lo
 /** `scheduled` | `running` | `paused` | `completed` | `failed` */
 export type JobStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'failed';
 
+/** A job definition as `upsertJobs` stores it: key, identity, schedule descriptor and the hash that tells definitions apart. */
 export interface JobUpsert {
   key: string;
   name: string;
@@ -33,6 +34,7 @@ export interface JobUpsert {
   limit: number | null;
 }
 
+/** What `upsertJobs` did with one definition, and the job as stored afterwards. */
 export interface JobUpsertResult {
   key: string;
   /** The state after the upsert; its definition is the cluster's winner. */
@@ -49,6 +51,7 @@ export interface JobUpsertResult {
   definedAt: number;
 }
 
+/** A job as the backend stores it: definition, state and counters. */
 export interface StoredJob {
   key: string;
   name: string;
@@ -91,6 +94,7 @@ export interface ActiveRunRef {
   fencingToken: number;
 }
 
+/** A claim of one slot of a scheduled job: the slot, the run id and lease, the overlap policy and the next slot to record. */
 export interface SlotClaim {
   key: string;
   /** The slot (epoch ms) being claimed. */
@@ -115,6 +119,7 @@ export interface SlotClaim {
   maxAttempts: number;
 }
 
+/** What a slot claim came to: claimed (the run to execute), skipped, already taken, or too early. */
 export type SlotClaimResult =
   /** This caller runs the slot now. */
   | { status: 'claimed'; run: ClaimedRun }
@@ -135,6 +140,7 @@ export type SlotClaimResult =
   /** The slot is in the future by backend time; try again in `retryInMs`. */
   | { status: 'early'; retryInMs: number };
 
+/** A one-off run for `enqueueRun`: its job, id, due time (null: the backend's now) and params. */
 export interface RunEnqueue {
   key: string;
   id: string;
@@ -147,6 +153,7 @@ export interface RunEnqueue {
   maxAttempts: number;
 }
 
+/** `claimDueRuns`' request: who claims, for how long, the run ids to stamp, and which job keys this instance can run. */
 export interface DueRunsClaim {
   instanceId: string;
   leaseMs: number;
@@ -156,6 +163,7 @@ export interface DueRunsClaim {
   keys?: KeyFilter;
 }
 
+/** `claimDueRuns`' answer: the runs claimed, in due order. */
 export interface DueRunsClaimed {
   runs: ClaimedRun[];
   /** `nextDueAt()` right after the claim. */
@@ -214,6 +222,7 @@ export interface RunFinish extends ActiveRunRef {
   requeueInMs?: number;
 }
 
+/** A run whose lease ran out: found by `reapStalled` and then retried, requeued or recorded as stalled. */
 export interface StalledRun {
   key: string;
   id: string;
@@ -225,6 +234,7 @@ export interface StalledRun {
   requeued: boolean;
 }
 
+/** One run in a job's history as the backend stores it (times in backend milliseconds). */
 export interface HistoryEntry {
   runId: string;
   /** The run's stable id across attempts. */
@@ -239,6 +249,7 @@ export interface HistoryEntry {
   attempt: number;
 }
 
+/** What one `sweep` deleted. */
 export interface SweepResult {
   runsDeleted: number;
   jobsDeleted: number;

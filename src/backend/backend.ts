@@ -67,7 +67,7 @@ export interface Backend {
   /**
    * Records that this instance has these jobs registered. Creates the state
    * of new jobs, clears a removal tombstone older than the registration,
-   * updates `lastSeenAt`, and settles definition changes: the definition with
+   * updates `lastSeenAt`, and decides between definitions: the definition with
    * the newest `definedAt` wins and is returned in `stored`. A definition sent
    * with `definedAt: null` is stamped with the backend's time now, and the
    * stamp is returned in `definedAt` for the caller to send from then on.

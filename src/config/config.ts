@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors/schedkit-error.js';
 import { show } from '../errors/messages.js';
+import { MAX_TIMER_MS } from '../clock/timer-limit.js';
+import { NAME_CHARSET_TEXT, NAME_PATTERN } from '../job/job-key.js';
 import type { MisfirePolicy, OverlapPolicy } from '../job/job-definition.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryOptions, type RetryPolicy } from '../executor/retry-policy.js';
 
@@ -95,7 +97,6 @@ export function defaultConfig(): SchedulerConfig {
 
 const OVERLAPS: readonly OverlapPolicy[] = ['skip', 'buffer-one', 'allow'];
 const MISFIRES: readonly MisfirePolicy[] = ['skip', 'run-once', 'run-all'];
-const MAX_TIMER_MS = 2_147_483_647; // setTimeout's ceiling
 
 type NumberRule = { min: number; max?: number; integer?: boolean };
 const NUMBER_RULES: Record<string, NumberRule> = {
@@ -156,8 +157,8 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
       badFields.add(field);
     }
   }
-  if (typeof merged.instanceId !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(merged.instanceId)) {
-    problems.push(`instanceId must be 1-200 characters from [A-Za-z0-9_.:-], got ${show(merged.instanceId)}`);
+  if (typeof merged.instanceId !== 'string' || !NAME_PATTERN.test(merged.instanceId)) {
+    problems.push(`instanceId must be 1-200 characters from ${NAME_CHARSET_TEXT}, got ${show(merged.instanceId)}`);
   }
   if (!OVERLAPS.includes(merged.defaultOverlap as OverlapPolicy)) {
     problems.push(`defaultOverlap must be one of ${OVERLAPS.join(', ')}, got ${show(merged.defaultOverlap)}`);

@@ -22,6 +22,20 @@ export function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/**
+ * Who calls `connect()` on a Redis backend or lock: `'caller'` when it was
+ * built by hand, `'app'` when a module built it and connects it in the app's
+ * start hook. Only the "not connected" text depends on it: it names the fix
+ * the user can apply.
+ */
+export type ConnectedBy = 'caller' | 'app';
+
+function howToConnect(connectedBy: ConnectedBy): string {
+  return connectedBy === 'app'
+    ? '— it connects in the app\'s start hook: call await app.start() (or app.run()) before using the scheduler'
+    : '(call connect() first)';
+}
+
 export const messages = {
   invalidSchedule: (job: string, field: string, why: string) => `${job}: invalid ${field}: ${why}`,
   invalidJob: (job: string, field: string, why: string) => `${job}: invalid ${field}: ${why}`,
@@ -30,12 +44,14 @@ export const messages = {
   invalidParams: (where: string, path: string, why: string) => `${where}: params${path} ${why}`,
   invalidArgument: (call: string, field: string, why: string) => `${call}: invalid ${field}: ${why}`,
   duplicateJob: (job: string) => `${job} is already registered on this scheduler (pass { replace: true } to replace it)`,
-  jobNotFound: (job: string) => `${job} is not registered on this scheduler`,
+  jobNotFound: (job: string, suggestion?: string) =>
+    `${job} is not registered on this scheduler${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`,
   timeout: (job: string, ms: number) => `${job} timed out after ${ms} ms`,
   lockLost: (resource: string, why: string) => `lock "${resource}" was lost: ${why}`,
   lockNotAcquired: (resource: string) => `lock "${resource}" is held by another owner`,
   notStarted: (call: string) => `${call}: the scheduler is not started`,
   stopped: (call: string) => `${call}: the scheduler is stopping or stopped`,
+  stoppedAfterStart: (call: string) => `${call}: the scheduler was stopped; call start() again first`,
   handlerThrewNonError: (job: string, value: unknown) => `${job} handler threw a non-Error value: ${show(value)}`,
   hookTimeout: (hook: string, phase: 'start' | 'stop', ms: number) =>
     `lifecycle hook "${hook}" did not finish its ${phase} within ${ms} ms`,
@@ -62,7 +78,7 @@ export const messages = {
   lockExpired: (at: number) => `it expired at ${new Date(at).toISOString()}`,
   lockTakenOver: (fencingToken: number) => `it expired and was taken over by another owner (fencing token ${fencingToken})`,
   lockReleased: () => 'it was released',
-  backendNotConnected: (call: string) => `RedisBackend.${call}: not connected (call connect() first)`,
+  backendNotConnected: (call: string, connectedBy: ConnectedBy) => `RedisBackend.${call}: not connected ${howToConnect(connectedBy)}`,
   backendClosed: (call: string) => `RedisBackend.${call}: the backend is closed`,
   redisUnexpectedReply: (script: string, why: string) =>
     `RedisBackend: unexpected reply from script "${script}": ${why}`,
@@ -80,7 +96,7 @@ export const messages = {
   lockTakenOverByOther: () => 'it expired or was released and was taken over by another owner',
   lockExpiredOnServers: () => 'it expired on the Redis masters before it was extended',
   lockUnreachable: (why: string) => `Redis unreachable: ${why}`,
-  lockNotConnected: (call: string) => `${call}: the RedlockLock is not connected (call connect() first)`,
+  lockNotConnected: (call: string, connectedBy: ConnectedBy) => `${call}: the RedlockLock is not connected ${howToConnect(connectedBy)}`,
   lockClosed: (call: string) => `${call}: the RedlockLock is closed`,
   redlockOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,
 } as const;

@@ -21,7 +21,7 @@ export const ErrorCode = {
   Timeout: 'E_TIMEOUT',
   /** A run's lock could not be refreshed: expired, taken over or unreachable. */
   LockLost: 'E_LOCK_LOST',
-  /** A lock is held by someone else (`using`, or `acquire` in strict mode). */
+  /** `using` gave up: the lock stayed held by someone else past `waitMs` (`acquire` resolves null instead). */
   LockNotAcquired: 'E_LOCK_NOT_ACQUIRED',
   /** A run was aborted because the scheduler is shutting down. */
   Shutdown: 'E_SHUTDOWN',
@@ -47,12 +47,14 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 // copies of the package end up in one process (npm dedupe failures, monorepos).
 const BRAND = Symbol.for('schedkit/SchedkitError');
 
+/** What a `SchedkitError` carries besides its code and message. */
 export interface SchedkitErrorOptions {
   cause?: unknown;
   /** Structured facts about the error (job name, field, ...), logged as is. */
   details?: Record<string, unknown>;
 }
 
+/** The base of every error schedkit throws or reports: a stable `code` (`E_CONFIG`, `E_JOB_NOT_FOUND`, ...), a message naming the field or job, optional `details`, and the original `cause`. `SchedkitError.is(error, code)` works across package copies. */
 export class SchedkitError extends Error {
   readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>>;
@@ -85,24 +87,28 @@ export class ConfigError extends SchedkitError {
   }
 }
 
+/** A run outlived its `timeoutMs`; its signal aborts with this error (`E_TIMEOUT`). */
 export class TimeoutError extends SchedkitError {
   constructor(message: string, details?: Record<string, unknown>) {
     super(ErrorCode.Timeout, message, { details });
   }
 }
 
+/** A run's lock could not be refreshed (expired, taken over or unreachable); its signal aborts with this error (`E_LOCK_LOST`). */
 export class LockLostError extends SchedkitError {
   constructor(message: string, options?: SchedkitErrorOptions) {
     super(ErrorCode.LockLost, message, options);
   }
 }
 
+/** The scheduler stopped while a run was in flight and its drain time ran out; its signal aborts with this error (`E_SHUTDOWN`). */
 export class ShutdownError extends SchedkitError {
   constructor(message = 'the scheduler is shutting down') {
     super(ErrorCode.Shutdown, message);
   }
 }
 
+/** The backend (Redis) could not be reached or answered too late (`E_BACKEND_UNAVAILABLE`); the call changed nothing it did not report. */
 export class BackendUnavailableError extends SchedkitError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCode.BackendUnavailable, message, { cause });

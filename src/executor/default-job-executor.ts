@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { types } from 'node:util';
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import { MAX_TIMER_MS } from '../clock/timer-limit.js';
 import { messages, jobLabel } from '../errors/messages.js';
 import { ErrorCode, SchedkitError, TimeoutError } from '../errors/schedkit-error.js';
-import { jobKey } from '../job/job-key.js';
 import type { RunContext } from '../job/job-definition.js';
 import type { Logger, LogFields } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
@@ -16,10 +16,6 @@ export interface DefaultJobExecutorDeps {
   readonly logger: Logger;
   readonly metrics: MetricsCollector;
 }
-
-// setTimeout's ceiling: a longer delay fires after 1 ms in Node, so a timeout
-// beyond it (or Infinity) arms no timer at all rather than firing at once.
-const MAX_TIMER_MS = 2_147_483_647;
 
 // Shared by every run that ends without an abandoned handler: no allocation.
 const SETTLED: Promise<void> = Promise.resolve();
@@ -77,9 +73,8 @@ export class DefaultJobExecutor implements JobExecutor {
     const { clock, metrics } = this;
     const { context, timeoutMs } = request;
     const external = request.signal;
-    const job = jobKey(context.name, context.tenantId);
     const startedAt = clock.now();
-    metrics.runStarted(job);
+    metrics.runStarted(context.name, context.tenantId);
 
     const controller = new AbortController();
     let decided = false;
@@ -104,7 +99,7 @@ export class DefaultJobExecutor implements JobExecutor {
         // keep the caller waiting or turn into an uncaught exception in a timer.
         resolve({ outcome, error, startedAt, finishedAt, abandoned, settled });
         try {
-          this.report(job, context.logger, outcome, error, finishedAt - startedAt, abandoned);
+          this.report(context, outcome, error, finishedAt - startedAt, abandoned);
         } catch {
           // Reporting is best effort; the outcome has been delivered.
         }
@@ -154,6 +149,8 @@ export class DefaultJobExecutor implements JobExecutor {
       setMaxListeners(0, external);
       external.addEventListener('abort', onExternalAbort, ONCE);
     }
+    // A timeout beyond the timer ceiling (or Infinity) arms no timer at all
+    // rather than firing at once.
     if (timeoutMs <= MAX_TIMER_MS) {
       timer = clock.setTimeout(() => {
         timer = undefined;
@@ -205,21 +202,21 @@ export class DefaultJobExecutor implements JobExecutor {
   }
 
   private report(
-    job: string,
-    runLogger: Logger,
+    context: ExecutionRequest['context'],
     outcome: ExecutionOutcome,
     error: Error | null,
     durationMs: number,
     abandoned: boolean,
   ): void {
     const { metrics } = this;
+    const { name, tenantId, logger: runLogger } = context;
     if (outcome === 'success') {
-      metrics.runCompleted(job, durationMs);
+      metrics.runCompleted(name, tenantId, durationMs);
       return;
     }
-    if (outcome === 'timeout') metrics.runTimedOut(job);
-    metrics.runFailed(job);
-    if (abandoned) metrics.runAbandoned(job);
+    if (outcome === 'timeout') metrics.runTimedOut(name, tenantId);
+    metrics.runFailed(name, tenantId);
+    if (abandoned) metrics.runAbandoned(name, tenantId);
     const fields: LogFields = { err: error, outcome, durationMs };
     if (abandoned) fields.abandoned = true;
     // Shutdown and lock loss are not the handler's fault: warn. The loss

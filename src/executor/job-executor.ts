@@ -8,6 +8,7 @@ export interface JobExecutor {
   execute(request: ExecutionRequest): Promise<ExecutionResult>;
 }
 
+/** One attempt to run: the handler, its context, its timeout and the signal that aborts it from outside (lock lost, shutdown). */
 export interface ExecutionRequest {
   handler: JobHandler<never>;
   /** The context without `signal`; the executor builds the signal. */
@@ -20,8 +21,10 @@ export interface ExecutionRequest {
   signal?: AbortSignal;
 }
 
+/** How one attempt ended. */
 export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'lock-lost' | 'interrupted';
 
+/** What one attempt came to: its outcome, its error, its duration, and whether the handler was still running when it was given up. */
 export interface ExecutionResult {
   outcome: ExecutionOutcome;
   /** The failure, normalised to an `Error` (the original is its `cause` when it was not one). */

@@ -1,4 +1,6 @@
+/** How the delay grows between attempts: doubling, adding the initial delay, or constant. */
 export type BackoffStrategy = 'exponential' | 'linear' | 'fixed';
+/** Randomness added to each retry delay: none, all of it (`full`: 0..delay) or half of it (`equal`: delay/2..delay). */
 export type Jitter = 'none' | 'full' | 'equal';
 
 /** How failed runs are retried. All fields optional; see `resolveRetryPolicy` for defaults. */
@@ -17,6 +19,7 @@ export interface RetryOptions {
   jitter?: Jitter;
 }
 
+/** A retry policy with every field filled in (`config.defaultRetry`, and each job's after `register`). */
 export type RetryPolicy = Readonly<Required<RetryOptions>>;
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({

@@ -4,6 +4,7 @@ import type { ScheduleInput } from '../schedule/schedule.js';
 
 /** A JSON value: what `params` may hold. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object: what `params` usually holds. */
 export type JsonObject = { [key: string]: JsonValue };
 
 /** What a handler gets for each run. */
@@ -28,6 +29,7 @@ export interface RunContext<P = JsonValue | undefined> {
   readonly logger: Logger;
 }
 
+/** A job's work: called once per run; a rejection or throw fails the run (and may retry it). */
 export type JobHandler<P = JsonValue | undefined> = (ctx: RunContext<P>) => unknown;
 
 /** `skip`: a slot due while a run of the job is active anywhere is skipped and recorded;
@@ -38,13 +40,49 @@ export type OverlapPolicy = 'skip' | 'buffer-one' | 'allow';
 /** What to do with slots missed while nothing could run them. */
 export type MisfirePolicy = 'skip' | 'run-once' | 'run-all';
 
-export interface JobDefinition<P = JsonValue | undefined> {
+/**
+ * A job: what runs (`handler`), when (`schedule`, or only when triggered),
+ * and how (timeout, retries, overlap, misfire). `P` is the type of
+ * `ctx.params` (an interface works). A scheduled job whose `P` does not admit
+ * `undefined` must give `params`; a trigger-only job gets its params from
+ * each `trigger`.
+ *
+ * @example
+ * interface Report { format: 'pdf' | 'csv' }
+ * const job: JobDefinition<Report> = { name: 'report', schedule: '0 6 * * *', params: { format: 'pdf' }, handler: async (ctx) => render(ctx.params.format) };
+ */
+export type JobDefinition<P = JsonValue | undefined> = JobDefinitionFields<P> &
+  (
+    | {
+        /** Leave out for a trigger-only job. */
+        schedule?: undefined;
+        /** JSON passed as `ctx.params` to a run triggered without params. */
+        params?: P;
+      }
+    | ({
+        /** When the job runs: a cron expression, `{ every }`, `{ cron }`, `{ at }` or a `Schedule`. */
+        schedule: ScheduleInput;
+      } & JobParamsField<P>)
+  );
+
+/** `params` of a scheduled job: optional only when the handler accepts `undefined`. */
+export type JobParamsField<P> = undefined extends P
+  ? {
+      /** JSON passed to every scheduled run as `ctx.params`. */
+      params?: P;
+    }
+  : {
+      /** JSON passed to every scheduled run as `ctx.params`. */
+      params: P;
+    };
+
+/** The fields of a job other than `params`. */
+export interface JobDefinitionFields<P = JsonValue | undefined> {
   /** Required; 1-200 characters from `[A-Za-z0-9_.:-]`. */
   name: string;
   /** Optional; same charset. Identity is (tenantId, name). */
   tenantId?: string;
-  /** Leave out for a trigger-only job. */
-  schedule?: ScheduleInput;
+  /** The work of one run. */
   handler: JobHandler<P>;
   /** @default config.defaultTimeoutMs */
   timeoutMs?: number;
@@ -54,21 +92,21 @@ export interface JobDefinition<P = JsonValue | undefined> {
   overlap?: OverlapPolicy;
   /** @default config.defaultMisfire ('run-once') */
   misfire?: MisfirePolicy;
-  /** JSON passed to every scheduled run as `ctx.params`. */
-  params?: JsonValue;
   /** @default config.lockTtlMs */
   lockTtlMs?: number;
 }
 
+/** `register`'s options. */
 export interface RegisterOptions {
   /** Replace a job already registered with the same identity on this scheduler. */
   replace?: boolean;
 }
 
-export interface TriggerOptions {
+/** `trigger`'s options: which tenant's job, its params, when, and an idempotency key. */
+export interface TriggerOptions<P = JsonValue | undefined> {
   tenantId?: string;
   /** Params for this run only (the job's params when left out). */
-  params?: JsonValue;
+  params?: P;
   /** Run at this instant instead of now. */
   at?: Date | string;
   /** Idempotency key: a second trigger with the same id returns the existing run. */

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../clock/timer-limit.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages, show } from '../errors/messages.js';
@@ -30,7 +31,6 @@ export interface NormalizedJob {
 const KNOWN_KEYS = new Set(['name', 'tenantId', 'schedule', 'handler', 'timeoutMs', 'retry', 'overlap', 'misfire', 'params', 'lockTtlMs']);
 const OVERLAPS: readonly OverlapPolicy[] = ['skip', 'buffer-one', 'allow'];
 const MISFIRES: readonly MisfirePolicy[] = ['skip', 'run-once', 'run-all'];
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Validates a job definition and fills defaults from `config`. Throws a

@@ -1,4 +1,5 @@
 import { SystemClock, type Clock, type TimerHandle } from '../clock/clock.js';
+import { MAX_TIMER_MS } from '../clock/timer-limit.js';
 import { messages } from '../errors/messages.js';
 import { ConfigError, ErrorCode, LifecycleError, SchedkitError } from '../errors/schedkit-error.js';
 import { NoopLogger, type LogFields, type Logger } from '../observability/logger.js';
@@ -35,8 +36,6 @@ export interface LifecycleOptions {
  * signal, so it can release what it holds (flush logs, close sockets) quickly.
  */
 export const LATE_HOOK_GRACE_MS = 1_000;
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Start/stop hooks run in dependency order, with the semantics of uber-go/fx.

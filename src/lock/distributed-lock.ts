@@ -27,6 +27,7 @@ export interface DistributedLock {
   using<T>(resource: string, options: UsingOptions, fn: (signal: AbortSignal, fencingToken: number) => Promise<T> | T): Promise<T>;
 }
 
+/** How `acquire` takes a lock: the lease length, how long to wait for it, and a signal to give up. */
 export interface AcquireOptions {
   /** How long the lock lives unless extended. Must be a positive integer. */
   ttlMs: number;
@@ -55,6 +56,7 @@ export interface LockLease {
   release(): Promise<void>;
 }
 
+/** `using`'s options: `acquire`'s, plus how often the lease is refreshed while the callback runs. */
 export interface UsingOptions extends AcquireOptions {
   /** How often the TTL is refreshed while `fn` runs. @default ttlMs / 3 */
   refreshMs?: number;

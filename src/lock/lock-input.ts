@@ -1,11 +1,11 @@
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { messages } from '../errors/messages.js';
+import { MAX_TIMER_MS } from '../clock/timer-limit.js';
 import type { AcquireOptions, UsingOptions } from './distributed-lock.js';
 
 // The input rules every DistributedLock applies, in one place so every
 // implementation rejects the same calls with the same words.
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_RESOURCE_LENGTH = 1000;
 const TTL_RULE = `must be a positive integer of at most ${MAX_TIMER_MS} ms`;
 

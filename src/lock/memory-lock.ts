@@ -77,10 +77,10 @@ class LockTable {
   constructor(readonly clock: Clock) {}
 
   acquire(resource: string, ttlMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<LockLease | null> {
-    // Settling an expired holder may hand over or forget the resource, so
+    // Dropping an expired holder may hand over or forget the resource, so
     // look the state up again afterwards.
     const known = this.resources.get(resource);
-    if (known !== undefined) this.settle(resource, known);
+    if (known !== undefined) this.expireHolder(resource, known);
     const state = this.stateOf(resource);
     if (state.holder === null && state.waiters.length === 0) return Promise.resolve(this.grant(resource, state, ttlMs));
     if (waitMs <= 0 || signal?.aborted === true) {
@@ -99,7 +99,7 @@ class LockTable {
       state.waiters.push(waiter);
       // The expiry timer is armed before the first waiter's deadline timer, so
       // when both fall on one instant the lock is handed over first (the
-      // deadline handler also settles an expired holder before giving up).
+      // deadline handler also drops an expired holder before giving up).
       if (state.expiryTimer === undefined) this.armExpiry(resource, state);
       this.armDeadline(resource, state, waiter);
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
@@ -115,10 +115,10 @@ class LockTable {
   }
 
   /** Drops an expired holder, handing the lock to the next waiter. */
-  settleResource(resource: string): void {
+  expireHolderOf(resource: string): void {
     const state = this.resources.get(resource);
     if (state !== undefined) {
-      this.settle(resource, state);
+      this.expireHolder(resource, state);
       this.cleanup(resource, state);
     }
   }
@@ -145,7 +145,7 @@ class LockTable {
     return state;
   }
 
-  private settle(resource: string, state: ResourceState): void {
+  private expireHolder(resource: string, state: ResourceState): void {
     if (state.holder !== null && this.clock.now() >= state.holder.expiresAt) {
       state.holder = null;
       this.handOver(resource, state);
@@ -196,7 +196,7 @@ class LockTable {
           return;
         }
         // A holder that expired at this very instant hands over before the waiter gives up.
-        this.settle(resource, state);
+        this.expireHolder(resource, state);
         this.giveUp(resource, state, waiter);
       },
       Math.min(Math.max(0, remaining), MAX_ARM_MS),
@@ -213,7 +213,7 @@ class LockTable {
     state.expiryTimer = this.clock.setTimeout(
       () => {
         state.expiryTimer = undefined;
-        this.settle(resource, state);
+        this.expireHolder(resource, state);
         // Not expired (extended, or the timer was capped): wait again.
         if (state.expiryTimer === undefined) this.armExpiry(resource, state);
       },
@@ -263,7 +263,7 @@ class MemoryLease implements LockLease {
     const why = this.lossReason();
     // Known lost from now on; an expired holder also hands the lock over.
     this.released = true;
-    this.table.settleResource(this.resource);
+    this.table.expireHolderOf(this.resource);
     throw new LockLostError(messages.lockLost(this.resource, why), {
       details: { resource: this.resource, fencingToken: this.fencingToken },
     });

@@ -30,6 +30,8 @@ const METRIC_NAMES: readonly MetricName[] = [
   'fireLateness',
 ];
 
+type JobCounters = Partial<Record<JobMetricName, number>>;
+
 /** Count, extremes, mean and percentiles of a set of samples; all 0 when there are none. */
 export interface SampleSummary {
   count: number;
@@ -45,7 +47,7 @@ export interface SampleSummary {
 export interface MetricsSnapshot {
   /** Calls of each method (all jobs together) since construction or `reset()`. */
   counters: Record<MetricName, number>;
-  /** Per job (the string metrics were called with): calls of each job method, only those seen. */
+  /** Per job, keyed by its label (`report`, or `acme/report` with a tenant): calls of each job method, only those seen. */
   jobs: Record<string, Partial<Record<JobMetricName, number>>>;
   /** Summary of the retained `fireLateness` samples (ms). */
   lateness: SampleSummary;
@@ -119,10 +121,16 @@ export interface InMemoryMetricsOptions {
  * method (in total and per job) and the newest samples of lateness, run
  * durations and lock waits. Non-finite samples are counted but not kept.
  *
+ * A job is labelled by its name alone when it has no tenant (`report`) and
+ * by `tenant/name` when it has one (`acme/report`): the keys of
+ * `snapshot().jobs`, of `jobs()` and the `job` argument of `count`. Neither
+ * part can contain `/`, so a label is never ambiguous.
+ *
  * @example
  * const metrics = new InMemoryMetrics();
  * // ... run the scheduler with it ...
  * expect(metrics.count('runFailed', 'acme/report')).toBe(1);
+ * expect(metrics.count('runFailed', 'cleanup')).toBe(0); // a job without a tenant
  * console.log(metrics.snapshot().lateness.p99);
  */
 export class InMemoryMetrics implements MetricsCollector {
@@ -133,7 +141,10 @@ export class InMemoryMetrics implements MetricsCollector {
   /** `lockAcquired` waits (ms), newest `maxSamples` kept. */
   readonly lockWaits: SampleRing;
   private totals: Record<MetricName, number> = zeroTotals();
-  private perJob = new Map<string, Partial<Record<JobMetricName, number>>>();
+  /** Counters by tenant, then by name: found without building the label on every call. */
+  private perTenant = new Map<string | undefined, Map<string, JobCounters>>();
+  /** The same counters by label, in first-seen order. */
+  private perLabel = new Map<string, JobCounters>();
 
   constructor(options: InMemoryMetricsOptions = {}) {
     const capacity = options.maxSamples ?? 10_000;
@@ -142,30 +153,30 @@ export class InMemoryMetrics implements MetricsCollector {
     this.lockWaits = new SampleRing(capacity);
   }
 
-  runStarted(job: string): void {
-    this.countJob('runStarted', job);
+  runStarted(job: string, tenantId: string | undefined): void {
+    this.countJob('runStarted', job, tenantId);
   }
-  runCompleted(job: string, durationMs: number): void {
-    this.countJob('runCompleted', job);
+  runCompleted(job: string, tenantId: string | undefined, durationMs: number): void {
+    this.countJob('runCompleted', job, tenantId);
     if (Number.isFinite(durationMs)) this.durations.push(durationMs);
   }
-  runFailed(job: string): void {
-    this.countJob('runFailed', job);
+  runFailed(job: string, tenantId: string | undefined): void {
+    this.countJob('runFailed', job, tenantId);
   }
-  runRetried(job: string): void {
-    this.countJob('runRetried', job);
+  runRetried(job: string, tenantId: string | undefined): void {
+    this.countJob('runRetried', job, tenantId);
   }
-  runTimedOut(job: string): void {
-    this.countJob('runTimedOut', job);
+  runTimedOut(job: string, tenantId: string | undefined): void {
+    this.countJob('runTimedOut', job, tenantId);
   }
-  runSkipped(job: string): void {
-    this.countJob('runSkipped', job);
+  runSkipped(job: string, tenantId: string | undefined): void {
+    this.countJob('runSkipped', job, tenantId);
   }
-  runStalled(job: string): void {
-    this.countJob('runStalled', job);
+  runStalled(job: string, tenantId: string | undefined): void {
+    this.countJob('runStalled', job, tenantId);
   }
-  runAbandoned(job: string): void {
-    this.countJob('runAbandoned', job);
+  runAbandoned(job: string, tenantId: string | undefined): void {
+    this.countJob('runAbandoned', job, tenantId);
   }
   lockAcquired(waitMs: number): void {
     this.totals.lockAcquired++;
@@ -177,26 +188,26 @@ export class InMemoryMetrics implements MetricsCollector {
   lockLost(): void {
     this.totals.lockLost++;
   }
-  fireLateness(job: string, ms: number): void {
-    this.countJob('fireLateness', job);
+  fireLateness(job: string, tenantId: string | undefined, ms: number): void {
+    this.countJob('fireLateness', job, tenantId);
     if (Number.isFinite(ms)) this.lateness.push(ms);
   }
 
-  /** Calls of `metric` in total, or for one job when `job` is given. */
+  /** Calls of `metric` in total, or for one job when `job` (its label: `report` or `acme/report`) is given. */
   count(metric: MetricName, job?: string): number {
     if (job === undefined) return this.totals[metric];
-    return this.perJob.get(job)?.[metric as JobMetricName] ?? 0;
+    return this.perLabel.get(job)?.[metric as JobMetricName] ?? 0;
   }
 
-  /** Jobs seen so far, in first-seen order. */
+  /** Labels of the jobs seen so far, in first-seen order. */
   jobs(): string[] {
-    return [...this.perJob.keys()];
+    return [...this.perLabel.keys()];
   }
 
   /** Every counter and a summary of every sample series, as plain numbers. */
   snapshot(): MetricsSnapshot {
     const jobs: Record<string, Partial<Record<JobMetricName, number>>> = {};
-    for (const [job, counters] of this.perJob) {
+    for (const [job, counters] of this.perLabel) {
       // defineProperty: a job called "__proto__" must be data, not a prototype change.
       Object.defineProperty(jobs, job, { value: { ...counters }, enumerable: true, writable: true, configurable: true });
     }
@@ -212,16 +223,22 @@ export class InMemoryMetrics implements MetricsCollector {
   /** Clears every counter and sample. */
   reset(): void {
     this.totals = zeroTotals();
-    this.perJob.clear();
+    this.perTenant.clear();
+    this.perLabel.clear();
     this.lateness.clear();
     this.durations.clear();
     this.lockWaits.clear();
   }
 
-  private countJob(metric: JobMetricName, job: string): void {
+  private countJob(metric: JobMetricName, name: string, tenantId: string | undefined): void {
     this.totals[metric]++;
-    let counters = this.perJob.get(job);
-    if (counters === undefined) this.perJob.set(job, (counters = {}));
+    let byName = this.perTenant.get(tenantId);
+    if (byName === undefined) this.perTenant.set(tenantId, (byName = new Map()));
+    let counters = byName.get(name);
+    if (counters === undefined) {
+      byName.set(name, (counters = {}));
+      this.perLabel.set(tenantId === undefined ? name : `${tenantId}/${name}`, counters);
+    }
     counters[metric] = (counters[metric] ?? 0) + 1;
   }
 }

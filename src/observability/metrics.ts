@@ -1,33 +1,39 @@
 /**
  * Counters and timings schedkit reports. Bind an implementation to export
  * them (Prometheus, StatsD); `InMemoryMetrics` keeps them for tests.
- * Every method must be cheap and must not throw.
+ *
+ * Labels: every run metric gets the job's `name` and its `tenantId`
+ * (`undefined` for a job without a tenant) as two arguments, never a joined
+ * key, so each maps to a label of its own (`job="report", tenant=""`). Lock
+ * metrics are per instance and take no job. The arguments are the job's own
+ * strings, passed without allocation: every method is called on the fire
+ * path, so it must be cheap, and it must not throw.
  */
 export interface MetricsCollector {
-  /** A run's handler was started. */
-  runStarted(job: string): void;
-  /** A run finished successfully after `durationMs`. */
-  runCompleted(job: string, durationMs: number): void;
-  /** A run failed (threw, rejected, timed out or lost its lock). */
-  runFailed(job: string): void;
-  /** A failed run was scheduled for another attempt. */
-  runRetried(job: string): void;
-  /** A run exceeded its timeout. */
-  runTimedOut(job: string): void;
-  /** A slot was skipped (overlap). */
-  runSkipped(job: string): void;
-  /** A run whose instance died was found and marked stalled. */
-  runStalled(job: string): void;
-  /** A handler was still running after its run was given up (timeout, lock loss, shutdown). */
-  runAbandoned(job: string): void;
-  /** A lock was acquired after waiting `waitMs`. */
+  /** A run's handler is about to be called (every attempt, once each), on the instance that runs it. */
+  runStarted(job: string, tenantId: string | undefined): void;
+  /** A run's handler resolved; `durationMs` from its start to its end on the local clock. */
+  runCompleted(job: string, tenantId: string | undefined, durationMs: number): void;
+  /** A run ended in failure: the handler threw or rejected, timed out, lost its lock, or was interrupted by shutdown. Once per failed attempt. */
+  runFailed(job: string, tenantId: string | undefined): void;
+  /** A failed attempt was put back to run again per the job's retry policy (after its `runFailed`). */
+  runRetried(job: string, tenantId: string | undefined): void;
+  /** A run exceeded its `timeoutMs` (also counted by `runFailed`). */
+  runTimedOut(job: string, tenantId: string | undefined): void;
+  /** A slot passed without a run because the previous run was still going (`overlap: 'skip'`). */
+  runSkipped(job: string, tenantId: string | undefined): void;
+  /** A run whose instance stopped heartbeating was found and marked stalled, by the instance that reaped it. */
+  runStalled(job: string, tenantId: string | undefined): void;
+  /** A handler was still running when its run was given up (timeout, lock loss, shutdown): it ignored its signal. */
+  runAbandoned(job: string, tenantId: string | undefined): void;
+  /** A run's lock was acquired after waiting `waitMs` (0 when it was free). */
   lockAcquired(waitMs: number): void;
-  /** A lock could not be acquired because someone else held it. */
+  /** A run's lock was held by someone else, so the run was put back. */
   lockContended(): void;
-  /** A held lock could not be refreshed. */
+  /** A held run lock could not be refreshed (expired, taken over, or its store unreachable). */
   lockLost(): void;
-  /** How late a run started relative to its slot (start - scheduledAt). */
-  fireLateness(job: string, ms: number): void;
+  /** How late a run's first attempt started after its slot or due time, in ms (start - scheduledAt; retries are not counted). */
+  fireLateness(job: string, tenantId: string | undefined, ms: number): void;
 }
 
 /** Discards everything. */

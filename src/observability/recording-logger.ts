@@ -1,5 +1,6 @@
 import type { LogFields, Logger } from './logger.js';
 
+/** One line a `RecordingLogger` kept: level, message and fields (with its bound fields merged in). */
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';
   message: string;

@@ -5,7 +5,7 @@
 // tested as one concept.
 
 import { type CronSlots, compileCron } from './cron-slots.js';
-import { resolveWindow } from './duration.js';
+import { resolveWindow } from './window.js';
 import type { Schedule, ScheduleDescriptor } from './schedule.js';
 import { resolveTimeZone } from './time-zone.js';
 

@@ -6,7 +6,8 @@
 import { CronExpressionParser, type CronFieldCollection } from 'cron-parser';
 import { show } from '../errors/messages.js';
 import { normaliseCron } from './cron-expression.js';
-import { scheduleError } from './duration.js';
+import { describeCronError } from './cron-field-error.js';
+import { scheduleError } from './schedule-error.js';
 import { type Zone, zoneFor } from './time-zone.js';
 import { WallCron } from './wall-cron.js';
 
@@ -32,9 +33,14 @@ export function compileCron(expr: unknown, tz: string, where: string): { express
     let fields: CronFieldCollection;
     try {
       expression = normaliseCron(expr);
-      fields = CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: 0, hashSeed: expression }).fields;
     } catch (error) {
       throw scheduleError(where, 'cron', (error as Error).message, error);
+    }
+    try {
+      fields = CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: 0, hashSeed: expression }).fields;
+    } catch (error) {
+      const problem = describeCronError(expression, error);
+      throw scheduleError(where, 'cron', problem.reason, error, problem.field === undefined ? undefined : { cronField: problem.field });
     }
     const zone = tz === 'UTC' ? null : zoneFor(tz);
     entry = { expression, slots: new CronSlots(new WallCron(fields), zone, fields.hour.values.length === 24) };

@@ -1,5 +1,7 @@
 import { show } from '../errors/messages.js';
-import { instantOrThrow, parseDuration, resolveWindow, scheduleError } from './duration.js';
+import { parseDuration } from './duration.js';
+import { scheduleError } from './schedule-error.js';
+import { instantOrThrow, resolveWindow } from './window.js';
 import type { SlotCounter } from './misfire.js';
 import type { Schedule, ScheduleDescriptor } from './schedule.js';
 

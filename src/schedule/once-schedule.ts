@@ -1,4 +1,4 @@
-import { instantOrThrow } from './duration.js';
+import { instantOrThrow } from './window.js';
 import type { SlotCounter } from './misfire.js';
 import type { Schedule, ScheduleDescriptor } from './schedule.js';
 

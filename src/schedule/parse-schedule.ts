@@ -142,8 +142,8 @@ function describeKeys(spec: Record<string, unknown>): string {
   return keys.length === 0 ? '(none)' : keys.slice(0, 5).map((k) => `"${k}"`).join(', ');
 }
 
-function invalid(job: string, field: string, why: string, cause?: unknown): SchedkitError {
-  return new SchedkitError(ErrorCode.InvalidSchedule, messages.invalidSchedule(job, field, why), { cause, details: { field } });
+function invalid(job: string, field: string, why: string, cause?: unknown, extra?: Record<string, unknown>): SchedkitError {
+  return new SchedkitError(ErrorCode.InvalidSchedule, messages.invalidSchedule(job, field, why), { cause, details: { ...extra, field } });
 }
 
 /**
@@ -158,6 +158,6 @@ function relabel<T>(job: string, build: () => T): T {
     const field = error.details.field;
     const reason = error.details.reason;
     if (typeof field !== 'string' || typeof reason !== 'string') throw error;
-    throw invalid(job, `schedule.${field}`, reason, error.cause);
+    throw invalid(job, `schedule.${field}`, reason, error.cause, error.details.cronField === undefined ? undefined : { cronField: error.details.cronField });
   }
 }

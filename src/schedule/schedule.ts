@@ -28,6 +28,7 @@ export interface ScheduleWindow {
   limit?: number;
 }
 
+/** A cron schedule as an object: the expression, its time zone and an optional window. */
 export interface CronScheduleSpec extends ScheduleWindow {
   /** 5 fields (minute first) or 6 (seconds first), or an alias such as `@hourly`. */
   cron: string;
@@ -35,11 +36,13 @@ export interface CronScheduleSpec extends ScheduleWindow {
   tz?: string;
 }
 
+/** An interval schedule as an object: every `every`, within an optional window whose `startAt` also anchors the slots. */
 export interface IntervalScheduleSpec extends ScheduleWindow {
   /** Milliseconds, or a duration such as `'15m'`, `'1h30m'`, `'500ms'`. */
   every: number | string;
 }
 
+/** A schedule that fires once, at `at`. */
 export interface OnceScheduleSpec {
   /** The instant of the single run. */
   at: Date | string;

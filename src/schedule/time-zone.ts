@@ -4,7 +4,7 @@
 // change", which CronSlots combines with wall-clock matching.
 
 import { show } from '../errors/messages.js';
-import { scheduleError } from './duration.js';
+import { scheduleError } from './schedule-error.js';
 
 /** Zone names already resolved, bounded like the compiled-expression cache. */
 const MAX_CACHED = 1_000;

@@ -6,7 +6,7 @@
 // zones: offsets and DST are applied on top of it by CronSlots.
 
 import type { CronFieldCollection } from 'cron-parser';
-import { daysInMonth } from './duration.js';
+import { daysInMonth } from './instant.js';
 
 const SEARCH_YEARS = 100;
 

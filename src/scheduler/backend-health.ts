@@ -15,7 +15,7 @@ import type { SchedulerEventEmitter } from './events.js';
  * every tick failing loudly; the first successful probe emits `backend:up`.
  *
  * Either way `onRecovered` is called once the probe answers, so what the
- * failure left behind is settled: outcomes kept by the runner are recorded,
+ * failure left behind is cleared: outcomes kept by the runner are recorded,
  * claims with no answer given back, and the misfire policy applied to slots
  * whose claim failed — after an outage to every job, after one slow call
  * only to the jobs whose claim failed (`outage` false): re-planning every
@@ -103,7 +103,7 @@ export class BackendHealth {
       err: error,
       checkedInMs: this.clock.now() - since,
     });
-    await this.settle(since, false);
+    await this.runRecovery(since, false);
   }
 
   private declareDown(since: number, error: unknown): void {
@@ -113,7 +113,7 @@ export class BackendHealth {
     this.armProbe();
   }
 
-  private async settle(since: number, outage: boolean): Promise<void> {
+  private async runRecovery(since: number, outage: boolean): Promise<void> {
     try {
       await this.onRecovered(since, outage);
     } catch (error) {
@@ -140,6 +140,6 @@ export class BackendHealth {
     this.downSince = null;
     this.logger.info('backend reachable again', { downForMs });
     this.events.emit('backend:up', { downForMs });
-    await this.settle(downSince, true);
+    await this.runRecovery(downSince, true);
   }
 }

@@ -9,7 +9,8 @@ interface Waiting<In, Out> {
 
 /**
  * Gathers the calls made in one turn of the event loop and sends them to a
- * batch method of the backend together (`claimSlots`, `finishRuns`): when a
+ * batch method of the backend together (`claimSlots`, `finishRuns`,
+ * `upsertJobs`): when a
  * thousand jobs share a second, their claims, and then their outcomes, cost
  * one round trip each instead of a thousand. Each caller still gets its own
  * answer (or the call's error).
@@ -17,10 +18,14 @@ interface Waiting<In, Out> {
 export class CallBatcher<In, Out> {
   private waiting: Array<Waiting<In, Out>> = [];
 
-  /** `send` answers one output per input, in order. */
+  /**
+   * `send` answers one output per input, in order, for at most `maxPerCall`
+   * inputs at a time (batches beyond it are sent side by side).
+   */
   constructor(
     private readonly what: string,
     private readonly send: (inputs: In[]) => Promise<Out[]>,
+    private readonly maxPerCall: number = MAX_PER_CALL,
   ) {}
 
   call(input: In): Promise<Out> {
@@ -35,8 +40,8 @@ export class CallBatcher<In, Out> {
   private flush(): void {
     const waiting = this.waiting;
     this.waiting = [];
-    for (let from = 0; from < waiting.length; from += MAX_PER_CALL) {
-      const batch = waiting.slice(from, from + MAX_PER_CALL);
+    for (let from = 0; from < waiting.length; from += this.maxPerCall) {
+      const batch = waiting.slice(from, from + this.maxPerCall);
       let sent: Promise<Out[]>;
       try {
         sent = this.send(batch.map((w) => w.input));

@@ -55,7 +55,7 @@ export class ConcurrencyLimiter {
    * Returns permits taken with `tryAcquire` but not used, without the
    * `onFree` notification (nothing new became possible).
    */
-  giveBack(count: number): void {
+  returnUnused(count: number): void {
     for (let i = 0; i < count; i++) {
       if (this.waiting > 0) this.release();
       else this.inUse = Math.max(0, this.inUse - 1);

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
-import { MinHeap } from './min-heap.js';
+import { MinHeap } from '../collections/min-heap.js';
 
 /** A timer is never armed for longer than this; on wake the queue is re-checked. */
 export const MAX_TIMER_ARM_MS = 30_000;
@@ -16,8 +16,18 @@ const MAX_PER_WAKE = 50_000;
  * (laptop lid, paused VM) can resume with timers that have drifted; each wake
  * re-reads the clock.
  */
+interface DueEntry<T> {
+  at: number;
+  /** Insertion order: entries due at the same instant come out first-in first-out. */
+  seq: number;
+  value: T;
+}
+
 export class DueQueue<T> {
-  private readonly heap = new MinHeap<T>();
+  private readonly heap = new MinHeap<DueEntry<T>>(
+    (a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq),
+  );
+  private seq = 0;
   private timer: TimerHandle | undefined;
   private armedFor = Infinity;
   private running = false;
@@ -33,7 +43,7 @@ export class DueQueue<T> {
   }
 
   push(at: number, value: T): void {
-    this.heap.push(at, value);
+    this.heap.push({ at, seq: this.seq++, value });
     // During a wake the timer is re-armed once at the end, not per push.
     if (this.running && !this.waking && at < this.armedFor) this.arm();
   }
@@ -56,7 +66,7 @@ export class DueQueue<T> {
 
   private arm(): void {
     this.disarm();
-    const next = this.heap.peekAt();
+    const next = this.heap.peek()?.at;
     if (next === undefined) return;
     const delay = Math.min(Math.max(0, next - this.clock.now()), MAX_TIMER_ARM_MS);
     this.armedFor = this.clock.now() + delay;
@@ -77,7 +87,7 @@ export class DueQueue<T> {
     this.waking = true;
     try {
       for (let handled = 0; handled < MAX_PER_WAKE; handled++) {
-        const at = this.heap.peekAt();
+        const at = this.heap.peek()?.at;
         if (at === undefined || at > now) break;
         const entry = this.heap.pop()!;
         this.onDue(entry.value, entry.at);

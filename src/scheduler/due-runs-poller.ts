@@ -107,7 +107,7 @@ export class DueRunsPoller {
           deps.unanswered.failed(runIds, error);
           throw error;
         } finally {
-          deps.limiter.giveBack(reserved - claimed.length);
+          deps.limiter.returnUnused(reserved - claimed.length);
         }
         for (const run of claimed) void deps.run(run).finally(() => deps.limiter.release());
         if (claimed.length < reserved) break;

@@ -29,7 +29,9 @@ export interface SchedulerEvents {
   'backend:up': { downForMs: number };
 }
 
+/** The name of a scheduler event (`run:success`, `run:failed`, `backend:down`, ...). */
 export type SchedulerEventName = keyof SchedulerEvents;
+/** A listener of the scheduler event `E`; it is called synchronously and its errors are logged, never thrown into the scheduler. */
 export type SchedulerListener<E extends SchedulerEventName> = (payload: SchedulerEvents[E]) => void;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Job sync: tells the backend about registered jobs (micro-batched, so a
- * burst of registrations costs one upsert), settles definition conflicts
+ * burst of registrations costs one upsert), decides definition conflicts
  * with other instances, and hands each job to the timeline to plan. Apart
  * from the facade because it is the one path from a local registration to
  * the store, used by register, start, trigger/pause before start, and
@@ -9,6 +9,7 @@
 import type { Backend, JobUpsert } from '../backend/backend.js';
 import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { Logger } from '../observability/logger.js';
+import { CallBatcher } from './call-batcher.js';
 import { nextAfter, type JobEntry, type JobTimeline } from './job-timeline.js';
 
 const UPSERT_BATCH = 1000;
@@ -30,7 +31,18 @@ export class JobSync {
   private readonly log: Logger;
   private readonly timeline: JobTimeline;
   private readonly isStarted: () => boolean;
-  private upsertQueue: Array<{ entry: JobEntry; done: (error?: unknown) => void }> = [];
+  /**
+   * Registrations of one tick, synced together. Unbounded per call: `syncJobs`
+   * splits them into upserts of `UPSERT_BATCH`, one after the other.
+   */
+  private readonly upserts = new CallBatcher<JobEntry, void>(
+    'upsertJobs',
+    async (entries) => {
+      await this.syncJobs(entries);
+      return entries.map(() => undefined);
+    },
+    Infinity,
+  );
 
   constructor(deps: JobSyncDeps) {
     this.backend = deps.backend;
@@ -42,23 +54,11 @@ export class JobSync {
 
   /** Upserts one entry, batched with others registered in the same tick. */
   upsertSoon(entry: JobEntry): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.upsertQueue.push({ entry, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (this.upsertQueue.length === 1) {
-        queueMicrotask(() => {
-          const batch = this.upsertQueue;
-          this.upsertQueue = [];
-          this.syncJobs(batch.map((b) => b.entry)).then(
-            () => batch.forEach((b) => b.done()),
-            (error: unknown) => batch.forEach((b) => b.done(error)),
-          );
-        });
-      }
-    });
+    return this.upserts.call(entry);
   }
 
   /**
-   * Tells the backend about these jobs, settles definition conflicts, and
+   * Tells the backend about these jobs, decides definition conflicts, and
    * plans each. `outageSince`: after an outage, when it began.
    */
   async syncJobs(entries: readonly JobEntry[], outageSince?: number): Promise<void> {

@@ -3,11 +3,11 @@
  * misfire plan when slots were missed, and the dispatch of a due slot (claim
  * in the backend, then hand the claimed run to the `RunRunner`). Separate
  * from the scheduler facade because this is the one place where time flows
- * for a job; the facade only adds, replaces and retires entries.
+ * for a job; the facade only adds, replaces and cancels entries.
  */
 import { newRunId } from '../job/run-id.js';
 import type { Backend, SlotClaim, SlotClaimResult, StoredJob } from '../backend/backend.js';
-import type { KeyTable } from '../backend/key-filter.js';
+import type { KeyTable } from '../backend/key-table.js';
 import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
@@ -211,7 +211,7 @@ export class JobTimeline {
           await this.runner.run(job, result.run);
           return;
         case 'skipped':
-          this.metrics.runSkipped(job.key);
+          this.metrics.runSkipped(job.name, job.tenantId);
           this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: 'overlap' });
           return;
         case 'early':
@@ -219,12 +219,12 @@ export class JobTimeline {
           this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
           return;
         case 'completed':
-          this.retire(entry);
+          this.cancelSlots(entry);
           return;
         case 'removed':
           this.log.info('job was removed everywhere; unregistering it here', { job: job.name, tenantId: job.tenantId });
           if (this.jobs.get(job.key) === entry) this.jobs.delete(job.key);
-          this.retire(entry);
+          this.cancelSlots(entry);
           return;
         case 'superseded':
           this.adopt(entry, result.stored);
@@ -252,13 +252,13 @@ export class JobTimeline {
     });
     const job: NormalizedJob = Object.freeze({ ...entry.job, schedule, limit: stored.limit, definitionHash: stored.definitionHash });
     const next: JobEntry = { job, definedAt: stored.definedAt, nextSlot: null, token: 0, done: false };
-    this.retire(entry);
+    this.cancelSlots(entry);
     if (this.jobs.get(job.key) === entry) this.jobs.set(job.key, next);
     this.planFromStored(next, stored);
   }
 
   /** Stops every queued slot of an entry. */
-  retire(entry: JobEntry): void {
+  cancelSlots(entry: JobEntry): void {
     entry.done = true;
     entry.token++;
     entry.nextSlot = null;
@@ -268,7 +268,7 @@ export class JobTimeline {
   planFromStored(entry: JobEntry, stored: StoredJob, outageSince?: number): void {
     if (entry.job.schedule === null) return;
     if (stored.completed) {
-      this.retire(entry);
+      this.cancelSlots(entry);
       return;
     }
     // Never claimed: slots since the first registration were missed (a once

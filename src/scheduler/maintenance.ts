@@ -45,6 +45,7 @@ export class Maintenance {
   private readonly sweeper: Periodic;
 
   constructor(private readonly deps: MaintenanceDeps) {
+    this.deps = deps;
     // Instances learn of each other within a couple of seconds, so a new one
     // soon takes its share of slots; a dead one drops out after lockTtlMs.
     const heartbeatMs = Math.min(deps.config.lockRefreshMs, 2_000);
@@ -80,7 +81,7 @@ export class Maintenance {
     try {
       for (const run of await backend.reapStalledRuns()) {
         const { name, tenantId } = parseJobKey(run.key);
-        metrics.runStalled(run.key);
+        metrics.runStalled(name, tenantId);
         logger.warn('run stalled: its instance stopped heartbeating', {
           job: name,
           tenantId,

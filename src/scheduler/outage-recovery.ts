@@ -1,11 +1,11 @@
 /**
  * What happens when the backend answers again after an outage (or after one
- * failed claim): settle the claims and outcomes the outage left unanswered,
+ * failed claim): clear the claims and outcomes the outage left unanswered,
  * then re-sync and re-plan the jobs that may have missed slots. Separate
  * from the facade because it coordinates several collaborators on an event
  * the scheduler does not drive itself (`BackendHealth` reports it).
  */
-import type { KeyTable } from '../backend/key-filter.js';
+import type { KeyTable } from '../backend/key-table.js';
 import type { JobSync } from './job-sync.js';
 import type { JobEntry } from './job-timeline.js';
 import type { RunRunner } from './run-runner.js';
@@ -34,7 +34,7 @@ export class OutageRecovery {
   async recover(since: number, outage: boolean): Promise<void> {
     if (!this.deps.isStarted()) return;
     // Before the reapers' grace after the outage runs out.
-    await this.settleOutage();
+    await this.clearUnanswered();
     // After an outage any job may have missed slots; after one slow call only
     // the jobs whose claim failed did. The others are at most late (their
     // slots wait for a permit): re-planning them would drop those slots.
@@ -46,7 +46,7 @@ export class OutageRecovery {
   }
 
   /** Gives back the claims and records the outcomes an outage left unanswered; rejects (keeping them) while the backend is out of reach. */
-  async settleOutage(): Promise<void> {
+  async clearUnanswered(): Promise<void> {
     await this.deps.unanswered.release();
     await this.deps.runner.recordKept();
   }

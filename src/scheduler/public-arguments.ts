@@ -7,8 +7,8 @@
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { messages, show } from '../errors/messages.js';
 import { assertValidName, jobKey } from '../job/job-key.js';
-import { parseInstant } from '../schedule/duration.js';
-import type { TenantArg } from './types.js';
+import { parseInstant } from '../schedule/instant.js';
+import type { TenantOptions } from './types.js';
 
 export const TRIGGER_KEYS = new Set(['tenantId', 'params', 'at', 'id']);
 export const REGISTER_KEYS = new Set(['replace']);
@@ -24,21 +24,19 @@ export function keyOf(call: string, name: string, tenantId: string | undefined):
 }
 
 /**
- * The tenant of `getJob`/`pause`/`resume`: a string, `{ tenantId }` or
- * nothing. Anything else (a number, an array, unknown keys) is refused
- * rather than read as "no tenant", which would address another job.
+ * The tenant of `getJob`/`pause`/`resume`: `{ tenantId }` or nothing, as in
+ * every other call. Anything else (a bare string, a number, unknown keys) is
+ * refused rather than read as "no tenant", which would address another job.
  */
-export function tenantOf(call: string, tenant: TenantArg): string | undefined {
-  if (tenant === undefined || typeof tenant === 'string') return tenant;
-  if (typeof tenant !== 'object' || tenant === null || Array.isArray(tenant)) {
-    throw new SchedkitError(
-      ErrorCode.InvalidArgument,
-      messages.invalidArgument(call, 'tenantId', `expected a tenant id string or { tenantId }, got ${show(tenant)}`),
-      { details: { field: 'tenantId' } },
-    );
+export function tenantOf(call: string, options: TenantOptions): string | undefined {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const hint = typeof options === 'string' ? ` (pass { tenantId: ${show(options)} })` : '';
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, 'tenantId', `expected { tenantId }, got ${show(options)}${hint}`), {
+      details: { field: 'tenantId' },
+    });
   }
-  checkOptions(call, tenant, LIST_KEYS);
-  return (tenant as { tenantId?: string }).tenantId;
+  checkOptions(call, options, LIST_KEYS);
+  return options.tenantId;
 }
 
 /**
@@ -57,10 +55,9 @@ export function parseDate(value: unknown, call: string, field: string): number {
 }
 
 /** Options of a public call: undefined or a plain object with known keys only (a typo is an error, not a no-op). */
-export function checkOptions(call: string, options: unknown, known: ReadonlySet<string>, alternative = ''): void {
+export function checkOptions(call: string, options: unknown, known: ReadonlySet<string>): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    const expected = alternative === '' ? 'an object' : `${alternative} an object`;
-    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, 'options', `expected ${expected}, got ${show(options)}`), {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument(call, 'options', `expected an object, got ${show(options)}`), {
       details: { field: 'options' },
     });
   }

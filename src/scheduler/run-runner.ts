@@ -12,7 +12,7 @@ import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { CallBatcher } from './call-batcher.js';
 import { runLockName } from './lock-name.js';
-import { OutcomeBacklog } from './outcome-backlog.js';
+import { UnrecordedOutcomes } from './unrecorded-outcomes.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
 
@@ -43,23 +43,23 @@ export class RunRunner {
   /** Outcomes of runs that end in the same turn go to the backend in one call. */
   private readonly finishes: CallBatcher<RunFinish, boolean>;
   /** Outcomes that met an outage, sent again by `recordKept` once the backend is back. */
-  private readonly backlog: OutcomeBacklog;
+  private readonly unrecorded: UnrecordedOutcomes;
   /** Sends kept outcomes again after a failure that was not an outage (nothing else would). */
   private resend: ReturnType<Clock['setTimeout']> | undefined;
 
   constructor(private readonly deps: RunRunnerDeps) {
     this.finishes = new CallBatcher('finishRuns', (finishes) => deps.backend.finishRuns(finishes));
-    this.backlog = new OutcomeBacklog((finish) => this.finishes.call(finish), deps.clock, deps.logger);
+    this.unrecorded = new UnrecordedOutcomes((finish) => this.finishes.call(finish), deps.clock, this.deps.logger);
   }
 
   /** Outcomes waiting for the backend to come back. */
   get keptOutcomes(): number {
-    return this.backlog.size;
+    return this.unrecorded.size;
   }
 
   /** Records the outcomes kept during an outage. Rejects (keeping them) when the backend is still out of reach. */
   recordKept(): Promise<void> {
-    return this.backlog.flush();
+    return this.unrecorded.flush();
   }
 
   /** Runs whose outcome is not recorded yet, or whose handler has not settled. */
@@ -192,7 +192,7 @@ export class RunRunner {
       instanceId: config.instanceId,
     };
     const latenessMs = startedAt - claimed.scheduledAt;
-    if (claimed.attempt === 1) metrics.fireLateness(job.key, latenessMs);
+    if (claimed.attempt === 1) metrics.fireLateness(job.name, job.tenantId, latenessMs);
     // Payloads are built only for listeners: thousands of runs a second pay nothing for an event nobody hears.
     if (this.deps.events.has('run:start')) this.deps.events.emit('run:start', { ...event, latenessMs, fencingToken: claimed.fencingToken });
 
@@ -293,7 +293,7 @@ export class RunRunner {
     }
     events.emit('run:failure', { ...event, error, durationMs, outcome: result.outcome, willRetry: retryInMs !== undefined });
     if (retryInMs !== undefined) {
-      metrics.runRetried(job.key);
+      metrics.runRetried(job.name, job.tenantId);
       // The backend's due time, as the aligned clock estimates it.
       events.emit('run:retry', { ...event, error, retryAt: new Date(endedAt + retryInMs), nextAttempt: claimed.attempt + 1 });
     }
@@ -328,11 +328,11 @@ export class RunRunner {
    * outage, so it is recorded as what happened). Any other failure (a bad
    * reply, a replica turned read-only in a failover) is not an outage, so the
    * runner sends it again itself, once per `lockRefreshMs`, well inside the
-   * run's lease; sending twice is harmless (see `OutcomeBacklog`).
+   * run's lease; sending twice is harmless (see `UnrecordedOutcomes`).
    */
   private notRecorded(finish: RunFinish, endedAt: number, error: unknown, fields: Record<string, unknown>): void {
     this.deps.onBackendError(error);
-    this.backlog.keep(finish, endedAt);
+    this.unrecorded.keep(finish, endedAt);
     if (SchedkitError.is(error, ErrorCode.BackendUnavailable)) {
       this.deps.logger.warn('run outcome kept until the backend is back', { ...fields, outcome: finish.outcome });
       return;
@@ -345,7 +345,7 @@ export class RunRunner {
     if (this.resend !== undefined) return;
     this.resend = this.deps.clock.setTimeout(() => {
       this.resend = undefined;
-      this.backlog.flush().catch((error: unknown) => {
+      this.unrecorded.flush().catch((error: unknown) => {
         this.deps.onBackendError(error);
         if (!SchedkitError.is(error, ErrorCode.BackendUnavailable)) this.resendKept();
       });

@@ -6,7 +6,7 @@
  * these steps is its own concern; the facade only asks which state it is in.
  */
 import type { Backend } from '../backend/backend.js';
-import type { KeyTable } from '../backend/key-filter.js';
+import type { KeyTable } from '../backend/key-table.js';
 import type { AlignedClock } from '../clock/aligned-clock.js';
 import { keepProcessAlive } from '../clock/clock.js';
 import type { SchedulerConfig } from '../config/config.js';
@@ -159,7 +159,7 @@ export class SchedulerLifecycle {
     }
     await this.runner.releaseAll();
     if (this.unanswered.size + this.runner.keptOutcomes > 0) {
-      await this.recovery.settleOutage().catch((error: unknown) =>
+      await this.recovery.clearUnanswered().catch((error: unknown) =>
         this.log.error('stopped with claims or run outcomes unanswered (the backend is out of reach): their runs will be reaped as stalled', {
           claims: this.unanswered.size,
           outcomes: this.runner.keptOutcomes,

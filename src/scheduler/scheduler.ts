@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/backend.js';
-import { KeyTable } from '../backend/key-filter.js';
+import { KeyTable } from '../backend/key-table.js';
 import { AlignedClock } from '../clock/aligned-clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
@@ -9,8 +9,9 @@ import { validateParams } from '../job/json-params.js';
 import { assertValidName } from '../job/job-key.js';
 import { normalizeJob } from '../job/normalize-job.js';
 import { newRunId } from '../job/run-id.js';
-import type { Logger } from '../observability/logger.js';
+import { withoutUndefinedFields, type Logger } from '../observability/logger.js';
 import { BackendHealth } from './backend-health.js';
+import { closestJob } from './closest-name.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
 import { DueRunsPoller } from './due-runs-poller.js';
@@ -24,9 +25,9 @@ import { checkBoolean, checkOptions, HISTORY_KEYS, keyOf, LIST_KEYS, parseDate, 
 import { RunRunner } from './run-runner.js';
 import { SchedulerLifecycle } from './scheduler-lifecycle.js';
 import { UnansweredClaims } from './unanswered-claims.js';
-import type { JobInfo, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantArg, TriggeredRun } from './types.js';
+import type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantOptions, TriggeredRun } from './types.js';
 
-export type { JobInfo, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantArg, TriggeredRun };
+export type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantOptions, TriggeredRun };
 
 /**
  * The runtime handle: register jobs, trigger one-off runs, pause, resume,
@@ -57,7 +58,7 @@ export class Scheduler {
   private readonly timeline: JobTimeline;
   /** Stores registered jobs in the backend and plans them from what is stored. */
   private readonly sync: JobSync;
-  /** Settles unanswered claims and re-plans jobs when the backend answers again. */
+  /** Clears unanswered claims and re-plans jobs when the backend answers again. */
   private readonly recovery: OutageRecovery;
   /** Registered jobs by key; also the key filter of `claimDueRuns`. */
   private readonly jobs = new KeyTable<JobEntry>();
@@ -76,7 +77,10 @@ export class Scheduler {
     this.config = deps.config;
     this.backend = deps.backend;
     this.clock = new AlignedClock(deps.clock);
-    this.log = deps.logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
+    // Every log line of the scheduler and of ctx.logger passes here once: a
+    // custom logger never sees `tenantId: undefined`.
+    const logger = withoutUndefinedFields(deps.logger);
+    this.log = logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
     this.events = new SchedulerEventEmitter(this.log);
     this.maxLeaseMs = deps.config.lockTtlMs;
     // A freed permit may let a due one-off run start.
@@ -89,7 +93,7 @@ export class Scheduler {
       await lease?.release();
     };
     this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, (since, outage) => this.recovery.recover(since, outage));
-    this.runner = new RunRunner({ ...deps, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
+    this.runner = new RunRunner({ ...deps, logger, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
     const unanswered = new UnansweredClaims(deps.backend, deps.config.instanceId, this.log);
     const membership = new Membership(deps.config.instanceId, deps.config.takeoverDelayMs);
     const isStarted = (): boolean => this.lifecycle.state === 'started';
@@ -199,11 +203,9 @@ export class Scheduler {
    * anything is stored; a second registration of the same identity rejects
    * with `E_DUPLICATE_JOB` unless `replace` is set. Before `start` the job is
    * only kept locally; after, the promise resolves once the backend has it.
+   * Resolves to the job's handle, whose `trigger` checks params against `P`.
    */
-  async register<P extends JsonValue | undefined = JsonValue | undefined>(
-    definition: JobDefinition<P>,
-    options: RegisterOptions = {},
-  ): Promise<void> {
+  async register<P = JsonValue | undefined>(definition: JobDefinition<P>, options: RegisterOptions = {}): Promise<RegisteredJob<P>> {
     const job = normalizeJob(definition as unknown as JobDefinition<never>, this.config);
     checkOptions('register', options, REGISTER_KEYS);
     // `replace` is a switch: a truthy non-boolean ('yes', 1) is more likely a
@@ -215,17 +217,22 @@ export class Scheduler {
     }
     if (this.lifecycle.state === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped('register'));
     const entry: JobEntry = { job, definedAt: null, nextSlot: null, token: 0, done: false };
-    if (previous !== undefined) this.timeline.retire(previous);
+    if (previous !== undefined) this.timeline.cancelSlots(previous);
     this.jobs.set(job.key, entry);
     this.maxLeaseMs = Math.max(this.maxLeaseMs, job.lockTtlMs);
+    const handle: RegisteredJob<P> = {
+      name: job.name,
+      tenantId: job.tenantId,
+      trigger: (triggerOptions = {}) => this.trigger<P>(job.name, { ...triggerOptions, tenantId: job.tenantId }),
+    };
     if (this.lifecycle.state === 'starting') await this.lifecycle.starting?.catch(() => undefined);
-    if (this.lifecycle.state !== 'started') return;
+    if (this.lifecycle.state !== 'started') return handle;
     try {
       await this.sync.upsertSoon(entry);
     } catch (error) {
       // The backend never got it: undo the local registration too.
       if (this.jobs.get(job.key) === entry) this.jobs.delete(job.key);
-      this.timeline.retire(entry);
+      this.timeline.cancelSlots(entry);
       if (previous !== undefined && !this.jobs.has(job.key)) {
         const restored: JobEntry = { ...previous, done: false };
         this.jobs.set(job.key, restored);
@@ -233,6 +240,7 @@ export class Scheduler {
       }
       throw error;
     }
+    return handle;
   }
 
   /**
@@ -240,9 +248,8 @@ export class Scheduler {
    * state, history and pending runs are deleted too, and every other instance
    * stops running it at its next slot. Resolves true when anything was removed.
    */
-  async remove(name: string, tenantOrOptions?: string | RemoveOptions): Promise<boolean> {
-    const options: RemoveOptions = typeof tenantOrOptions === 'string' ? { tenantId: tenantOrOptions } : (tenantOrOptions ?? {});
-    checkOptions('remove', options, REMOVE_KEYS, 'a tenant id or');
+  async remove(name: string, options: RemoveOptions = {}): Promise<boolean> {
+    checkOptions('remove', options, REMOVE_KEYS);
     // Checked before anything is removed: `everywhere: 'yes'` must not
     // silently remove the job here only.
     checkBoolean('remove', 'everywhere', options.everywhere);
@@ -250,26 +257,21 @@ export class Scheduler {
     const entry = this.jobs.get(key);
     if (entry !== undefined) {
       this.jobs.delete(key);
-      this.timeline.retire(entry);
+      this.timeline.cancelSlots(entry);
     }
     let removedStored = false;
     if (options.everywhere === true) removedStored = await this.backend.removeJob(key);
     return entry !== undefined || removedStored;
   }
 
-  /** Alias of `remove`. */
-  unregister(name: string, tenantOrOptions?: string | RemoveOptions): Promise<boolean> {
-    return this.remove(name, tenantOrOptions);
-  }
-
   /** Pauses a job cluster-wide: its slots pass without running until `resume`; pending runs wait. */
-  async pause(name: string, tenant?: TenantArg): Promise<void> {
-    await this.setPaused('pause', name, tenant, true);
+  async pause(name: string, options: TenantOptions = {}): Promise<void> {
+    await this.setPaused('pause', name, options, true);
   }
 
   /** Resumes a paused job from its next slot (slots passed while paused are not caught up). */
-  async resume(name: string, tenant?: TenantArg): Promise<void> {
-    await this.setPaused('resume', name, tenant, false);
+  async resume(name: string, options: TenantOptions = {}): Promise<void> {
+    await this.setPaused('resume', name, options, false);
   }
 
   /**
@@ -279,7 +281,8 @@ export class Scheduler {
    * retry policy. With an `id` it runs once per id: a second trigger with the
    * same id returns the existing run (`created: false`).
    */
-  async trigger(name: string, options: TriggerOptions = {}): Promise<TriggeredRun> {
+  async trigger<P = JsonValue | undefined>(name: string, options: TriggerOptions<P> = {}): Promise<TriggeredRun> {
+    this.refuseWhenStopping('trigger', true);
     checkOptions('trigger', options, TRIGGER_KEYS);
     const key = keyOf('trigger', name, options.tenantId);
     const entry = this.jobs.get(key);
@@ -305,8 +308,8 @@ export class Scheduler {
   // ------------------------------------------------------------ inspection
 
   /** The cluster's view of a job, or null when it is neither stored nor registered here. */
-  async getJob(name: string, tenant?: TenantArg): Promise<JobInfo | null> {
-    const tenantId = tenantOf('getJob', tenant);
+  async getJob(name: string, options: TenantOptions = {}): Promise<JobInfo | null> {
+    const tenantId = tenantOf('getJob', options);
     const key = keyOf('getJob', name, tenantId);
     const stored = await this.backend.getJob(key);
     if (stored !== null) return storedJobInfo(stored, this.jobs.has(stored.key));
@@ -317,7 +320,7 @@ export class Scheduler {
   }
 
   /** Every stored job (optionally of one tenant), ordered by tenant and name. */
-  async listJobs(filter: { tenantId?: string } = {}): Promise<JobInfo[]> {
+  async listJobs(filter: TenantOptions = {}): Promise<JobInfo[]> {
     checkOptions('listJobs', filter, LIST_KEYS);
     if (filter.tenantId !== undefined) assertValidName(filter.tenantId, 'tenantId', ErrorCode.InvalidArgument);
     const stored = await this.backend.listJobs(filter);
@@ -325,7 +328,7 @@ export class Scheduler {
   }
 
   /** The job's newest runs first: outcome, timings, instance, attempt. */
-  async history(name: string, options: { tenantId?: string; limit?: number } = {}): Promise<RunHistoryEntry[]> {
+  async history(name: string, options: HistoryOptions = {}): Promise<RunHistoryEntry[]> {
     checkOptions('history', options, HISTORY_KEYS);
     const key = keyOf('history', name, options.tenantId);
     const limit = options.limit ?? this.config.historyLimit;
@@ -365,8 +368,8 @@ export class Scheduler {
 
   // ------------------------------------------------------------ helpers
 
-  private async setPaused(call: 'pause' | 'resume', name: string, tenant: TenantArg, paused: boolean): Promise<void> {
-    const tenantId = tenantOf(call, tenant);
+  private async setPaused(call: 'pause' | 'resume', name: string, options: TenantOptions, paused: boolean): Promise<void> {
+    const tenantId = tenantOf(call, options);
     const key = keyOf(call, name, tenantId);
     this.refuseWhenStopping(call);
     const entry = this.jobs.get(key);
@@ -374,11 +377,25 @@ export class Scheduler {
     if (!(await this.backend.setPaused(key, paused))) throw this.notFound(name, tenantId);
   }
 
-  private refuseWhenStopping(call: string): void {
+  /**
+   * Refuses `call` while stopping; with `afterStop`, also once stopped after
+   * a start: this instance would never run what it stored. Before the first
+   * start it is accepted (an init hook may queue work for the start).
+   */
+  private refuseWhenStopping(call: string, afterStop = false): void {
     if (this.lifecycle.state === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped(call));
+    if (afterStop && this.lifecycle.state === 'stopped' && this.lifecycle.starting !== undefined) {
+      throw new SchedkitError(ErrorCode.NotStarted, messages.stoppedAfterStart(call));
+    }
   }
 
   private notFound(name: string, tenantId: string | undefined): SchedkitError {
-    return new SchedkitError(ErrorCode.JobNotFound, messages.jobNotFound(jobLabel(name, tenantId)), { details: { name, tenantId } });
+    const registered = Array.from(this.jobs.values(), (entry) => entry.job);
+    const closest = closestJob(name, tenantId, registered);
+    // Named as jobLabel names jobs: `report`, or `acme/report` in another tenant.
+    const suggestion = closest === undefined ? undefined : closest.tenantId === undefined ? closest.name : `${closest.tenantId}/${closest.name}`;
+    return new SchedkitError(ErrorCode.JobNotFound, messages.jobNotFound(jobLabel(name, tenantId), suggestion), {
+      details: { name, tenantId, ...(closest === undefined ? {} : { suggestion: { name: closest.name, tenantId: closest.tenantId } }) },
+    });
   }
 }

@@ -63,8 +63,8 @@ describe('App end to end (real scheduler, memory backend, fake clock)', () => {
     const reports = container.get(ReportJobs);
     expect(reports.slots).toEqual(['2026-01-01T00:02:00.000Z']);
     expect(lines.some((l) => l.message === 'summary' && (l.fields.params as { kind?: string })?.kind === 'summary')).toBe(true);
-    expect(metrics.count('runCompleted', '/every-minute')).toBe(3);
-    expect(metrics.count('runCompleted', '/reports.every-2m')).toBe(1);
+    expect(metrics.count('runCompleted', 'every-minute')).toBe(3);
+    expect(metrics.count('runCompleted', 'reports.every-2m')).toBe(1);
 
     const scheduler = container.get<Scheduler>(TOKENS.Scheduler);
     const job = await scheduler.getJob('every-minute');

@@ -1,18 +1,18 @@
 import { describe, expect, it, vi } from 'vitest';
-import { KeyTable } from '../../src/backend/key-filter.js';
-import { MemoryBackend } from '../../src/backend/memory-backend.js';
+import { KeyTable } from '../../src/backend/key-table.js';
+import { MemoryBackend } from '../../src/backend/memory/memory-backend.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
-import { describeBackendConformance } from './backend-conformance.js';
-import { describeHeldRunsConformance } from './held-runs-conformance.js';
+import { describeBackendConformance, describeHeldRunsConformance } from 'schedkit/backend';
 import { jobUpsert } from '../helpers/fixtures.js';
 
-describeBackendConformance('memory', async () => {
+// Through the public entry point, as a backend author would run them.
+await describeBackendConformance('memory', async () => {
   const clock = new FakeClock();
   return { backend: new MemoryBackend({ clock }), advance: (ms) => clock.advance(ms), close: async () => {} };
 });
 
-describeHeldRunsConformance('memory', async () => {
+await describeHeldRunsConformance('memory', async () => {
   const clock = new FakeClock();
   return { backend: new MemoryBackend({ clock }), advance: (ms) => clock.advance(ms), close: async () => {} };
 });

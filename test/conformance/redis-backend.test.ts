@@ -3,8 +3,9 @@ import { afterAll, beforeAll } from 'vitest';
 import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { randomPrefix, startCluster, startRedis, type RedisCluster, type RedisServer } from '../helpers/redis-server.js';
-import { describeBackendConformance, type BackendHarness } from './backend-conformance.js';
-import { describeHeldRunsConformance } from './held-runs-conformance.js';
+import { describeBackendConformance } from '../../src/conformance/backend-conformance.js';
+import type { BackendHarness } from '../../src/conformance/harness.js';
+import { describeHeldRunsConformance } from '../../src/conformance/held-runs-conformance.js';
 
 /**
  * The backend contract on real Redis: once against a standalone server and

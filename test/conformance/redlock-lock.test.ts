@@ -1,7 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
+import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
-import { describeLockConformance, type LockHarness } from './lock-conformance.js';
+import type { LockHarness } from '../../src/conformance/harness.js';
+import { describeLockConformance } from '../../src/conformance/lock-conformance.js';
 
 // Servers are started once per file; every test gets its own key prefix.
 let one: RedisServer[] = [];

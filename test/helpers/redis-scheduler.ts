@@ -2,7 +2,7 @@ import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { SystemClock, type Clock } from '../../src/clock/clock.js';
 import { resolveConfig, type SchedulerConfigInput } from '../../src/config/config.js';
 import { DefaultJobExecutor } from '../../src/executor/default-job-executor.js';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
+import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { MetricsCollector } from '../../src/observability/metrics.js';
 import type { RedisConnection } from '../../src/redis/connection.js';

@@ -1,4 +1,4 @@
-import { MemoryBackend } from '../../src/backend/memory-backend.js';
+import { MemoryBackend } from '../../src/backend/memory/memory-backend.js';
 import type { Backend } from '../../src/backend/backend.js';
 import type { Clock } from '../../src/clock/clock.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';

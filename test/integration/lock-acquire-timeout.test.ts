@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
+import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 let redis: RedisServer;

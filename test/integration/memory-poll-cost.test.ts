@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SlotClaim } from '../../src/backend/backend.js';
-import { KeyTable } from '../../src/backend/key-filter.js';
-import { MemoryBackend } from '../../src/backend/memory-backend.js';
+import { KeyTable } from '../../src/backend/key-table.js';
+import { MemoryBackend } from '../../src/backend/memory/memory-backend.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { jobUpsert } from '../helpers/fixtures.js';
 

@@ -1,4 +1,4 @@
-import { KeyTable } from '../../src/backend/key-filter.js';
+import { KeyTable } from '../../src/backend/key-table.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

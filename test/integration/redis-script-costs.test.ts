@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlotClaim } from '../../src/backend/backend.js';
-import { KeyTable } from '../../src/backend/key-filter.js';
+import { KeyTable } from '../../src/backend/key-table.js';
 import { FILTER_CHUNK, RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { jobUpsert } from '../helpers/fixtures.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';

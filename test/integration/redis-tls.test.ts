@@ -10,7 +10,7 @@ import { schedulerModule } from '../../modules/scheduler.module.js';
 import { TOKENS, type JobRegistrar } from '../../modules/tokens.js';
 import { RedisBackend } from '../../src/backend/redis/redis-backend.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
+import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { RecordingLogger } from '../../src/observability/recording-logger.js';
 import type { RedisConnection } from '../../src/redis/connection.js';

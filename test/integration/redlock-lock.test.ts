@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OffsetClock, SystemClock, type Clock } from '../../src/clock/clock.js';
+import { FakeClock } from '../../src/clock/fake-clock.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import type { LockLease } from '../../src/lock/distributed-lock.js';
-import { RedlockLock } from '../../src/lock/redlock-lock.js';
+import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
 import { rejection } from '../helpers/fixtures.js';
 
@@ -349,6 +351,38 @@ describe('RedlockLock on three masters', () => {
       expect(SchedkitError.is(seen?.reason, 'E_LOCK_LOST')).toBe(true);
       // The release at the end of `using` left the other owner's key alone.
       for (const client of clients) expect(await client.get(key)).toBe('someone-else');
+    });
+  });
+
+  describe('the injected clock decides validity, not redlock\'s Date.now()', () => {
+    async function lockOn(clock: Clock, prefix = randomPrefix('lock')): Promise<RedlockLock> {
+      const lock = new RedlockLock({ masters: servers.map((s) => ({ url: s.url })), prefix, clock });
+      locks.push(lock);
+      await lock.connect();
+      return lock;
+    }
+
+    it('extends through redlock with a clock an hour behind Date.now()', async () => {
+      const clock = new OffsetClock(new SystemClock(), -3_600_000);
+      const lease = await must(await lockOn(clock), 'r', 2_000);
+      await lease.extend(5_000);
+      await lease.extend(5_000);
+      expect(lease.isReleased).toBe(false);
+      expect(lease.expiresAt).toBeGreaterThan(clock.now() + 4_000);
+      await lease.release();
+    });
+
+    it('refuses to extend once the injected clock is past the validity, though the key is still on the masters', async () => {
+      const prefix = randomPrefix('lock');
+      const clock = new FakeClock(Date.now());
+      const lease = await must(await lockOn(clock, prefix), 'r', 10_000);
+      await lease.extend(10_000);
+      await clock.advance(10_000);
+      const lost = await rejection(lease.extend(10_000));
+      expect(SchedkitError.is(lost, 'E_LOCK_LOST')).toBe(true);
+      expect((lost as Error).message).toContain('it expired at');
+      expect(await (await inspect(0)).pttl(`{${prefix}}:lock:r`)).toBeGreaterThan(5_000);
+      await lease.release();
     });
   });
 

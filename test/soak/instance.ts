@@ -18,7 +18,6 @@ import { Redis } from 'ioredis';
 import {
   DefaultJobExecutor,
   NoopMetrics,
-  OffsetClock,
   RedisBackend,
   RedlockLock,
   Scheduler,
@@ -26,7 +25,8 @@ import {
   createWinstonLogger,
   resolveConfig,
   type SchedulerConfigInput,
-} from '../../src/index.js';
+} from 'schedkit';
+import { OffsetClock } from 'schedkit/testing';
 import { IncidentLogger } from '../../benchmarks/lib/incidents.js';
 
 export interface InstanceSpec {

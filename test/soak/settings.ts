@@ -2,7 +2,7 @@
  * The soak's two sets of instance settings (its own, and the scheduler's
  * defaults) and the human-readable ledger summary.
  */
-import type { SchedulerConfigInput } from '../../src/index.js';
+import type { SchedulerConfigInput } from 'schedkit';
 import type { InstanceSpec } from './instance.js';
 import type { SoakSummary } from './soak.js';
 

@@ -49,7 +49,7 @@
  *   a stored `success` for that slot / trigger id counts as its one success
  *   (reported as `confirmedInRedis`); otherwise it is missed / lost.
  */
-import { RedisBackend, resolveConfig } from '../../src/index.js';
+import { RedisBackend, resolveConfig } from 'schedkit';
 import { startRedis, randomPrefix, type RedisServer } from '../helpers/redis-server.js';
 import { Instance, type Line } from './processes.js';
 import { soakSettings } from './settings.js';

@@ -6,7 +6,7 @@
  * suite shows them and sorts every slot that never ran into skipped by
  * policy or lost.
  */
-import { type Logger, type Scheduler, type SchedulerConfigInput } from '../../../src/index.js';
+import { type Logger, type Scheduler, type SchedulerConfigInput } from 'schedkit';
 import { countIncidentEvents, IncidentLogger, type IncidentSink } from '../../lib/incidents.js';
 import type { Contender, Incidents } from './harness.js';
 import type { ContenderConfig } from './protocol.js';
@@ -46,7 +46,7 @@ export function schedkitContender(
       countIncidentEvents(built.scheduler, sink);
     },
     async addJobs(from, to, fire) {
-      const registered: Array<Promise<void>> = [];
+      const registered: Array<Promise<unknown>> = [];
       for (let job = from; job < to; job++) {
         registered.push(scheduler().register({ name: `job-${job}`, schedule: '* * * * * *', handler: (ctx) => fire(job, ctx.scheduledAt.getTime()) }));
       }

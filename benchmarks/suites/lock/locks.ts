@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import Redlock, { ExecutionError } from 'redlock';
-import { RedlockLock } from '../../../src/lock/redlock-lock.js';
+import { RedlockLock } from '../../../src/lock/redlock/redlock-lock.js';
 import { HandWrittenLock, type HandWrittenRetry } from './hand-written-lock.js';
 
 /**

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobDefinition } from '../../../src/index.js';
+import type { JobDefinition } from 'schedkit';
 import { reportThenExit, scriptConfig } from '../../lib/processes.js';
 import { memoryScheduler } from '../../lib/schedkit.js';
 import type { Memory, ScaleConfig, ScaleResult } from './protocol.js';

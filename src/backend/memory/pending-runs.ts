@@ -45,7 +45,7 @@ export class PendingRuns {
   }
 
   /** A resumed job: its parked runs go back to the due heap (they keep their order keys). */
-  giveBackParked(job: JobState): void {
+  unpark(job: JobState): void {
     const activity = job.activity;
     if (activity === undefined) return;
     const parked = activity.parked.splice(0);

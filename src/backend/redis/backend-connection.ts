@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RunsChangedNotifier } from '../runs-changed-notifier.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
-import { messages } from '../../errors/messages.js';
+import { messages, type ConnectedBy } from '../../errors/messages.js';
 import {
   closeClient,
   connectClient,
@@ -36,6 +36,8 @@ export class RedisBackendConnection {
     private readonly connection: RedisConnection | undefined,
     /** A client passed in by the user: used, never closed. */
     private readonly provided: RedisClient | undefined,
+    /** Who calls `connect()`, so "not connected" names the right fix. */
+    private readonly connectedBy: ConnectedBy = 'caller',
   ) {}
 
   /**
@@ -103,7 +105,7 @@ export class RedisBackendConnection {
   private ready(call: string): RedisClient {
     if (this.state === 'connected' && this.client !== undefined) return this.client;
     throw new BackendUnavailableError(
-      this.state === 'closed' ? messages.backendClosed(call) : messages.backendNotConnected(call),
+      this.state === 'closed' ? messages.backendClosed(call) : messages.backendNotConnected(call, this.connectedBy),
     );
   }
 

@@ -1,3 +1,5 @@
+import { NAME_CHARSET, NAME_PATTERN } from '../../job/job-key.js';
+
 /**
  * The Redis key layout of one schedkit namespace.
  *
@@ -17,7 +19,7 @@
  * | `{p}:runs:<key>` | SET | the run ids of a job (pending, active, or done and not yet swept) |
  * | `{p}:history:<key>` | LIST | history entries as JSON, newest first, capped |
  * | `{p}:pending` | ZSET | the due index: `<seq:16 digits><key>#<id>` → dueAt of pending runs a poll may claim (ties in the order runs became pending) |
- * | `{p}:parked:<key>` | ZSET | pending runs of a paused job, members and scores as in `pending`, given back on resume |
+ * | `{p}:parked:<key>` | ZSET | pending runs of a paused job, members and scores as in `pending`, moved back on resume |
  * | `{p}:waiting:<key>` | ZSET | pending exclusive runs held back (an exclusive run of the job is active, or the job is paused); the earliest goes back to `pending` when it may run |
  * | `{p}:active` | ZSET | `<key>#<id>` → leaseUntil (the reaper reads expired leases only) |
  * | `{p}:done` | ZSET | `<key>#<id>` → finishedAt of finished one-off runs (retention sweep) |
@@ -31,18 +33,15 @@
 /** @default 'schedkit' */
 export const DEFAULT_PREFIX = 'schedkit';
 
-/** A namespace prefix: 1-100 characters, no braces (it becomes the hash tag). */
-export const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
-
 /**
  * A job key as `jobKey()` builds it (`tenant/name`, each part from the name
  * charset). Keys outside this charset are never stored: they could not come
  * from a validated job, and `#` separates a key from a run id in key names.
  */
-export const JOB_KEY_PATTERN = /^[A-Za-z0-9_.:/-]{1,401}$/;
+export const JOB_KEY_PATTERN = new RegExp(`^[/${NAME_CHARSET}]{1,401}$`);
 
 /** A run id stored in key names: the name charset (uuids and trigger ids fit). */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
+export const RUN_ID_PATTERN = NAME_PATTERN;
 
 export function isValidJobKey(key: unknown): key is string {
   return typeof key === 'string' && JOB_KEY_PATTERN.test(key);

@@ -1,8 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../../errors/schedkit-error.js';
-import { messages, show } from '../../errors/messages.js';
+import { messages, show, type ConnectedBy } from '../../errors/messages.js';
 import type { RedisClient, RedisConnection } from '../../redis/connection.js';
-import { DEFAULT_PREFIX, PREFIX_PATTERN } from './keys.js';
+import { NAME_CHARSET_TEXT, PREFIX_PATTERN } from '../../job/job-key.js';
+import { DEFAULT_PREFIX } from './keys.js';
 
 /**
  * The options of `RedisBackend` and their one-pass check. Separate from the
@@ -25,6 +26,12 @@ export interface RedisBackendOptions {
   prefix?: string;
   /** History entries kept per job (oldest dropped first). @default 100 */
   historyLimit?: number;
+  /**
+   * Who calls `connect()`: `'caller'` (you, by hand) or `'app'` (a module's
+   * start hook; `redisBackendModule` sets it). Only changes the fix named by
+   * the "not connected" error. @default 'caller'
+   */
+  connectedBy?: ConnectedBy;
 }
 
 /** `RedisBackendOptions` checked, defaults filled in. */
@@ -33,6 +40,7 @@ export interface ResolvedRedisBackendOptions {
   readonly historyLimit: number;
   readonly connection: RedisConnection | undefined;
   readonly client: RedisClient | undefined;
+  readonly connectedBy: ConnectedBy;
 }
 
 /** Checks every option at once; throws one `ConfigError` listing every problem. */
@@ -47,7 +55,7 @@ export function resolveRedisBackendOptions(options: RedisBackendOptions): Resolv
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    problems.push(messages.redisBackendOption('prefix', 'must be 1-100 characters from [A-Za-z0-9_.:-]', prefix));
+    problems.push(messages.redisBackendOption('prefix', `must be 1-100 characters from ${NAME_CHARSET_TEXT}`, prefix));
   }
   const historyLimit = options.historyLimit ?? 100;
   if (!Number.isInteger(historyLimit) || historyLimit < 1 || historyLimit > 1_000_000) {
@@ -58,8 +66,12 @@ export function resolveRedisBackendOptions(options: RedisBackendOptions): Resolv
       messages.redisBackendOption('keyPrefix', 'is not supported (keys must keep the namespace hash tag): use prefix', keyPrefixOf(connection, client)),
     );
   }
+  const connectedBy = options.connectedBy ?? 'caller';
+  if (connectedBy !== 'caller' && connectedBy !== 'app') {
+    problems.push(messages.redisBackendOption('connectedBy', "must be 'caller' or 'app'", connectedBy));
+  }
   if (problems.length > 0) throw new ConfigError(problems, 'RedisBackendOptions');
-  return { prefix, historyLimit, connection, client };
+  return { prefix, historyLimit, connection, client, connectedBy };
 }
 
 /** ioredis `keyPrefix` in the given options or client (it would break the namespace's hash tag). */

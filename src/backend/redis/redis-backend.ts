@@ -34,7 +34,7 @@ const JOB_BATCH = 250;
 const LIST_PAGE = 500;
 /** Most runs, and most jobs, one sweep call deletes before it is called again. */
 const SWEEP_BATCH = 2_000;
-/** Most runs one removeJob call deletes, one reap call reaps, one resume call gives back. */
+/** Most runs one removeJob call deletes, one reap call reaps, one resume call unparks. */
 const RUN_BATCH = 1_000;
 /** Active runs one releaseClaims call reads. */
 const RELEASE_SCAN = 2_000;
@@ -44,7 +44,7 @@ const RELEASE_SCAN = 2_000;
  * is one Lua script (`./lua/*.lua`), atomic and timed by Redis `TIME`, so
  * instances with skewed clocks neither run a slot twice nor early.
  *
- * A short run costs two commands (`claim-slot`, `finish-run`); a poll for
+ * A short run costs two commands (`claim-slots`, `finish-runs`); a poll for
  * due runs costs one (`claim-due-runs` also answers the next due time).
  * `onRunsChanged` is Redis pub/sub on `{<prefix>}:runs-changed`, published
  * only when pending runs may have become claimable.
@@ -71,7 +71,7 @@ export class RedisBackend implements Backend {
     this.keys = new RedisKeys(resolved.prefix);
     this.historyLimit = resolved.historyLimit;
     this.mirrors = new FilterMirrors(this.keys);
-    this.connection = new RedisBackendConnection(this.keys.channel, resolved.connection, resolved.client);
+    this.connection = new RedisBackendConnection(this.keys.channel, resolved.connection, resolved.client, resolved.connectedBy);
   }
 
   /**

@@ -145,7 +145,10 @@ export function array(value: unknown, script: string): unknown[] {
   return value;
 }
 
-/** `JSON.parse` that drops `__proto__` keys (SPEC §10: stored data never reaches a prototype). */
+/**
+ * `JSON.parse` that drops `__proto__` keys: what is read back from Redis may
+ * have been written by anyone with access to it, and must never set a prototype.
+ */
 export function parseStoredJson(json: string): unknown {
   return JSON.parse(json, (key: string, value: unknown) => (key === '__proto__' ? undefined : value));
 }

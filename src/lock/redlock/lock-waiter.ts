@@ -3,7 +3,9 @@ import type { Clock, TimerHandle } from '../../clock/clock.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { isConnectionError, toBackendError } from '../../redis/connection.js';
-import type { AttemptOutcome, LockQuorum, QuorumHold } from './lock-quorum.js';
+import type { LockQuorum } from './lock-quorum.js';
+import type { AttemptOutcome } from './quorum-attempt.js';
+import type { QuorumHold } from './redlock-extension.js';
 import { queueJoin, queueLeave, type LockKeys } from './scripts.js';
 import type { WakeBus } from './wake-bus.js';
 

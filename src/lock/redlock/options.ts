@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock/clock.js';
 import { SystemClock } from '../../clock/clock.js';
 import { ConfigError } from '../../errors/schedkit-error.js';
-import { messages } from '../../errors/messages.js';
+import { messages, type ConnectedBy } from '../../errors/messages.js';
 import type { RedisConnection } from '../../redis/connection.js';
 
 /** Options of `RedlockLock`. */
@@ -22,6 +22,12 @@ export interface RedlockLockOptions {
   clock?: Clock;
   /** Share of the TTL allowed for clock drift between masters (redlock's `driftFactor`). @default 0.01 */
   driftFactor?: number;
+  /**
+   * Who calls `connect()`: `'caller'` (you, by hand) or `'app'` (a module's
+   * start hook; `redisBackendModule` sets it). Only changes the fix named by
+   * the "not connected" error. @default 'caller'
+   */
+  connectedBy?: ConnectedBy;
 }
 
 export interface ResolvedRedlockOptions {
@@ -29,6 +35,7 @@ export interface ResolvedRedlockOptions {
   readonly prefix: string;
   readonly clock: Clock;
   readonly driftFactor: number;
+  readonly connectedBy: ConnectedBy;
 }
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -37,7 +44,7 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,100}$/;
 export function resolveRedlockOptions(options: RedlockLockOptions): ResolvedRedlockOptions {
   const problems: string[] = [];
   if (typeof options !== 'object' || options === null) throw new ConfigError(['options must be an object with masters'], 'RedlockLock');
-  const { masters, prefix = 'schedkit', clock = new SystemClock(), driftFactor = 0.01 } = options;
+  const { masters, prefix = 'schedkit', clock = new SystemClock(), driftFactor = 0.01, connectedBy = 'caller' } = options;
   if (!Array.isArray(masters) || masters.length === 0) {
     problems.push(messages.redlockOption('masters', 'must be a non-empty array of Redis connections', masters));
   } else {
@@ -56,8 +63,11 @@ export function resolveRedlockOptions(options: RedlockLockOptions): ResolvedRedl
   if (typeof driftFactor !== 'number' || !Number.isFinite(driftFactor) || driftFactor < 0 || driftFactor >= 0.5) {
     problems.push(messages.redlockOption('driftFactor', 'must be a number in [0, 0.5)', driftFactor));
   }
+  if (connectedBy !== 'caller' && connectedBy !== 'app') {
+    problems.push(messages.redlockOption('connectedBy', "must be 'caller' or 'app'", connectedBy));
+  }
   if (problems.length > 0) throw new ConfigError(problems, 'RedlockLock');
-  return Object.freeze({ masters: Object.freeze([...masters]), prefix, clock, driftFactor });
+  return Object.freeze({ masters: Object.freeze([...masters]), prefix, clock, driftFactor, connectedBy });
 }
 
 function isConnection(value: unknown): value is RedisConnection {

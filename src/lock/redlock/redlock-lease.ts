@@ -2,7 +2,8 @@ import type { Clock } from '../../clock/clock.js';
 import { LockLostError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import type { LockLease } from '../distributed-lock.js';
-import type { LockQuorum, QuorumHold } from './lock-quorum.js';
+import type { LockQuorum } from './lock-quorum.js';
+import type { LossReason, QuorumHold } from './redlock-extension.js';
 import { assertExtendTtl } from '../lock-input.js';
 import type { LockKeys } from './scripts.js';
 
@@ -12,6 +13,12 @@ export interface LeaseContext {
   readonly quorum: LockQuorum;
   /** Releases a hold and serves the resource's queue. Never rejects. */
   giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
+}
+
+function lossText(reason: LossReason): string {
+  if (reason.kind === 'taken') return messages.lockTakenOverByOther();
+  if (reason.kind === 'expired') return messages.lockExpiredOnServers();
+  return messages.lockUnreachable(reason.why);
 }
 
 /** A grant of a `RedlockLock`. */
@@ -47,27 +54,16 @@ export class RedlockLease implements LockLease {
     // Past the validity time the key may be gone or someone else's: never
     // extend on hope.
     if (this.ctx.clock.now() >= this.#expiresAt) this.lose(messages.lockExpired(this.#expiresAt));
-    let expiresAt: number;
-    try {
-      expiresAt = await this.ctx.quorum.extend(this.keys, this.hold, ttlMs);
-    } catch (error) {
-      const reason = await this.ctx.quorum.lossReason(this.keys, this.hold, `lock "${this.resource}"`);
-      const why =
-        reason.kind === 'taken'
-          ? messages.lockTakenOverByOther()
-          : reason.kind === 'expired'
-            ? messages.lockExpiredOnServers()
-            : messages.lockUnreachable(reason.why);
-      this.lose(why, error);
-    }
-    if (!this.#released) this.#expiresAt = expiresAt;
+    const outcome = await this.ctx.quorum.extend(this.keys, this.hold, ttlMs, this.#expiresAt, `lock "${this.resource}"`);
+    if (!outcome.extended) this.lose(lossText(outcome.reason), outcome.cause);
+    if (!this.#released) this.#expiresAt = outcome.validUntil;
   }
 
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
     // Also after a loss: the key may still be ours on masters that were out
-    // of reach; redlock deletes it only where it still holds our value.
+    // of reach; release-4.lua deletes it only where it still holds our value.
     await this.ctx.giveBack(this.resource, this.keys, this.hold);
   }
 

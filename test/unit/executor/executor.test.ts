@@ -31,7 +31,7 @@ class RecordingLogger implements Logger {
 }
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
-const JOB = 'acme/report'; // the metrics key: jobKey(name, tenantId)
+const JOB = 'acme/report'; // InMemoryMetrics' label of name 'report' in tenant 'acme'
 
 // Every test in this file asserts that nothing escaped as an unhandled
 // rejection or an uncaught exception.
@@ -309,7 +309,7 @@ describe('DefaultJobExecutor: failures', () => {
       context: context({ tenantId: undefined, name: 'solo' }),
     });
     expect(result.error?.message).toBe('job "solo" handler threw a non-Error value: "x"');
-    expect(metrics.count('runFailed', '/solo')).toBe(1);
+    expect(metrics.count('runFailed', 'solo')).toBe(1);
   });
 
   it('handles a thenable that rejects with a non-Error, and one whose then() throws', async () => {

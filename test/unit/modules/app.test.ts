@@ -10,6 +10,7 @@ import { FakeClock, settle } from '../../../src/clock/fake-clock.js';
 import { ErrorCode, SchedkitError } from '../../../src/errors/schedkit-error.js';
 import type { HookRegistry } from '../../../src/lifecycle/hook.js';
 import type { LogFields, Logger } from '../../../src/observability/logger.js';
+import type { Scheduler } from '../../../src/scheduler/scheduler.js';
 
 // The App is tested against a scheduler double (rebound below), so these tests
 // do not load the real scheduler module, which has its own tests.
@@ -83,7 +84,7 @@ function setup(config: Parameters<typeof schedulerModule>[0] = {}) {
   // Built from the same dependencies as the real one, so their factories append their hooks.
   container
     .rebind(TOKENS.Scheduler)
-    .toResolvedValue((_logger: unknown, _backend: unknown, _lock: unknown, _executor: unknown) => scheduler, [TOKENS.Logger, TOKENS.Backend, TOKENS.DistributedLock, TOKENS.JobExecutor])
+    .toResolvedValue((_logger: unknown, _backend: unknown, _lock: unknown, _executor: unknown) => scheduler as unknown as Scheduler, [TOKENS.Logger, TOKENS.Backend, TOKENS.DistributedLock, TOKENS.JobExecutor])
     .inSingletonScope();
   const signals = new EventEmitter();
   const exit = vi.fn<(code: number) => void>();

@@ -9,7 +9,7 @@ import { schedulerModule } from '../../../modules/scheduler.module.js';
 import { TOKENS } from '../../../modules/tokens.js';
 import { winstonLoggerModule } from '../../../modules/winston-logger.module.js';
 import type { Backend } from '../../../src/backend/backend.js';
-import { MemoryBackend } from '../../../src/backend/memory-backend.js';
+import { MemoryBackend } from '../../../src/backend/memory/memory-backend.js';
 import { SystemClock, sleep, type Clock } from '../../../src/clock/clock.js';
 import { FakeClock } from '../../../src/clock/fake-clock.js';
 import type { SchedulerConfig } from '../../../src/config/config.js';
@@ -147,7 +147,7 @@ describe('schedulerModule', () => {
   it('rebinding the Scheduler replaces it', () => {
     const container = quietContainer();
     const fake = { start: vi.fn(), stop: vi.fn(), register: vi.fn() };
-    container.rebind(TOKENS.Scheduler).toConstantValue(fake);
+    container.rebind(TOKENS.Scheduler).toConstantValue(fake as unknown as Scheduler);
     expect(container.get(TOKENS.Scheduler)).toBe(fake);
   });
 });
@@ -155,8 +155,8 @@ describe('schedulerModule', () => {
 describe('memoryBackendModule and winstonLoggerModule', () => {
   it('a double bind is ambiguous (the problem bindOrRebind avoids)', () => {
     const container = new Container();
-    container.bind(TOKENS.Backend).toConstantValue({});
-    container.bind(TOKENS.Backend).toConstantValue({});
+    container.bind(TOKENS.Backend).toConstantValue({} as Backend);
+    container.bind(TOKENS.Backend).toConstantValue({} as Backend);
     expect(() => container.get(TOKENS.Backend)).toThrow(/mbiguous/);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SchedkitError } from '../../../src/errors/schedkit-error.js';
-import { parseInstant } from '../../../src/schedule/duration.js';
+import { parseInstant } from '../../../src/schedule/instant.js';
 import { onceSchedule } from '../../../src/schedule/once-schedule.js';
 
 const at = (iso: string): Date => new Date(iso);

@@ -1,4 +1,4 @@
-import { KeyTable } from '../../../src/backend/key-filter.js';
+import { KeyTable } from '../../../src/backend/key-table.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
 import { OffsetClock } from '../../../src/clock/clock.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBackend } from '../../../src/backend/memory-backend.js';
+import { MemoryBackend } from '../../../src/backend/memory/memory-backend.js';
 import type { MisfirePolicy } from '../../../src/job/job-definition.js';
 import { outageBackend } from '../../helpers/outage-backend.js';
 import { createWorld, iso, type World } from '../../helpers/scheduler-harness.js';

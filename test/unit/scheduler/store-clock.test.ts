@@ -11,7 +11,7 @@ afterEach(async () => world?.stopAll());
 /**
  * Every timestamp that is stored or compared across instances comes from the
  * store's clock (here the memory backend's, `world.clock`), never from the
- * caller's: see the README's table "whose clock".
+ * caller's: see the table "whose clock" in docs/internals.md.
  */
 describe('timestamps on the store clock, not the caller clock', () => {
   it('a later definition wins over an older one registered by an instance an hour ahead', async () => {

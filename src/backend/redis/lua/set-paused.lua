@@ -4,9 +4,9 @@
   KEYS[1]  {p}:job:<key>  the job's state HASH
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  job key
-  ARGV[3]  '1' to pause, '0' to resume, 'more' to go on giving parked runs
-           back after a resume (nothing, if the job was paused since)
-  ARGV[4]  most parked runs given back to the due index by this call
+  ARGV[3]  '1' to pause, '0' to resume, 'more' to go on unparking runs
+           after a resume (nothing, if the job was paused since)
+  ARGV[4]  most parked runs moved back to the due index by this call
 
   Output: 0 when the job does not exist; 1 when done; 2 (resume only) when
   parked runs remain: the caller calls again (with 'more') until it answers 1.

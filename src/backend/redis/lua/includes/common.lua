@@ -102,7 +102,7 @@ end
   Where a pending run waits. Only runs a poll may claim sit in the due index
   ({p}:pending), so a poll never reads runs it cannot claim:
   - a paused job's runs are parked in {p}:parked:<key> (exclusive ones in
-    {p}:waiting:<key>) and given back when it is resumed (set-paused.lua);
+    {p}:waiting:<key>) and moved back when it is resumed (set-paused.lua);
   - exclusive runs of a job with an active exclusive run wait in
     {p}:waiting:<key>; when its exclusive runs end, the earliest waiting one
     goes back to the index (`promote`): one per end, so a backlog of
