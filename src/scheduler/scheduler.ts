@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { KeyTable } from '../backend/key-table.js';
-import { AlignedClock } from '../clock/aligned-clock.js';
+import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages, show } from '../errors/messages.js';
@@ -9,22 +9,15 @@ import { validateParams } from '../job/json-params.js';
 import { assertValidName } from '../job/job-key.js';
 import { normalizeJob } from '../job/normalize-job.js';
 import { newRunId } from '../job/run-id.js';
-import { withoutUndefinedFields, type Logger } from '../observability/logger.js';
-import { BackendHealth } from './backend-health.js';
 import { closestJob } from './closest-name.js';
-import { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { SchedulerEventEmitter, type SchedulerEventName, type SchedulerListener } from './events.js';
-import { DueRunsPoller } from './due-runs-poller.js';
+import type { SchedulerEventEmitter, SchedulerEventName, SchedulerListener } from './events.js';
 import { storedJobInfo, toDate, unsyncedJobInfo } from './job-info.js';
-import { JobSync } from './job-sync.js';
-import { JobTimeline, nextAfter, stallAttempts, type JobEntry } from './job-timeline.js';
-import { Maintenance } from './maintenance.js';
-import { Membership } from './membership.js';
-import { OutageRecovery } from './outage-recovery.js';
+import type { JobSync } from './job-sync.js';
+import { nextAfter, stallAttempts, type JobEntry, type JobTimeline } from './job-timeline.js';
 import { checkBoolean, checkOptions, HISTORY_KEYS, keyOf, LIST_KEYS, parseDate, REGISTER_KEYS, REMOVE_KEYS, tenantOf, TRIGGER_KEYS } from './public-arguments.js';
-import { RunRunner } from './run-runner.js';
-import { SchedulerLifecycle } from './scheduler-lifecycle.js';
-import { UnansweredClaims } from './unanswered-claims.js';
+import type { RunRunner } from './run-runner.js';
+import type { SchedulerLifecycle } from './scheduler-lifecycle.js';
+import { wireScheduler } from './scheduler-wiring.js';
 import type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantOptions, TriggeredRun } from './types.js';
 
 export type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantOptions, TriggeredRun };
@@ -48,123 +41,30 @@ export type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryE
 export class Scheduler {
   private readonly config: SchedulerConfig;
   private readonly backend: Backend;
-  /** The local clock aligned on the backend's: slots are planned and fired on backend time. */
-  private readonly clock: AlignedClock;
-  private readonly log: Logger;
-  private readonly events: SchedulerEventEmitter;
-  private readonly runner: RunRunner;
-  private readonly health: BackendHealth;
-  /** Each job's slots: fires, plans and claims them. */
-  private readonly timeline: JobTimeline;
-  /** Stores registered jobs in the backend and plans them from what is stored. */
-  private readonly sync: JobSync;
-  /** Clears unanswered claims and re-plans jobs when the backend answers again. */
-  private readonly recovery: OutageRecovery;
   /** Registered jobs by key; also the key filter of `claimDueRuns`. */
   private readonly jobs = new KeyTable<JobEntry>();
-  /** Start/stop and the state they leave the scheduler in. */
-  private readonly lifecycle: SchedulerLifecycle;
-  private readonly poller: DueRunsPoller;
   /**
    * Lease for one-off runs claimed before we know their job: the longest
    * lockTtlMs registered (the run's first heartbeat sets its own).
    */
   private maxLeaseMs: number;
+  // The parts this facade calls into (see scheduler-wiring.ts for what each does).
+  private readonly clock: AlignedClock;
+  private readonly events: SchedulerEventEmitter;
+  private readonly runner: RunRunner;
+  private readonly timeline: JobTimeline;
+  private readonly sync: JobSync;
+  private readonly lifecycle: SchedulerLifecycle;
 
   constructor(deps: SchedulerDeps) {
-    // Jobs whose slot claim failed since the last recovery: re-planned by the next one.
-    const claimFailed = new Set<JobEntry>();
     this.config = deps.config;
     this.backend = deps.backend;
-    this.clock = new AlignedClock(deps.clock);
-    // Every log line of the scheduler and of ctx.logger passes here once: a
-    // custom logger never sees `tenantId: undefined`.
-    const logger = withoutUndefinedFields(deps.logger);
-    this.log = logger.child({ component: 'scheduler', instanceId: deps.config.instanceId });
-    this.events = new SchedulerEventEmitter(this.log);
     this.maxLeaseMs = deps.config.lockTtlMs;
-    // A freed permit may let a due one-off run start.
-    const limiter = new ConcurrencyLimiter(deps.config.maxConcurrent, () => this.poller.permitFreed());
-    // Healthy means both stores answer: the backend, and the lock (taken and
-    // given back on a resource of our own), since nothing may run unlocked.
-    const probe = async (): Promise<void> => {
-      await deps.backend.time();
-      const lease = await deps.lock.acquire(`probe:${deps.config.instanceId}`, { ttlMs: 1_000 });
-      await lease?.release();
-    };
-    this.health = new BackendHealth(this.clock, this.log, this.events, probe, deps.config.pollIntervalMs, (since, outage) => this.recovery.recover(since, outage));
-    this.runner = new RunRunner({ ...deps, logger, clock: this.clock, events: this.events, onBackendError: (e) => this.health.report(e) });
-    const unanswered = new UnansweredClaims(deps.backend, deps.config.instanceId, this.log);
-    const membership = new Membership(deps.config.instanceId, deps.config.takeoverDelayMs);
-    const isStarted = (): boolean => this.lifecycle.state === 'started';
-    this.timeline = new JobTimeline({
-      config: deps.config,
-      backend: deps.backend,
-      clock: this.clock,
-      log: this.log,
-      metrics: deps.metrics,
-      events: this.events,
-      limiter,
-      runner: this.runner,
-      health: this.health,
-      unanswered,
-      membership,
-      jobs: this.jobs,
-      claimFailed,
-      isStarted,
-    });
-    this.sync = new JobSync({ backend: deps.backend, clock: this.clock, log: this.log, timeline: this.timeline, isStarted });
-    this.recovery = new OutageRecovery({
-      unanswered,
-      runner: this.runner,
-      sync: this.sync,
-      jobs: this.jobs,
-      claimFailed,
-      isStarted,
-      pollDueRuns: () => this.poller.queue(),
-    });
-    this.poller = new DueRunsPoller({
-      backend: deps.backend,
-      clock: this.clock,
-      limiter,
-      health: this.health,
-      unanswered,
-      instanceId: deps.config.instanceId,
-      pollIntervalMs: deps.config.pollIntervalMs,
-      jobs: this.jobs,
-      leaseMs: () => this.maxLeaseMs,
-      backendNow: () => this.clock.now(),
-      run: async (claimed) => {
-        const entry = this.jobs.get(claimed.key);
-        if (entry !== undefined) await this.runner.run(entry.job, claimed);
-      },
-    });
-    const maintenance = new Maintenance({
-      ...deps,
-      clock: this.clock,
-      logger: this.log,
-      health: this.health,
-      events: this.events,
-      keys: () => this.jobs.keys(),
-      membership,
-      align: () => this.clock.align(() => deps.backend.time()),
-    });
-    this.lifecycle = new SchedulerLifecycle({
-      config: deps.config,
-      backend: deps.backend,
-      clock: this.clock,
-      log: this.log,
-      runner: this.runner,
-      limiter,
-      health: this.health,
-      unanswered,
-      timeline: this.timeline,
-      sync: this.sync,
-      recovery: this.recovery,
-      poller: this.poller,
-      maintenance,
-      jobs: this.jobs,
-    });
+    ({ clock: this.clock, events: this.events, runner: this.runner, timeline: this.timeline, sync: this.sync, lifecycle: this.lifecycle } = wireScheduler(
+      deps,
+      this.jobs,
+      () => this.maxLeaseMs,
+    ));
   }
 
   get state(): SchedulerState {

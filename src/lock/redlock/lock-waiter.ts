@@ -29,7 +29,7 @@ export interface WaitContext {
   readonly channel: string;
   isClosed(): boolean;
   /** Releases a hold and serves the resource's queue. Never rejects. */
-  giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
+  releaseHold(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
 }
 
 /** Where a waiter whose first attempt already queued its ticket stands (acquire-4.lua joins as it refuses). */
@@ -157,7 +157,7 @@ export class LockWaiter {
       const late = this.#granted;
       if (late !== undefined && late.won !== won) {
         if (late.ticketGone) this.#master = undefined;
-        await this.ctx.giveBack(this.resource, this.keys, late.won.hold);
+        await this.ctx.releaseHold(this.resource, this.keys, late.won.hold);
       }
       await this.leave(won !== null);
     }
@@ -174,7 +174,7 @@ export class LockWaiter {
       if (granted !== undefined) {
         if (granted.ticketGone) this.#master = undefined;
         if (!this.gaveUp()) return granted.won;
-        await this.ctx.giveBack(this.resource, this.keys, granted.won.hold);
+        await this.ctx.releaseHold(this.resource, this.keys, granted.won.hold);
         return null;
       }
       if (this.gaveUp()) return null;
@@ -246,12 +246,12 @@ export class LockWaiter {
       if (quorum.size === 1) this.#master = undefined;
       if (!out.queue.known || out.queue.ahead === 0) {
         if (!this.gaveUp()) return out;
-        await this.ctx.giveBack(this.resource, this.keys, out.hold);
+        await this.ctx.releaseHold(this.resource, this.keys, out.hold);
         return null;
       }
       // Someone is ahead of us (our ticket had lapsed and went to the tail):
       // hand the lock back and wake the head.
-      await this.ctx.giveBack(this.resource, this.keys, out.hold);
+      await this.ctx.releaseHold(this.resource, this.keys, out.hold);
     }
     this.#failures++;
     if (out.queue.known) {

@@ -46,7 +46,7 @@ function refusals(snapshot: Snapshot<AttemptReply>): number {
  * change in the same atomic step, so an uncontended acquire costs one round
  * trip. Around it, Redlock as redlock implements it: held when a majority
  * granted, valid until `start + ttl - drift` measured from before the calls
- * went out, given back everywhere when no majority granted. Not redlock's
+ * went out, released everywhere when no majority granted. Not redlock's
  * acquire: that one only sets the key, so the queue and the token would each
  * cost another round trip, and its waiting is a retry loop (unfair, and
  * split votes with several masters).
@@ -122,7 +122,7 @@ export class QuorumAttempt {
       // Held, or too few answers so far: "held" needs a quorum of answers.
       if (count(snapshot) < quorum) snapshot = await gather(calls, (s) => count(s) >= quorum);
       const partial = snapshot.some((outcome) => outcome === undefined || !outcome.ok || outcome.value.granted);
-      if (partial) await this.releases.giveBackValue(keys, value);
+      if (partial) await this.releases.releaseValue(keys, value);
       if (count(snapshot) < quorum) throw masters.unavailable(where, snapshot, undefined);
       return { acquired: false, freeInMs: this.freeIn(snapshot), queue: this.queueView(snapshot, queue) };
     }
@@ -144,7 +144,7 @@ export class QuorumAttempt {
         );
         const confirmed = vouching.size + count(raised, (ok) => ok);
         if (confirmed < quorum) {
-          await this.releases.giveBackValue(keys, value);
+          await this.releases.releaseValue(keys, value);
           throw new BackendUnavailableError(messages.lockFenceQuorumUnavailable(where, confirmed, quorum));
         }
       } else {
@@ -159,7 +159,7 @@ export class QuorumAttempt {
     const expiresAt = masters.validUntil(started, ttlMs);
     if (masters.clock.now() >= expiresAt) {
       // The round trips took longer than the TTL: the lock is not valid.
-      await this.releases.giveBackValue(keys, value);
+      await this.releases.releaseValue(keys, value);
       return { acquired: false, freeInMs: 0, queue: queueView };
     }
     return { acquired: true, hold: this.holds.hold(keys, value, expiresAt), fencingToken: token, expiresAt, queue: queueView };
@@ -186,14 +186,14 @@ export class QuorumAttempt {
       // and take the lock with a value nobody holds, until its TTL: give it
       // back, as `attempt` does with several masters. Sent behind the acquire
       // on the same connection, so it runs after it; never rejects.
-      void this.releases.giveBackValue(keys, value);
+      void this.releases.releaseValue(keys, value);
       throw masters.unavailable(where, [{ ok: false, error }], error);
     }
     const queueView: QueueView = queue === undefined ? NO_QUEUE_VIEW : { known: true, ahead: reply.ahead, queued: reply.queued };
     if (!reply.granted) return { acquired: false, freeInMs: this.freeIn([{ ok: true, value: reply }]), queue: queueView };
     const expiresAt = masters.validUntil(started, ttlMs);
     if (masters.clock.now() >= expiresAt) {
-      await this.releases.giveBackValue(keys, value);
+      await this.releases.releaseValue(keys, value);
       return { acquired: false, freeInMs: 0, queue: queueView };
     }
     return { acquired: true, hold: this.holds.hold(keys, value, expiresAt), fencingToken: reply.fence, expiresAt, queue: queueView };

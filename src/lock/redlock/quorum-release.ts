@@ -79,7 +79,7 @@ export class QuorumRelease {
   }
 
   /** Deletes an attempt's value wherever it is (an attempt without a quorum, or one too slow to count). Never rejects. */
-  async giveBackValue(keys: LockKeys, value: string): Promise<void> {
+  async releaseValue(keys: LockKeys, value: string): Promise<void> {
     // Alone, the master also wakes the head: nobody else will.
     const mode = this.masters.size === 1 ? ({ kind: 'serve', handOver: undefined } as const) : ({ kind: 'plain' } as const);
     await Promise.all(this.masters.clients.map((client) => lockRelease(client, keys, value, this.channel, mode).catch(() => undefined)));

@@ -12,7 +12,7 @@ export interface LeaseContext {
   readonly clock: Clock;
   readonly quorum: LockQuorum;
   /** Releases a hold and serves the resource's queue. Never rejects. */
-  giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
+  releaseHold(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
 }
 
 function lossText(reason: LossReason): string {
@@ -64,7 +64,7 @@ export class RedlockLease implements LockLease {
     this.#released = true;
     // Also after a loss: the key may still be ours on masters that were out
     // of reach; release-4.lua deletes it only where it still holds our value.
-    await this.ctx.giveBack(this.resource, this.keys, this.hold);
+    await this.ctx.releaseHold(this.resource, this.keys, this.hold);
   }
 
   /** From now on the lease is known lost. */

@@ -153,7 +153,7 @@ export class RedlockLock implements DistributedLock {
         }
         // Waiters were queued first (the release woke one that has not got
         // here yet): first come, first served, so give it back.
-        await this.giveBack(resource, keys, out.hold);
+        await this.releaseHold(resource, keys, out.hold);
       }
       if (willWait && queued !== undefined) {
         return this.wait(resource, keys, ttlMs, deadline, signal, where, { ticket, master: queued, rank: out.queue.ahead, freeInMs: out.acquired ? 0 : out.freeInMs });
@@ -214,7 +214,7 @@ export class RedlockLock implements DistributedLock {
    * oldest local waiter whose ticket is queued is named, and gets the lock
    * handed over if it is at the head. Never rejects.
    */
-  private async giveBack(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void> {
+  private async releaseHold(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void> {
     const connected = this.#connected;
     if (connected === undefined) return;
     const { quorum } = connected;
@@ -233,7 +233,7 @@ export class RedlockLock implements DistributedLock {
     if (!out.handedOver || candidate === undefined) return;
     const won: Won = { acquired: true, hold: out.hold, fencingToken: out.fencingToken, expiresAt: out.expiresAt, queue: { known: true, ahead: 0, queued: false } };
     // Too slow to be valid, or the waiter stopped waiting meanwhile: pass it on.
-    if (this.#options.clock.now() >= out.expiresAt || !candidate.grant(won, joinsSeen)) await this.giveBack(resource, keys, out.hold);
+    if (this.#options.clock.now() >= out.expiresAt || !candidate.grant(won, joinsSeen)) await this.releaseHold(resource, keys, out.hold);
   }
 
   /** Leases and waiters keep working with it after close() (their calls then fail or end quietly). */
@@ -297,7 +297,7 @@ export class RedlockLock implements DistributedLock {
       bus,
       channel: this.#channel,
       isClosed: () => this.#closed,
-      giveBack: (resource, keys, hold) => this.giveBack(resource, keys, hold),
+      releaseHold: (resource, keys, hold) => this.releaseHold(resource, keys, hold),
     };
     this.#connected = { quorum, bus, context };
     // The subscriber is opened now, so the first wait does not pay for it.
