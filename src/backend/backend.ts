@@ -35,8 +35,10 @@ export type * from './backend-records.js';
  * `BackendUnavailableError` (`E_BACKEND_UNAVAILABLE`) when the store cannot be
  * reached, and never leave a half-applied change behind.
  *
- * The conformance suite in `test/conformance/` is the executable form of this
- * contract; every implementation must pass it unchanged.
+ * The conformance suites (`describeBackendConformance` and
+ * `describeHeldRunsConformance` from `schedkit/backend`, in src/conformance/)
+ * are the executable form of this contract; every implementation must pass
+ * them unchanged.
  */
 export interface Backend {
   /** Short name for logs (`memory`, `redis`). */
