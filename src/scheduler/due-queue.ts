@@ -17,16 +17,14 @@ const MAX_PER_WAKE = 50_000;
  * re-reads the clock.
  */
 interface DueEntry<T> {
-  at: number;
+  dueAt: number;
   /** Insertion order: entries due at the same instant come out first-in first-out. */
   seq: number;
   value: T;
 }
 
 export class DueQueue<T> {
-  private readonly heap = new MinHeap<DueEntry<T>>(
-    (a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq),
-  );
+  private readonly heap = new MinHeap<DueEntry<T>>();
   private seq = 0;
   private timer: TimerHandle | undefined;
   private armedFor = Infinity;
@@ -43,7 +41,7 @@ export class DueQueue<T> {
   }
 
   push(at: number, value: T): void {
-    this.heap.push({ at, seq: this.seq++, value });
+    this.heap.push({ dueAt: at, seq: this.seq++, value });
     // During a wake the timer is re-armed once at the end, not per push.
     if (this.running && !this.waking && at < this.armedFor) this.arm();
   }
@@ -66,7 +64,7 @@ export class DueQueue<T> {
 
   private arm(): void {
     this.disarm();
-    const next = this.heap.peek()?.at;
+    const next = this.heap.peek()?.dueAt;
     if (next === undefined) return;
     const delay = Math.min(Math.max(0, next - this.clock.now()), MAX_TIMER_ARM_MS);
     this.armedFor = this.clock.now() + delay;
@@ -87,10 +85,10 @@ export class DueQueue<T> {
     this.waking = true;
     try {
       for (let handled = 0; handled < MAX_PER_WAKE; handled++) {
-        const at = this.heap.peek()?.at;
+        const at = this.heap.peek()?.dueAt;
         if (at === undefined || at > now) break;
         const entry = this.heap.pop()!;
-        this.onDue(entry.value, entry.at);
+        this.onDue(entry.value, entry.dueAt);
         if (!this.running) return;
       }
     } finally {

@@ -5,22 +5,13 @@
 import { MinHeap } from '../../collections/min-heap.js';
 import type { RunRecord } from './run-record.js';
 
-/** Pending runs by (dueAt, seq). Removed runs stay until popped (`stale` counts them). */
+/** Pending runs by (dueAt, seq): equal due times in the order the runs became pending. Removed runs stay until popped (`stale` counts them). */
 export class RunHeap extends MinHeap<RunRecord> {
   /** Entries whose run is no longer pending (deleted with its job). */
   stale = 0;
-
-  constructor() {
-    super(dueFirst);
-  }
 
   override rebuild(keep: (record: RunRecord) => boolean): void {
     super.rebuild(keep);
     this.stale = 0;
   }
-}
-
-/** Earlier due time first; equal due times in the order the runs became pending. */
-function dueFirst(a: RunRecord, b: RunRecord): boolean {
-  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
 }
