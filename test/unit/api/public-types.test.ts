@@ -1,22 +1,8 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  DefaultJobExecutor,
-  MemoryBackend,
-  MemoryLock,
-  NoopLogger,
-  NoopMetrics,
-  Scheduler,
-  TOKENS,
-  resolveConfig,
-  schedulerModule,
-  type Backend,
-  type JobDefinition,
-  type Logger,
-  type RunContext,
-} from 'schedkit';
-import { FakeClock } from 'schedkit/testing';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { Scheduler, TOKENS, schedulerModule, type Backend, type JobDefinition, type Logger, type RunContext } from 'schedkit';
+import { createWorld, type World } from '../../helpers/scheduler-harness.js';
 
 // The compile-time half of these checks runs in `npm run typecheck` (the
 // `@ts-expect-error` lines fail the type check when the error they expect
@@ -27,19 +13,12 @@ interface Post {
   text: string;
 }
 
+let world: World | undefined;
+afterEach(async () => world?.stopAll());
+
 function scheduler(): Scheduler {
-  const clock = new FakeClock();
-  const logger = new NoopLogger();
-  const metrics = new NoopMetrics();
-  return new Scheduler({
-    config: resolveConfig({ instanceId: 'types' }),
-    backend: new MemoryBackend({ clock }),
-    lock: new MemoryLock({ clock }),
-    executor: new DefaultJobExecutor({ clock, logger, metrics }),
-    clock,
-    logger,
-    metrics,
-  });
+  world = createWorld();
+  return world.instance().scheduler;
 }
 
 describe('types a user touches', () => {
@@ -70,7 +49,6 @@ describe('types a user touches', () => {
     expect(run).toMatchObject({ id: 'once', name: 'publish', tenantId: 'acme', created: true });
     const again = await s.trigger<Post>('publish', { tenantId: 'acme', params: { postId: 'p1', text: 'hello' }, id: 'once' });
     expect(again.created).toBe(false);
-    await s.stop();
   });
 
   it('types the container tokens', async () => {

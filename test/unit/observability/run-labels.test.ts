@@ -20,6 +20,13 @@ describe('log fields never hold undefined', () => {
     expect(definedFields(dirty)).toEqual({ job: 'x' });
     expect(Object.keys(definedFields(dirty))).toEqual(['job']);
     expect(dirty).toHaveProperty('tenantId'); // the caller's object is left alone
+    // A field named __proto__ stays a field of the copy; it does not become its prototype.
+    const proto = JSON.parse('{"__proto__": {"polluted": true}, "gone": null}') as LogFields;
+    proto.gone = undefined;
+    const copy = definedFields(proto);
+    expect(Object.keys(copy)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect((copy as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
   it('withoutUndefinedFields strips every level and every child, and wraps only once', () => {
