@@ -20,9 +20,18 @@ export {
   type TenantOptions,
   type RemoveOptions,
   type HistoryOptions,
+  type RunInfo,
+  type RunOptions,
+  type ListRunsOptions,
+  type RunList,
+  type CancelOptions,
+  type RescheduleOptions,
+  type BackfillOptions,
+  type BackfillResult,
 } from './src/scheduler/scheduler.js';
+export { SchedulerClient, type SchedulerClientDeps } from './src/client/scheduler-client.js';
 export type { SchedulerEvents, SchedulerEventName, SchedulerListener, RunEvent } from './src/scheduler/events.js';
-export type { JobStatus, RunOutcome } from './src/backend/backend-records.js';
+export type { JobStatus, RunOutcome, RunState, RateLimit } from './src/backend/backend-records.js';
 
 // Jobs and schedules
 export type {
@@ -35,6 +44,7 @@ export type {
   TriggerOptions,
   OverlapPolicy,
   MisfirePolicy,
+  Exclusion,
   JsonValue,
   JsonObject,
 } from './src/job/job-definition.js';
@@ -92,6 +102,7 @@ export {
   TimeoutError,
   LockLostError,
   ShutdownError,
+  CancelledError,
   BackendUnavailableError,
   LifecycleError,
   type SchedkitErrorOptions,
@@ -100,7 +111,8 @@ export {
 // The container layer (Inversify)
 export { App, type AppOptions, type SignalSource } from './modules/app.js';
 export { TOKENS, type Token, type JobRegistrar } from './modules/tokens.js';
-export { schedulerModule } from './modules/scheduler.module.js';
+export { schedulerModule, type SchedulerModuleOptions } from './modules/scheduler.module.js';
+export { schedulerClientModule } from './modules/scheduler-client.module.js';
 export { memoryBackendModule, type MemoryBackendModuleOptions } from './modules/memory-backend.module.js';
 export { redisBackendModule, type RedisBackendModuleOptions } from './modules/redis-backend.module.js';
 export { winstonLoggerModule, type WinstonLoggerModuleOptions } from './modules/winston-logger.module.js';

@@ -2,6 +2,9 @@ import type { Container } from 'inversify';
 import { keepProcessAlive } from '../src/clock/clock.js';
 import type { Lifecycle } from '../src/lifecycle/lifecycle.js';
 import type { LogFields, Logger } from '../src/observability/logger.js';
+import type { SchedulerClient } from '../src/client/scheduler-client.js';
+import { messages } from '../src/errors/messages.js';
+import { ErrorCode, SchedkitError } from '../src/errors/schedkit-error.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
 import { exploreScheduled, registerScheduled, type FoundScheduled } from './explorer/scheduled-explorer.js';
 import { TOKENS } from './tokens.js';
@@ -43,6 +46,13 @@ export interface AppOptions {
  * scheduler, and stop is the reverse. Resolution errors (a missing binding, a
  * factory that throws) are thrown by the constructor.
  *
+ * A bound `SchedulerClient` is resolved too (`app.client`). In client mode
+ * (`schedulerModule({ client: true })`: no `Scheduler` bound) the app is a
+ * process that schedules without running jobs: it resolves the client, so
+ * its backend's hook is appended, and appends neither `registrars` nor
+ * `scheduler`; a bound `JobRegistrar` or `@Scheduled` class is refused
+ * (`E_INVALID_ARGUMENT`), since nothing here would run it.
+ *
  * @example
  * const container = new Container();
  * container.load(schedulerModule({ maxConcurrent: 20 }));
@@ -54,7 +64,9 @@ export interface AppOptions {
 export class App {
   readonly lifecycle: Lifecycle;
   readonly logger: Logger;
-  readonly scheduler: Scheduler;
+  /** The bound `SchedulerClient`, or undefined when none is bound. */
+  readonly client: SchedulerClient | undefined;
+  private readonly runner: Scheduler | undefined;
   private readonly signals: SignalSource;
   private readonly exit: (code: number) => void;
   private readonly signalNames: readonly NodeJS.Signals[];
@@ -68,9 +80,20 @@ export class App {
     this.lifecycle = container.get(TOKENS.Lifecycle);
     // Resolved before the scheduler so the logger's hook is first (it stops last) whatever the scheduler's factory asks for.
     this.logger = container.get(TOKENS.Logger);
-    this.scheduler = container.get(TOKENS.Scheduler);
+    const clientMode = !container.isBound(TOKENS.Scheduler) && container.isBound(TOKENS.SchedulerClient);
+    this.runner = clientMode ? undefined : container.get(TOKENS.Scheduler);
+    this.client = container.isBound(TOKENS.SchedulerClient) ? container.get(TOKENS.SchedulerClient) : undefined;
     const registrars = container.getAll(TOKENS.JobRegistrar, { optional: true });
     const scheduled: FoundScheduled[] = exploreScheduled(container);
+    if (clientMode) {
+      if (registrars.length + scheduled.length > 0) {
+        throw new SchedkitError(
+          ErrorCode.InvalidArgument,
+          messages.appClientModeJobs(),
+        );
+      }
+      return;
+    }
 
     let registered = false;
     this.lifecycle.append({
@@ -87,6 +110,17 @@ export class App {
       onStart: () => this.scheduler.start(),
       onStop: () => this.scheduler.stop(),
     });
+  }
+
+  /**
+   * The scheduler. Throws `E_INVALID_ARGUMENT` in client mode, which has
+   * none (use `client`).
+   */
+  get scheduler(): Scheduler {
+    if (this.runner === undefined) {
+      throw new SchedkitError(ErrorCode.InvalidArgument, messages.appClientModeScheduler());
+    }
+    return this.runner;
   }
 
   /** Starts every hook in order (see `Lifecycle.start`). */

@@ -2,6 +2,8 @@ import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Backend } from '../src/backend/backend.js';
 import { SystemClock, type Clock } from '../src/clock/clock.js';
 import { resolveConfig, type SchedulerConfig, type SchedulerConfigInput } from '../src/config/config.js';
+import { show } from '../src/errors/messages.js';
+import { ConfigError } from '../src/errors/schedkit-error.js';
 import { DefaultJobExecutor } from '../src/executor/default-job-executor.js';
 import type { JobExecutor } from '../src/executor/job-executor.js';
 import type { HookRegistry } from '../src/lifecycle/hook.js';
@@ -12,6 +14,7 @@ import { NoopMetrics, type MetricsCollector } from '../src/observability/metrics
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { bindDefault, bindOrRebind } from './binding.js';
 import { bindMemoryBackend } from './memory-backend.module.js';
+import { bindSchedulerClient } from './scheduler-client.module.js';
 import { TOKENS } from './tokens.js';
 import { bindDefaultWinstonLogger } from './winston-logger.module.js';
 
@@ -33,6 +36,15 @@ import { bindDefaultWinstonLogger } from './winston-logger.module.js';
  * | `DistributedLock` | `MemoryLock`; appends hook `lock:memory` * |
  * | `JobExecutor` | `DefaultJobExecutor`; appends hook `executor` * |
  * | `Scheduler` | `new Scheduler({ config, backend, lock, executor, clock, logger, metrics })`; appends no hook (the `App` does) |
+ * | `SchedulerClient` | `new SchedulerClient({ backend, config, clock, logger })`; appends no hook * |
+ *
+ * **Client mode** (`schedulerModule({ client: true, ...config })`): for a
+ * process that schedules and manages runs but never runs jobs (a web
+ * process). It binds neither `Scheduler` nor `JobExecutor` (and nothing
+ * resolves the `DistributedLock`); the config, lifecycle, clock, logger,
+ * metrics, backend and `SchedulerClient` are bound as above. An `App`
+ * over such a container starts and stops the backend and logger only, runs
+ * no registrars, and offers the client as `app.client`.
  *
  * Defaults marked * are bound only when the token is not bound yet, so a
  * module loaded before this one (or your own binding) is kept; modules such
@@ -51,8 +63,10 @@ import { bindDefaultWinstonLogger } from './winston-logger.module.js';
  * container.rebind(TOKENS.MetricsCollector).toConstantValue(new InMemoryMetrics());
  * await new App(container).run();
  */
-export function schedulerModule(config: SchedulerConfigInput = {}): ContainerModule {
+export function schedulerModule(options: SchedulerModuleOptions = {}): ContainerModule {
+  const { client, config } = splitMode(options);
   const resolved = resolveConfig(config, 'schedulerModule');
+  if (typeof client !== 'boolean') throw new ConfigError([`client must be true or false, got ${show(client)}`], 'schedulerModule');
   return new ContainerModule((load) => {
     bindOrRebind<SchedulerConfig>(load, TOKENS.SchedulerConfig).toConstantValue(resolved);
 
@@ -76,6 +90,8 @@ export function schedulerModule(config: SchedulerConfigInput = {}): ContainerMod
       to.toResolvedValue((): MetricsCollector => new NoopMetrics()).inSingletonScope(),
     );
     bindMemoryBackend(load, 'default');
+    bindSchedulerClient(load, 'default');
+    if (client) return;
     bindDefault<JobExecutor>(load, TOKENS.JobExecutor, (to) =>
       to
         .toResolvedValue(
@@ -114,6 +130,19 @@ export function schedulerModule(config: SchedulerConfigInput = {}): ContainerMod
       )
       .inSingletonScope();
   });
+}
+
+/** `schedulerModule`'s argument: the scheduler's config, and the mode. */
+export type SchedulerModuleOptions = SchedulerConfigInput & {
+  /** Bind a `SchedulerClient` and no `Scheduler`: this process never runs jobs. @default false */
+  client?: boolean;
+};
+
+/** The mode switch apart from the config (anything that is not an object is left to `resolveConfig` to refuse). */
+function splitMode(options: SchedulerModuleOptions): { client: unknown; config: SchedulerConfigInput } {
+  if (typeof options !== 'object' || options === null || !('client' in options)) return { client: false, config: options };
+  const { client, ...config } = options;
+  return { client, config };
 }
 
 /** A `Logger` that resolves `TOKENS.Logger` from the container at its first use. */

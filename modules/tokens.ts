@@ -1,4 +1,5 @@
 import type { Backend } from '../src/backend/backend.js';
+import type { SchedulerClient } from '../src/client/scheduler-client.js';
 import type { Clock } from '../src/clock/clock.js';
 import type { SchedulerConfig } from '../src/config/config.js';
 import type { JobExecutor } from '../src/executor/job-executor.js';
@@ -22,7 +23,8 @@ import type { Scheduler } from '../src/scheduler/scheduler.js';
  * | `DistributedLock` | `DistributedLock` | `MemoryLock`, hook `lock:memory` |
  * | `JobExecutor` | `JobExecutor` | `DefaultJobExecutor`, hook `executor` |
  * | `SchedulerConfig` | `SchedulerConfig` | `resolveConfig(config)` |
- * | `Scheduler` | `Scheduler` | `new Scheduler({...})` |
+ * | `Scheduler` | `Scheduler` | `new Scheduler({...})` (none with `{ client: true }`) |
+ * | `SchedulerClient` | `SchedulerClient` | `new SchedulerClient({...})` (also with `{ client: true }`) |
  * | `Lifecycle` | `Lifecycle` | `new Lifecycle({...})` |
  * | `JobRegistrar` | `JobRegistrar` (multi-bound) | none |
  *
@@ -39,6 +41,7 @@ export const TOKENS = {
   JobExecutor: token<JobExecutor>('JobExecutor'),
   SchedulerConfig: token<SchedulerConfig>('SchedulerConfig'),
   Scheduler: token<Scheduler>('Scheduler'),
+  SchedulerClient: token<SchedulerClient>('SchedulerClient'),
   Lifecycle: token<Lifecycle>('Lifecycle'),
   JobRegistrar: token<JobRegistrar>('JobRegistrar'),
 } as const;

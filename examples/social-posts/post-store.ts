@@ -1,10 +1,13 @@
-// An in-memory post store that fences its writers.
+// The worker's stand-in for the platforms: an in-memory post store that fences its writers.
 
 export interface Post {
   readonly tenantId: string;
   readonly id: string;
-  readonly text: string;
-  readonly publishAt: Date;
+  readonly platform: string;
+  /** The time the run that published it was for (`ctx.scheduledAt`: a moved post's new time). */
+  scheduledAt: Date | null;
+  /** When the publish call that published it started. */
+  startedAt: Date | null;
   publishedAt: Date | null;
   /** The fencing token of the run that published it. */
   publishedWith: number | null;
@@ -19,22 +22,23 @@ export class PostStore {
   /** The highest fencing token seen per post. */
   private readonly highestToken = new Map<string, number>();
 
-  add(tenantId: string, id: string, text: string, publishAt: Date): Post {
-    const post: Post = { tenantId, id, text, publishAt, publishedAt: null, publishedWith: null, publishCount: 0 };
+  add(tenantId: string, id: string, platform: string): Post {
+    const post: Post = { tenantId, id, platform, scheduledAt: null, startedAt: null, publishedAt: null, publishedWith: null, publishCount: 0 };
     this.posts.set(`${tenantId}/${id}`, post);
     return post;
+  }
+
+  get(tenantId: string, id: string): Post | undefined {
+    return this.posts.get(`${tenantId}/${id}`);
   }
 
   all(): Post[] {
     return [...this.posts.values()];
   }
 
-  unpublished(): number {
-    return this.all().filter((post) => post.publishedAt === null).length;
-  }
-
   /**
-   * Publishes a post for a run that holds `fencingToken` (`ctx.fencingToken`).
+   * Publishes a post for a run that holds `fencingToken` (`ctx.fencingToken`),
+   * is for `scheduledAt` and whose publish call started at `startedAt`.
    *
    * Why the token: a run's lock has a TTL. A run that stalls (a long GC
    * pause, a frozen VM, a network partition) can lose its lock while another
@@ -43,7 +47,7 @@ export class PostStore {
    * stop that write, the store can: it keeps the highest token it has seen for
    * each post and refuses any write carrying a lower one.
    */
-  publish(tenantId: string, id: string, fencingToken: number): PublishResult {
+  publish(tenantId: string, id: string, fencingToken: number, scheduledAt: Date, startedAt: Date): PublishResult {
     const key = `${tenantId}/${id}`;
     const post = this.posts.get(key);
     if (post === undefined) return 'unknown-post';
@@ -51,6 +55,8 @@ export class PostStore {
     this.highestToken.set(key, fencingToken);
     // A retry of a run whose write succeeded but whose outcome was lost: publish once.
     if (post.publishedAt !== null) return 'already-published';
+    post.scheduledAt = scheduledAt;
+    post.startedAt = startedAt;
     post.publishedAt = new Date();
     post.publishedWith = fencingToken;
     post.publishCount++;

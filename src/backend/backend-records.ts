@@ -8,8 +8,23 @@ import type { ScheduleDescriptor } from '../schedule/schedule.js';
 import type { OverlapPolicy } from '../job/job-definition.js';
 import type { KeyFilter } from './key-filter.js';
 
-/** The outcome recorded for an attempt (or a skipped slot). */
-export type RunOutcome = 'success' | 'failed' | 'timeout' | 'stalled' | 'lock-lost' | 'skipped' | 'interrupted';
+/**
+ * The outcome recorded for an attempt, a skipped slot, or a change made to a
+ * pending run: `cancelled` (by `cancelRun`, or an attempt aborted by it) and
+ * `rescheduled` (by `rescheduleRun`; the entry's `scheduledAt` is the new time).
+ */
+export type RunOutcome = 'success' | 'failed' | 'timeout' | 'stalled' | 'lock-lost' | 'skipped' | 'interrupted' | 'cancelled' | 'rescheduled';
+
+/**
+ * A limit on how many runs start per window, shared by every job (and
+ * instance) that names the same `key`: at most `max` runs start in any
+ * `perMs` window. A run over the limit waits; it is never dropped.
+ */
+export interface RateLimit {
+  key: string;
+  max: number;
+  perMs: number;
+}
 
 /** `scheduled` | `running` | `paused` | `completed` | `failed` */
 export type JobStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'failed';
@@ -32,6 +47,21 @@ export interface JobUpsert {
   /** Next slot by this definition, shown in `getJob` until a claim updates it. */
   nextRunAt: number | null;
   limit: number | null;
+  /**
+   * The rate limit runs of this job start under, or null. Stored with the job
+   * (the latest upsert's value) so claims check it in the same atomic step
+   * that claims the run.
+   */
+  rateLimit: RateLimit | null;
+  /**
+   * When set, the call that creates the job also enqueues one one-off run
+   * with id `on-start`, due now, with this many attempts (see
+   * `RunEnqueue.maxAttempts`): once for the fleet, because only one upsert
+   * creates the job. Each such job has its own `on-start` run; the tenant's
+   * one-off ids (see `RunLookup`) name the first job's that holds the id, the
+   * others are found with their job key.
+   */
+  runOnStart: { maxAttempts: number } | null;
 }
 
 /** What `upsertJobs` did with one definition, and the job as stored afterwards. */
@@ -81,6 +111,8 @@ export interface StoredJob {
   skippedCount: number;
   /** Runs active right now, cluster-wide. */
   activeRuns: number;
+  /** The rate limit stored with the job, or null. */
+  rateLimit: RateLimit | null;
   /** When an instance first registered the job. */
   createdAt: number;
   /** When an instance last said it has the job registered. */
@@ -117,6 +149,12 @@ export interface SlotClaim {
   /** What to do if the claimer dies: put the run back (`requeueOnStall`) up to `maxAttempts`. */
   requeueOnStall: boolean;
   maxAttempts: number;
+  /**
+   * `excluded`: the slot matches one of the job's exclusions. It is consumed
+   * without running (it does not count toward `limit`) and recorded as
+   * `skipped` with reason `excluded`; the result is `skipped`.
+   */
+  skip?: 'excluded';
 }
 
 /** What a slot claim came to: claimed (the run to execute), skipped, already taken, or too early. */
@@ -138,7 +176,9 @@ export type SlotClaimResult =
   /** A newer definition is stored; the caller should adopt it. */
   | { status: 'superseded'; stored: StoredJob }
   /** The slot is in the future by backend time; try again in `retryInMs`. */
-  | { status: 'early'; retryInMs: number };
+  | { status: 'early'; retryInMs: number }
+  /** The job's rate limit is used up: nothing changed; claim again in `retryInMs`. */
+  | { status: 'limited'; retryInMs: number };
 
 /** A one-off run for `enqueueRun`: its job, id, due time (null: the backend's now) and params. */
 export interface RunEnqueue {
@@ -147,6 +187,8 @@ export interface RunEnqueue {
   kind: 'trigger';
   /** When the run may start (epoch ms), or null for the backend's time now. */
   dueAt: number | null;
+  /** The slot the run is for (`ctx.scheduledAt`, e.g. a backfilled slot); `dueAt` when left out. */
+  scheduledAt?: number;
   /** JSON text of the params, or undefined to use the job's params. */
   params: string | undefined;
   /** Stalled or interrupted attempts are put back while attempts remain. */
@@ -236,6 +278,12 @@ export interface StalledRun {
 
 /** One run in a job's history as the backend stores it (times in backend milliseconds). */
 export interface HistoryEntry {
+  /**
+   * Why a slot was skipped (`overlap`, `paused`, `excluded`), or what changed a
+   * run that did not run (`cancelled`: `cancel`, or `abort` for a running one;
+   * `rescheduled`: the previous `scheduledAt`, epoch ms as text); else null.
+   */
+  reason: string | null;
   runId: string;
   /** The run's stable id across attempts. */
   id: string;
@@ -254,3 +302,120 @@ export interface SweepResult {
   runsDeleted: number;
   jobsDeleted: number;
 }
+
+/**
+ * Where a run is in its life, as `getRun` and `listRuns` report it: `pending`
+ * (waiting for its due time, or for an active run of its job), `retrying`
+ * (pending for a later attempt), `running` (claimed by an instance), `done`
+ * (finished, kept until the retention sweep; only `getRun` reports these).
+ */
+export type RunState = 'pending' | 'retrying' | 'running' | 'done';
+
+/** A run as `getRun` and `listRuns` report it. */
+export interface StoredRun {
+  id: string;
+  key: string;
+  name: string;
+  tenantId: string | undefined;
+  kind: 'slot' | 'trigger';
+  state: RunState;
+  /** The slot (or trigger time) the run is for. */
+  scheduledAt: number;
+  /** When the run may start (pending), or was due when claimed. */
+  dueAt: number;
+  attempt: number;
+  /** The outcome of a finished run, else null. */
+  outcome: RunOutcome | null;
+  /** The instance running it (`running`), else null. */
+  instanceId: string | null;
+  /** JSON text of the run's own params, or undefined for the job's. */
+  params: string | undefined;
+  /** A running run asked to stop (`cancelRun` with `abort`), or to not be retried (without). */
+  cancelRequested: boolean;
+}
+
+/**
+ * Which run `getRun`, `cancelRun` and `rescheduleRun` address: the job's `key`
+ * and the run `id`; or, without `key`, the one-off run with that `id` among the
+ * jobs of `tenantId` (`''` for jobs without tenant): a trigger id names one
+ * run per tenant (see `enqueueRun`). Slot runs are found with `key` only.
+ */
+export interface RunLookup {
+  id: string;
+  key?: string;
+  tenantId?: string;
+}
+
+/** `listRuns`' question: which jobs, which states, how many, from where. */
+export interface RunQuery {
+  /** Runs of this job only. */
+  key?: string;
+  /** Runs of this tenant's jobs only (`''` = jobs without tenant); ignored with `key`. */
+  tenantId?: string;
+  /** Only runs in this state (never `done`: finished runs are in `history`). */
+  state?: Exclude<RunState, 'done'>;
+  /** At most this many runs (1 to 1,000). */
+  limit: number;
+  /** Where the previous page ended (its `cursor`), or null/undefined for the first page. */
+  cursor?: string | null;
+}
+
+/**
+ * One page of `listRuns`: runs ordered by job key, then run id (uuid v7 ids
+ * sort by creation). A page may hold fewer than `limit` runs while `cursor` is
+ * not null (each call reads a bounded number of runs); `cursor: null` means
+ * there are no more.
+ */
+export interface RunPage {
+  runs: StoredRun[];
+  cursor: string | null;
+}
+
+/** `cancelRun`'s request. */
+export interface RunCancel {
+  key: string;
+  id: string;
+  /** Who cancels (recorded in history). */
+  instanceId: string;
+  /** Also stop a running run: its instance aborts the handler's signal with `CancelledError`. */
+  abort: boolean;
+}
+
+/**
+ * What `cancelRun` did: `cancelled` (the run will not start, or was already
+ * cancelled: idempotent), `cancelling` (it is running; it will not be retried,
+ * and with `abort` its instance is told to abort it), `finished` (it ended
+ * before: nothing changed), `not-found`.
+ */
+export interface RunCancelResult {
+  status: 'cancelled' | 'cancelling' | 'finished' | 'not-found';
+  run: StoredRun | null;
+}
+
+/** `rescheduleRun`'s request: the run and its new time. */
+export interface RunReschedule {
+  key: string;
+  id: string;
+  instanceId: string;
+  /** The new `scheduledAt` and due time (epoch ms). */
+  at: number;
+}
+
+/**
+ * What `rescheduleRun` did: `rescheduled` (pending at the new time; asking
+ * again for the same time changes nothing and records nothing), `running`,
+ * `finished` (nothing changed), `not-found`.
+ */
+export interface RunRescheduleResult {
+  status: 'rescheduled' | 'running' | 'finished' | 'not-found';
+  run: StoredRun | null;
+}
+
+/** A running run that `cancelRun` asked to abort, as `onRunCancelled` reports it. */
+export interface CancelledRunRef {
+  key: string;
+  id: string;
+}
+
+/** What `heartbeat` answers per run: true (still held), false (reaped or removed), `cancel` (held, and `cancelRun` asked to abort it). */
+export type HeartbeatReply = boolean | 'cancel';

@@ -1,17 +1,27 @@
 import type {
   ActiveRunRef,
+  CancelledRunRef,
   DueRunsClaim,
   DueRunsClaimed,
+  HeartbeatReply,
   HistoryEntry,
   JobUpsert,
   JobUpsertResult,
   RunEnqueue,
+  RunCancel,
+  RunCancelResult,
   RunFinish,
+  RunLookup,
+  RunPage,
+  RunQuery,
+  RunReschedule,
+  RunRescheduleResult,
   RunSummary,
   SlotClaim,
   SlotClaimResult,
   StalledRun,
   StoredJob,
+  StoredRun,
   SweepResult,
 } from './backend-records.js';
 
@@ -82,7 +92,10 @@ export interface Backend {
    */
   touchJobs(keys: readonly string[]): Promise<void>;
 
-  /** The stored state of one job, or null. */
+  /**
+   * The stored state of one job, or null. For a job without schedule,
+   * `nextRunAt` is the due time of its earliest pending run (null when none).
+   */
   getJob(key: string): Promise<StoredJob | null>;
 
   /** Every stored job, optionally of one tenant (`''` = jobs without tenant). Order: by key. */
@@ -112,6 +125,9 @@ export interface Backend {
    * slot becomes the job's `lastSlot`, increments `slotCount` and `fence`;
    * when `nextRunAt` is null or `slotCount` reaches `limit` the job is
    * marked `completed`.
+   * A job with a `rateLimit` whose window is full answers `limited` and
+   * changes nothing; a claim with `skip: 'excluded'` consumes the slot
+   * without running it.
    */
   claimSlot(claim: SlotClaim): Promise<SlotClaimResult>;
 
@@ -123,12 +139,47 @@ export interface Backend {
   claimSlots(claims: readonly SlotClaim[]): Promise<SlotClaimResult[]>;
 
   /**
-   * Enqueues a one-off run. Run ids are unique per job. With an `id` that
-   * already exists for the job (pending, active or finished and not yet swept) nothing changes and the existing run is
-   * returned with `created: false`. Rejects with `E_JOB_NOT_FOUND` when the
-   * job has no stored state (never registered, or removed).
+   * Enqueues a one-off run. With an `id` that already exists for the job
+   * (pending, active or finished and not yet swept) nothing changes and the
+   * existing run is returned with `created: false`. A one-off run's id names
+   * one run among the jobs of its tenant (so `getRun` finds it by id alone):
+   * an id a stored run of another job of the tenant has rejects with
+   * `E_INVALID_ARGUMENT` (`details.field: 'id'`). Rejects with
+   * `E_JOB_NOT_FOUND` when the job has no stored state (never registered,
+   * or removed).
    */
   enqueueRun(run: RunEnqueue): Promise<{ run: RunSummary; created: boolean }>;
+
+  /** One run, pending, running or finished and not yet swept (see `RunLookup`), or null. */
+  getRun(lookup: RunLookup): Promise<StoredRun | null>;
+
+  /** Pending, retrying and running runs, one page at a time (see `RunQuery`, `RunPage`). */
+  listRuns(query: RunQuery): Promise<RunPage>;
+
+  /**
+   * Cancels a run (see `RunCancelResult`). A pending or retrying run is
+   * finished as `cancelled` and never starts; a running one is marked so it
+   * is not retried, and with `abort` its instance is told (`onRunCancelled`,
+   * and `heartbeat` answers `cancel`). A cancelled run stays stored as
+   * finished (slot runs too) until the retention sweep, so a second cancel
+   * answers `cancelled` again. Each change appends a history entry
+   * (outcome `cancelled`); a repeat appends nothing.
+   */
+  cancelRun(cancel: RunCancel): Promise<RunCancelResult>;
+
+  /**
+   * Moves a pending or retrying run to a new time (its `scheduledAt` and due
+   * time), appending a history entry (outcome `rescheduled`, reason: the
+   * previous `scheduledAt`). A run already at that time is left as it is.
+   */
+  rescheduleRun(reschedule: RunReschedule): Promise<RunRescheduleResult>;
+
+  /**
+   * Calls `listener` when `cancelRun` asks for a running run to be aborted,
+   * on every instance (best effort: `heartbeat` answers `cancel` too).
+   * Returns an unsubscribe function.
+   */
+  onRunCancelled(listener: (run: CancelledRunRef) => void): () => void;
 
   /**
    * Claims up to `runIds.length` pending runs whose `dueAt` has passed, oldest due
@@ -147,6 +198,11 @@ export interface Backend {
    * further on the caller's next call (Redis: 500), so with thousands of
    * other instances' runs due at once the oldest-first order holds across
    * calls rather than within one.
+   *
+   * A job with a `rateLimit` starts a run only when its window has room
+   * (the claim takes the room in the same atomic step); a run met while the
+   * limit is used up stays pending, due when the window frees room, and the
+   * claim goes on with other runs.
    */
   claimDueRuns(request: DueRunsClaim): Promise<DueRunsClaimed>;
 
@@ -172,14 +228,16 @@ export interface Backend {
   /**
    * Extends the lease of active runs to now + `leaseMs`. Returns, per run,
    * whether it is still active with that fencing token (false: it was reaped
-   * as stalled, or the job was removed).
+   * as stalled, or the job was removed), or `cancel` when it is and
+   * `cancelRun` asked for it to be aborted.
    */
-  heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<boolean[]>;
+  heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<HeartbeatReply[]>;
 
   /**
    * Ends an active run: appends the history entry, updates the job's
    * counters and either finishes the run, or puts it back to pending
-   * (`retryInMs` for another attempt, `requeueInMs` for the same attempt).
+   * (`retryInMs` for another attempt, `requeueInMs` for the same attempt;
+   * neither when `cancelRun` was called on it: it finishes).
    * Returns `recorded: false` (and changes nothing) when the run is no longer
    * active with that fencing token.
    */

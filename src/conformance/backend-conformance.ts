@@ -3,8 +3,11 @@ import { backendSuiteContext } from './backend-suite-context.js';
 import { describeDueRuns } from './due-runs-conformance.js';
 import type { BackendHarness } from './harness.js';
 import { describeHistoryAndRemoval } from './history-and-removal-conformance.js';
+import { describeJobFeatures } from './job-features-conformance.js';
 import { describeJobRegistration } from './job-registration-conformance.js';
+import { describeRunCancel } from './run-cancel-conformance.js';
 import { describeRunFinish } from './run-finish-conformance.js';
+import { describeRunLookup } from './run-lookup-conformance.js';
 import { describeRunsChangedAndStatus } from './runs-changed-and-status-conformance.js';
 import { describeSlotClaims } from './slot-claim-conformance.js';
 import { describeStalledRuns } from './stalled-runs-conformance.js';
@@ -18,7 +21,9 @@ import { describeStalledRuns } from './stalled-runs-conformance.js';
  * It checks instances and job registration, slot claims and overlap
  * policies, one-off runs and due-run claims, heartbeats, finishes and
  * retries, reaping of stalled runs, history, removal and sweeps, run-change
- * notifications and `jobStatus` of the stored state.
+ * notifications and `jobStatus` of the stored state; reading, cancelling and
+ * rescheduling runs; and what job definitions ask beyond the schedule (run
+ * on start, rate limits, excluded slots).
  *
  * `makeHarness` is called before every test and must answer a fresh backend
  * in its own namespace (no jobs, runs or instances of other tests), an
@@ -44,5 +49,8 @@ export function describeBackendConformance(label: string, makeHarness: () => Pro
     describeStalledRuns(suite);
     describeHistoryAndRemoval(suite);
     describeRunsChangedAndStatus(suite);
+    describeRunLookup(suite);
+    describeRunCancel(suite);
+    describeJobFeatures(suite);
   });
 }

@@ -70,13 +70,13 @@ export function describeDueRuns(suite: BackendSuiteContext): void {
       expect((await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs).toEqual([]);
     });
 
-    it('run ids are per job', async () => {
+    it('run ids are per tenant: jobs of different tenants may use the same id', async () => {
       const now = await backend.time();
-      await backend.upsertJobs([jobUpsert('/one'), jobUpsert('/two')]);
-      expect((await enqueue('/one', 'same', now)).created).toBe(true);
-      expect((await enqueue('/two', 'same', now)).created).toBe(true);
+      await backend.upsertJobs([jobUpsert('acme/one'), jobUpsert('zeta/two')]);
+      expect((await enqueue('acme/one', 'same', now)).created).toBe(true);
+      expect((await enqueue('zeta/two', 'same', now)).created).toBe(true);
       const claimed = (await backend.claimDueRuns({ instanceId: 'instance-a', leaseMs: LEASE, runIds: ids(5) })).runs;
-      expect(claimed.map((r) => r.key).sort()).toEqual(['/one', '/two']);
+      expect(claimed.map((r) => r.key).sort()).toEqual(['acme/one', 'zeta/two']);
     });
 
     it('rejects with E_JOB_NOT_FOUND for a job never stored or removed', async () => {

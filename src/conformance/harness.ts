@@ -52,6 +52,8 @@ export function jobUpsert(key: string, overrides: Partial<JobUpsert> = {}): JobU
     definedAt: 1_000,
     nextRunAt: null,
     limit: null,
+    rateLimit: null,
+    runOnStart: null,
     ...overrides,
   };
 }

@@ -82,6 +82,7 @@ export function describeRunFinish(suite: BackendSuiteContext): void {
           startedAt: finishedAt - 50,
           finishedAt,
           outcome: 'success',
+          reason: null,
           error: null,
           instanceId: 'instance-a',
           attempt: 1,

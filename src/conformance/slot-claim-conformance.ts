@@ -187,6 +187,7 @@ export function describeSlotClaims(suite: BackendSuiteContext): void {
         startedAt: null,
         finishedAt: null,
         outcome: 'skipped',
+        reason: 'overlap',
         error: null,
         instanceId: 'instance-b',
         attempt: 1,

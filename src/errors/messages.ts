@@ -8,6 +8,15 @@ export function jobLabel(name: string, tenantId?: string): string {
   return tenantId === undefined ? `job "${name}"` : `job "${tenantId}/${name}"`;
 }
 
+/**
+ * How errors name a run: `run "post-1" of job "acme/publish"`, or, when its
+ * job is not known, `one-off run "post-1" of tenant "acme"` (`... without tenant`).
+ */
+export function runLabel(id: string, name: string | undefined, tenantId: string | undefined): string {
+  if (name !== undefined) return `run "${id}" of ${jobLabel(name, tenantId)}`;
+  return `one-off run "${id}" ${tenantId === undefined ? 'without tenant' : `of tenant "${tenantId}"`}`;
+}
+
 /** Short, printable rendering of a bad value for messages (never huge). */
 export function show(value: unknown): string {
   let text: string;
@@ -46,6 +55,14 @@ export const messages = {
   duplicateJob: (job: string) => `${job} is already registered on this scheduler (pass { replace: true } to replace it)`,
   jobNotFound: (job: string, suggestion?: string) =>
     `${job} is not registered on this scheduler${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`,
+  jobNotStored: (job: string) => `${job} is not stored: no scheduler has registered it (or it was removed)`,
+  runNotFound: (run: string) => `${run} was not found: never enqueued, or finished and swept after the retention period`,
+  runFinished: (run: string, outcome: string, call: string) => `${call}: ${run} has finished (outcome "${outcome}"); nothing changed`,
+  runRunning: (run: string) => `reschedule: ${run} is running; a running run can be cancelled (cancel with { abort: true }), not moved`,
+  runCancelled: (run: string) => `${run} was cancelled while running`,
+  appClientModeJobs: () =>
+    'App: the container is in client mode (schedulerModule({ client: true })) but binds job registrars or @Scheduled classes: nothing here would run them; run jobs in a process that loads schedulerModule() without client: true',
+  appClientModeScheduler: () => 'App.scheduler: the container is in client mode (schedulerModule({ client: true })) and has no scheduler; use app.client',
   timeout: (job: string, ms: number) => `${job} timed out after ${ms} ms`,
   lockLost: (resource: string, why: string) => `lock "${resource}" was lost: ${why}`,
   lockNotAcquired: (resource: string) => `lock "${resource}" is held by another owner`,
@@ -87,6 +104,10 @@ export const messages = {
     `${call}: invalid ${field} ${show(value)}: expected a job key as jobKey() builds it ([A-Za-z0-9_.:/-], 1-401 characters)`,
   invalidBackendRunId: (call: string, value: unknown) =>
     `${call}: invalid run id ${show(value)}: expected 1-200 characters from [A-Za-z0-9_.:-]`,
+  invalidBackendRateKey: (call: string, value: unknown) =>
+    `${call}: invalid rate limit key ${show(value)}: expected 1-200 characters from [A-Za-z0-9_.:-]`,
+  backendTriggerIdTaken: (key: string, id: string) =>
+    `enqueueRun: run id ${show(id)} is taken by a run of another job of the tenant of ${show(key)} (a one-off run's id names one run among the jobs of its tenant)`,
   invalidBackendNumber: (call: string, field: string, value: unknown) =>
     `${call}: invalid ${field} ${show(value)}: expected a finite number`,
   lockQuorumUnavailable: (where: string, reachable: number, total: number, needed: number, why: string) =>

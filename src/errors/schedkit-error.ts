@@ -17,6 +17,14 @@ export const ErrorCode = {
   DuplicateJob: 'E_DUPLICATE_JOB',
   /** No job with that identity is registered. */
   JobNotFound: 'E_JOB_NOT_FOUND',
+  /** No run with that id is stored (never enqueued, or finished and swept). */
+  RunNotFound: 'E_RUN_NOT_FOUND',
+  /** The run has finished: it can no longer be cancelled or rescheduled. */
+  RunFinished: 'E_RUN_FINISHED',
+  /** The run is running: it can be cancelled (with `abort`), not rescheduled. */
+  RunRunning: 'E_RUN_RUNNING',
+  /** A run was cancelled while running (`cancel(id, { abort: true })`). */
+  Cancelled: 'E_CANCELLED',
   /** A run exceeded its `timeoutMs`. */
   Timeout: 'E_TIMEOUT',
   /** A run's lock could not be refreshed: expired, taken over or unreachable. */
@@ -105,6 +113,13 @@ export class LockLostError extends SchedkitError {
 export class ShutdownError extends SchedkitError {
   constructor(message = 'the scheduler is shutting down') {
     super(ErrorCode.Shutdown, message);
+  }
+}
+
+/** A running run was cancelled with `cancel(id, { abort: true })`; its signal aborts with this error (`E_CANCELLED`) and it is not retried. */
+export class CancelledError extends SchedkitError {
+  constructor(message = 'the run was cancelled') {
+    super(ErrorCode.Cancelled, message);
   }
 }
 

@@ -28,7 +28,7 @@ const ONCE = { once: true } as const;
  * - The handler gets the context's fields and `signal`, which aborts with a
  *   `TimeoutError` (`E_TIMEOUT`) at `timeoutMs`, or with the external
  *   signal's reason (`LockLostError` → `lock-lost`, `ShutdownError` →
- *   `interrupted`, anything else → `failed`).
+ *   `interrupted`, `CancelledError` → `cancelled`, anything else → `failed`).
  * - A synchronous throw, a rejection, a thrown non-Error value, a plain return
  *   value and a thenable are all handled; non-Error values are wrapped in a
  *   `SchedkitError` (`E_HANDLER`) with the original as `cause`.
@@ -42,8 +42,9 @@ const ONCE = { once: true } as const;
  * timeouts belongs to registration.
  *
  * Metrics: `runStarted` on every call (also when the signal was already
- * aborted, so started = completed + failed), `runCompleted` on success,
- * `runFailed` on every other outcome, `runTimedOut` on timeout,
+ * aborted, so started = completed + failed + cancelled), `runCompleted` on
+ * success, `runCancelled` on `cancelled`, `runFailed` on every other
+ * outcome, `runTimedOut` on timeout,
  * `runAbandoned` when the handler was still running at the abort.
  *
  * @example
@@ -215,13 +216,15 @@ export class DefaultJobExecutor implements JobExecutor {
       return;
     }
     if (outcome === 'timeout') metrics.runTimedOut(name, tenantId);
-    metrics.runFailed(name, tenantId);
+    if (outcome === 'cancelled') metrics.runCancelled(name, tenantId);
+    else metrics.runFailed(name, tenantId);
     if (abandoned) metrics.runAbandoned(name, tenantId);
     const fields: LogFields = { err: error, outcome, durationMs };
     if (abandoned) fields.abandoned = true;
     // Shutdown and lock loss are not the handler's fault: warn. The loss
-    // itself is logged where it is detected (the lease keeper).
-    const level = outcome === 'interrupted' || outcome === 'lock-lost' ? 'warn' : 'error';
+    // itself is logged where it is detected (the lease keeper). A cancel is
+    // what someone asked for.
+    const level = outcome === 'cancelled' ? 'info' : outcome === 'interrupted' || outcome === 'lock-lost' ? 'warn' : 'error';
     this.log(runLogger, level, MESSAGES[outcome], fields);
   }
 
@@ -231,7 +234,7 @@ export class DefaultJobExecutor implements JobExecutor {
     this.log(runLogger, 'warn', 'handler settled after its run was given up; handlers should stop when ctx.signal aborts', fields);
   }
 
-  private log(runLogger: Logger, level: 'warn' | 'error', message: string, fields: LogFields): void {
+  private log(runLogger: Logger, level: 'info' | 'warn' | 'error', message: string, fields: LogFields): void {
     try {
       runLogger[level](message, fields);
     } catch (logError) {
@@ -247,6 +250,7 @@ const MESSAGES: Record<ExecutionOutcome, string> = {
   timeout: 'run timed out',
   'lock-lost': 'run lost its lock',
   interrupted: 'run interrupted by shutdown',
+  cancelled: 'run cancelled',
 };
 
 /** The outcome an external abort reason stands for. */
@@ -254,6 +258,7 @@ function outcomeOfAbort(reason: unknown): ExecutionOutcome {
   // Branded check rather than instanceof: works across duplicate package copies.
   if (SchedkitError.is(reason, ErrorCode.LockLost)) return 'lock-lost';
   if (SchedkitError.is(reason, ErrorCode.Shutdown)) return 'interrupted';
+  if (SchedkitError.is(reason, ErrorCode.Cancelled)) return 'cancelled';
   return 'failed';
 }
 

@@ -15,14 +15,15 @@ export interface ExecutionRequest {
   context: Omit<RunContext<unknown>, 'signal'>;
   timeoutMs: number;
   /**
-   * Aborts the run from outside: lock lost (`LockLostError`) or shutdown
-   * (`ShutdownError`). Its reason becomes the run's signal reason.
+   * Aborts the run from outside: lock lost (`LockLostError`), shutdown
+   * (`ShutdownError`) or cancel (`CancelledError`). Its reason becomes the
+   * run's signal reason.
    */
   signal?: AbortSignal;
 }
 
 /** How one attempt ended. */
-export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'lock-lost' | 'interrupted';
+export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'lock-lost' | 'interrupted' | 'cancelled';
 
 /** What one attempt came to: its outcome, its error, its duration, and whether the handler was still running when it was given up. */
 export interface ExecutionResult {

@@ -1,3 +1,4 @@
+import type { RateLimit } from '../backend/backend-records.js';
 import type { Logger } from '../observability/logger.js';
 import type { RetryOptions } from '../executor/retry-policy.js';
 import type { ScheduleInput } from '../schedule/schedule.js';
@@ -94,7 +95,37 @@ export interface JobDefinitionFields<P = JsonValue | undefined> {
   misfire?: MisfirePolicy;
   /** @default config.lockTtlMs */
   lockTtlMs?: number;
+  /**
+   * Jobs that share a lock key never run at the same time, cluster-wide
+   * (each keeps its own slots, history and fencing order). Same charset as
+   * names. @default the job's own key
+   */
+  lockKey?: string;
+  /** Run once more when the job is first stored: once for the fleet, not per instance (id `on-start` in history). */
+  runOnStart?: boolean;
+  /**
+   * At most `max` runs start per `perMs`, across every job and instance that
+   * uses the same `key`. Runs over the limit wait (the wait shows in
+   * lateness); none is dropped.
+   */
+  rateLimit?: RateLimit;
+  /**
+   * Delays each slot by an offset in [0, jitterMs) derived from the job and
+   * the slot: the same on every instance, different from job to job, so a
+   * thousand jobs at one cron time do not start at one instant. Must be
+   * shorter than the schedule's period.
+   */
+  jitterMs?: number;
+  /** Slots that match one of these are not run; each is recorded as `skipped` with reason `excluded`. */
+  exclude?: readonly Exclusion[];
 }
+
+/**
+ * A set of slots not to run: slots a cron expression matches (in `tz`, or the
+ * job's time zone, or UTC), or slots from `from` (inclusive) to `to`
+ * (exclusive).
+ */
+export type Exclusion = { cron: string; tz?: string } | { from: Date | string; to: Date | string };
 
 /** `register`'s options. */
 export interface RegisterOptions {

@@ -4,9 +4,12 @@ import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages, show } from '../errors/messages.js';
 import { resolveRetryPolicy, type RetryPolicy } from '../executor/retry-policy.js';
 import { parseSchedule, scheduleHash } from '../schedule/parse-schedule.js';
+import type { RateLimit } from '../backend/backend-records.js';
+import type { Exclusions } from '../schedule/exclusions.js';
 import type { Schedule } from '../schedule/schedule.js';
 import type { JobDefinition, JobHandler, MisfirePolicy, OverlapPolicy } from './job-definition.js';
 import { validateParams } from './json-params.js';
+import { featuresHash, normalizeJobFeatures } from './job-features.js';
 import { isValidName, jobKey } from './job-key.js';
 
 /** A validated job with every default filled in. Immutable; runtime state lives in the scheduler. */
@@ -26,9 +29,21 @@ export interface NormalizedJob {
   readonly paramsText: string | undefined;
   readonly lockTtlMs: number;
   readonly lockRefreshMs: number;
+  /** The lock group shared with other jobs, or null: the job locks itself. */
+  readonly lockKey: string | null;
+  /** Whether the upsert that creates the job also enqueues one run (`on-start`). */
+  readonly runOnStart: boolean;
+  readonly rateLimit: RateLimit | null;
+  /** Each slot is claimed `jitterOffset(key, slot, jitterMs)` after it; 0: at the slot. */
+  readonly jitterMs: number;
+  /** Slots not to run (claimed as skipped, reason `excluded`), or null. */
+  readonly exclusions: Exclusions | null;
 }
 
-const KNOWN_KEYS = new Set(['name', 'tenantId', 'schedule', 'handler', 'timeoutMs', 'retry', 'overlap', 'misfire', 'params', 'lockTtlMs']);
+const KNOWN_KEYS = new Set([
+  'name', 'tenantId', 'schedule', 'handler', 'timeoutMs', 'retry', 'overlap', 'misfire', 'params', 'lockTtlMs',
+  'lockKey', 'runOnStart', 'rateLimit', 'jitterMs', 'exclude',
+]);
 const OVERLAPS: readonly OverlapPolicy[] = ['skip', 'buffer-one', 'allow'];
 const MISFIRES: readonly MisfirePolicy[] = ['skip', 'run-once', 'run-all'];
 
@@ -37,8 +52,10 @@ const MISFIRES: readonly MisfirePolicy[] = ['skip', 'run-once', 'run-all'];
  * `SchedkitError` naming the job and the field: `E_INVALID_JOB` (name,
  * tenant, handler, options), `E_INVALID_SCHEDULE` or `E_INVALID_PARAMS`.
  * Nothing is stored before this returns, so bad input changes nothing.
+ * `now` (epoch ms) is when `jitterMs` is compared with a cron schedule's next
+ * slots (see `schedulePeriod`).
  */
-export function normalizeJob(definition: JobDefinition<never>, config: SchedulerConfig): NormalizedJob {
+export function normalizeJob(definition: JobDefinition<never>, config: SchedulerConfig, now: number = Date.now()): NormalizedJob {
   if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
     throw invalid('job', 'definition', `expected an object, got ${show(definition)}`);
   }
@@ -73,6 +90,7 @@ export function normalizeJob(definition: JobDefinition<never>, config: Scheduler
 
   const parsed = parseSchedule(definition.schedule, label);
   const paramsText = validateParams(definition.params, label, config.maxParamsBytes);
+  const features = normalizeJobFeatures(definition, label, parsed?.schedule ?? null, now);
 
   return Object.freeze({
     key: jobKey(name, tenantId),
@@ -80,7 +98,7 @@ export function normalizeJob(definition: JobDefinition<never>, config: Scheduler
     tenantId,
     schedule: parsed?.schedule ?? null,
     limit: parsed?.limit ?? null,
-    definitionHash: parsed === null ? 'trigger-only' : scheduleHash(parsed.schedule.descriptor, parsed.limit),
+    definitionHash: parsed === null ? 'trigger-only' : featuresHash(scheduleHash(parsed.schedule.descriptor, parsed.limit), features),
     handler: definition.handler,
     timeoutMs,
     retry: retry.policy,
@@ -91,6 +109,11 @@ export function normalizeJob(definition: JobDefinition<never>, config: Scheduler
     // The configured refresh period belongs to the configured TTL; a job with
     // its own TTL refreshes at a third of it.
     lockRefreshMs: lockTtlMs === config.lockTtlMs ? config.lockRefreshMs : Math.max(1, Math.floor(lockTtlMs / 3)),
+    lockKey: features.lockKey,
+    runOnStart: features.runOnStart,
+    rateLimit: features.rateLimit,
+    jitterMs: features.jitterMs,
+    exclusions: features.exclusions,
   });
 }
 

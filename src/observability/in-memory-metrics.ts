@@ -13,6 +13,7 @@ export type JobMetricName =
   | 'runSkipped'
   | 'runStalled'
   | 'runAbandoned'
+  | 'runCancelled'
   | 'fireLateness';
 
 const METRIC_NAMES: readonly MetricName[] = [
@@ -24,10 +25,12 @@ const METRIC_NAMES: readonly MetricName[] = [
   'runSkipped',
   'runStalled',
   'runAbandoned',
+  'runCancelled',
   'lockAcquired',
   'lockContended',
   'lockLost',
   'fireLateness',
+  'rateLimitWait',
 ];
 
 type JobCounters = Partial<Record<JobMetricName, number>>;
@@ -178,6 +181,9 @@ export class InMemoryMetrics implements MetricsCollector {
   runAbandoned(job: string, tenantId: string | undefined): void {
     this.countJob('runAbandoned', job, tenantId);
   }
+  runCancelled(job: string, tenantId: string | undefined): void {
+    this.countJob('runCancelled', job, tenantId);
+  }
   lockAcquired(waitMs: number): void {
     this.totals.lockAcquired++;
     if (Number.isFinite(waitMs)) this.lockWaits.push(waitMs);
@@ -191,6 +197,9 @@ export class InMemoryMetrics implements MetricsCollector {
   fireLateness(job: string, tenantId: string | undefined, ms: number): void {
     this.countJob('fireLateness', job, tenantId);
     if (Number.isFinite(ms)) this.lateness.push(ms);
+  }
+  rateLimitWait(): void {
+    this.totals.rateLimitWait++;
   }
 
   /** Calls of `metric` in total, or for one job when `job` (its label: `report` or `acme/report`) is given. */

@@ -14,7 +14,7 @@ export interface MetricsCollector {
   runStarted(job: string, tenantId: string | undefined): void;
   /** A run's handler resolved; `durationMs` from its start to its end on the local clock. */
   runCompleted(job: string, tenantId: string | undefined, durationMs: number): void;
-  /** A run ended in failure: the handler threw or rejected, timed out, lost its lock, or was interrupted by shutdown. Once per failed attempt. */
+  /** A run ended in failure: the handler threw or rejected, timed out, lost its lock, or was interrupted by shutdown. Once per failed attempt (a cancelled one is `runCancelled`). */
   runFailed(job: string, tenantId: string | undefined): void;
   /** A failed attempt was put back to run again per the job's retry policy (after its `runFailed`). */
   runRetried(job: string, tenantId: string | undefined): void;
@@ -24,6 +24,12 @@ export interface MetricsCollector {
   runSkipped(job: string, tenantId: string | undefined): void;
   /** A run whose instance stopped heartbeating was found and marked stalled, by the instance that reaped it. */
   runStalled(job: string, tenantId: string | undefined): void;
+  /**
+   * A run was cancelled: a pending or retrying one, counted by the instance
+   * that cancelled it; a running one aborted by `cancel(id, { abort: true })`,
+   * counted by the instance that ran it (instead of `runFailed`).
+   */
+  runCancelled(job: string, tenantId: string | undefined): void;
   /** A handler was still running when its run was given up (timeout, lock loss, shutdown): it ignored its signal. */
   runAbandoned(job: string, tenantId: string | undefined): void;
   /** A run's lock was acquired after waiting `waitMs` (0 when it was free). */
@@ -34,6 +40,12 @@ export interface MetricsCollector {
   lockLost(): void;
   /** How late a run's first attempt started after its slot or due time, in ms (start - scheduledAt; retries are not counted). */
   fireLateness(job: string, tenantId: string | undefined, ms: number): void;
+  /**
+   * A slot claim met its rate limit `key` used up: the slot is claimed again
+   * in `waitMs` (the wait also shows in its `fireLateness`). Labelled by the
+   * rate key, which many jobs share.
+   */
+  rateLimitWait(key: string, waitMs: number): void;
 }
 
 /** Discards everything. */
@@ -46,8 +58,10 @@ export class NoopMetrics implements MetricsCollector {
   runSkipped(): void {}
   runStalled(): void {}
   runAbandoned(): void {}
+  runCancelled(): void {}
   lockAcquired(): void {}
   lockContended(): void {}
   lockLost(): void {}
   fireLateness(): void {}
+  rateLimitWait(): void {}
 }

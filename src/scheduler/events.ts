@@ -22,7 +22,14 @@ export interface SchedulerEvents {
   'run:failure': RunEvent & { error: Error; durationMs: number; outcome: string; willRetry: boolean };
   'run:retry': RunEvent & { error: Error; retryAt: Date; nextAttempt: number };
   'run:timeout': RunEvent & { error: Error; durationMs: number };
-  'run:skipped': { name: string; tenantId: string | undefined; scheduledAt: Date; reason: 'overlap' | 'paused' };
+  /**
+   * A run was cancelled: `while: 'pending'` on the instance that cancelled a
+   * pending or retrying run (`runId` null: no attempt started), `while:
+   * 'running'` on the instance whose run was aborted by `cancel(id, { abort: true })`.
+   */
+  'run:cancelled': Omit<RunEvent, 'runId'> & { runId: string | null; while: 'pending' | 'running' };
+  /** A slot passed without a run: a run of the job was active (`overlap`), the job is paused, or the slot matches an exclusion (`excluded`). */
+  'run:skipped': { name: string; tenantId: string | undefined; scheduledAt: Date; reason: 'overlap' | 'paused' | 'excluded' };
   'run:stalled': { name: string; tenantId: string | undefined; id: string; kind: 'slot' | 'trigger'; scheduledAt: Date; attempt: number; instanceId: string; requeued: boolean };
   'lock:lost': RunEvent & { error: Error };
   'backend:down': { error: Error };

@@ -10,7 +10,7 @@ import type { Backend, JobUpsert } from '../backend/backend.js';
 import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { Logger } from '../observability/logger.js';
 import { CallBatcher } from './call-batcher.js';
-import { nextAfter, type JobEntry, type JobTimeline } from './job-timeline.js';
+import { nextAfter, stallAttempts, type JobEntry, type JobTimeline } from './job-timeline.js';
 
 const UPSERT_BATCH = 1000;
 
@@ -102,6 +102,8 @@ export class JobSync {
       definedAt: entry.definedAt,
       nextRunAt: job.schedule === null ? null : nextAfter(job, now),
       limit: job.limit,
+      rateLimit: job.rateLimit,
+      runOnStart: job.runOnStart ? { maxAttempts: stallAttempts(job) } : null,
     };
   }
 }

@@ -13,6 +13,7 @@ import type { SchedulerConfig } from '../config/config.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
+import { jitterOffset } from '../schedule/jitter.js';
 import { planSlots } from '../schedule/misfire.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import type { BackendHealth } from './backend-health.js';
@@ -40,10 +41,14 @@ export interface JobEntry {
   done: boolean;
 }
 
-/** A slot in the due queue; stale when its token no longer matches the entry's. */
+/**
+ * A slot in the due queue, queued at the slot plus its jitter offset; stale
+ * when its token no longer matches the entry's.
+ */
 export interface QueueItem {
   entry: JobEntry;
   token: number;
+  slot: number;
 }
 
 /** Earliest representable instant: the baseline of a once job that never ran. */
@@ -110,32 +115,37 @@ export class JobTimeline {
     this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
   }
 
+  /** `at`: when the slot was queued to fire (the slot plus its jitter offset). */
   private onDue(item: QueueItem, at: number): void {
     const entry = item.entry;
     if (entry.done || item.token !== entry.token || entry.job.schedule === null) return;
+    const slot = item.slot;
     try {
       const now = this.clock.now();
       if (this.health.isDown) {
         // Claims cannot succeed; keep the series moving. Recovery re-plans
         // from the backend's newest claimed slot and applies the misfire policy.
-        this.queueNext(entry, nextAfter(entry.job, Math.max(at, now)));
+        this.queueNext(entry, nextAfter(entry.job, Math.max(slot, now)));
       } else if (now - at < this.config.misfireGraceMs) {
-        this.queueNext(entry, nextAfter(entry.job, at));
-        void this.dispatchSlot(entry, at, entry.job.overlap);
+        this.queueNext(entry, nextAfter(entry.job, slot));
+        void this.dispatchSlot(entry, slot, entry.job.overlap);
       } else {
         // Woke far too late (suspended machine, blocked event loop): missed slots.
-        this.plan(entry, at - 1, now, this.config.misfireGraceMs);
+        this.plan(entry, slot - 1, now, this.config.misfireGraceMs);
       }
     } catch (error) {
       this.log.error('could not schedule the next slot; the job stops here', { job: entry.job.name, tenantId: entry.job.tenantId, err: error });
     }
   }
 
-  /** Queues `slot` as the entry's next fire time (or nothing when null). */
+  /**
+   * Queues `slot` as the entry's next slot (or nothing when null), to fire at
+   * the slot plus its jitter offset: the same instant on every instance.
+   */
   queueNext(entry: JobEntry, slot: number | null): void {
     entry.nextSlot = slot;
     entry.token++;
-    if (slot !== null && !entry.done) this.queue.push(slot, { entry, token: entry.token });
+    if (slot !== null && !entry.done) this.queue.push(slot + jitterOffset(entry.job.key, slot, entry.job.jitterMs), { entry, token: entry.token, slot });
   }
 
   /**
@@ -145,7 +155,10 @@ export class JobTimeline {
   private plan(entry: JobEntry, after: number, now: number, graceMs: number): void {
     const { job } = entry;
     if (job.schedule === null) return;
-    const plan = planSlots({ schedule: job.schedule, after, now, policy: job.misfire, maxCatchUp: this.config.maxCatchUp, graceMs });
+    // A slot within jitterMs of now may not have reached its jittered fire
+    // time yet: it counts as on time (it runs now, up to its offset early)
+    // rather than as missed, which `misfire: 'skip'` would drop.
+    const plan = planSlots({ schedule: job.schedule, after, now, policy: job.misfire, maxCatchUp: this.config.maxCatchUp, graceMs: graceMs + job.jitterMs });
     if (plan.missed > 0) {
       // The bounds name exactly which slots were dropped: (droppedAfter, droppedBefore).
       const bounds = plan.droppedBefore === null ? {} : { droppedAfter: new Date(after).toISOString(), droppedBefore: new Date(plan.droppedBefore).toISOString() };
@@ -187,6 +200,7 @@ export class JobTimeline {
       const { job } = entry;
       let result;
       const runId = newRunId();
+      const excluded = job.exclusions?.matches(slot) === true;
       try {
         result = await this.claims.call({
           key: job.key,
@@ -199,6 +213,7 @@ export class JobTimeline {
           nextRunAt: entry.nextSlot,
           requeueOnStall: job.misfire !== 'skip',
           maxAttempts: stallAttempts(job),
+          ...(excluded ? { skip: 'excluded' as const } : {}),
         });
       } catch (error) {
         this.unanswered.failed([runId], error);
@@ -211,11 +226,18 @@ export class JobTimeline {
           await this.runner.run(job, result.run);
           return;
         case 'skipped':
-          this.metrics.runSkipped(job.name, job.tenantId);
-          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: 'overlap' });
+          // An excluded slot is not a run lost to overlap: it has its own reason and no skip count.
+          if (!excluded) this.metrics.runSkipped(job.name, job.tenantId);
+          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: excluded ? 'excluded' : 'overlap' });
           return;
         case 'early':
           // Our clock is ahead of the backend's: come back when the slot is due there.
+          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
+          return;
+        case 'limited':
+          // The rate limit is used up: nothing was claimed, so the slot waits
+          // (never dropped) and its start shows the wait as lateness.
+          this.metrics.rateLimitWait(job.rateLimit?.key ?? '', result.retryInMs);
           this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
           return;
         case 'completed':

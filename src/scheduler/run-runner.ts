@@ -1,17 +1,20 @@
 import { setMaxListeners } from 'node:events';
-import type { ActiveRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
+import type { ActiveRunRef, CancelledRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
-import { ErrorCode, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { CancelledError, ErrorCode, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
 import { storedErrorText } from '../errors/error-text.js';
-import { jobLabel, messages } from '../errors/messages.js';
+import { jobLabel, messages, runLabel } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
 import { retryDelayMs } from '../executor/retry-policy.js';
 import { parseStoredParams } from '../job/json-params.js';
+import { parseJobKey } from '../job/job-key.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { CallBatcher } from './call-batcher.js';
+import { jitterOffset } from '../schedule/jitter.js';
 import { runLockName } from './lock-name.js';
+import { acquireRunLock } from './run-lock.js';
 import { UnrecordedOutcomes } from './unrecorded-outcomes.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
@@ -24,11 +27,14 @@ export interface RunRunnerDeps extends SchedulerDeps {
 
 /** A run between its claim and the release of its lock. */
 interface InFlight {
+  /** The job's key and the run's id, for `cancelInFlight`. */
+  readonly key: string;
+  readonly id: string;
   /** Resolves when the outcome is recorded (or recording failed). */
   readonly recorded: Promise<void>;
   keeper: LeaseKeeper | undefined;
   lease: LockLease | undefined;
-  /** Aborts the handler: lock lost (by the keeper) or shutdown (by `abortAll`). */
+  /** Aborts the handler: lock lost (by the keeper), shutdown (by `abortAll`) or cancel (`cancelInFlight`). */
   readonly abort: AbortController;
 }
 
@@ -80,6 +86,8 @@ export class RunRunner {
   async run(job: NormalizedJob, claimed: ClaimedRun): Promise<void> {
     let markRecorded!: () => void;
     const entry: InFlight = {
+      key: job.key,
+      id: claimed.id,
       recorded: new Promise<void>((r) => (markRecorded = r)),
       keeper: undefined,
       lease: undefined,
@@ -123,6 +131,17 @@ export class RunRunner {
     for (const entry of this.inFlight) if (!entry.abort.signal.aborted) entry.abort.abort(reason);
   }
 
+  /**
+   * Aborts the run `ref` with `CancelledError` if it is in flight here
+   * (`cancel(id, { abort: true })`, told by the backend). A scan rather than
+   * an index by run: cancels are rare, runs started are not.
+   */
+  cancelInFlight(ref: CancelledRunRef): void {
+    for (const entry of this.inFlight) {
+      if (entry.key === ref.key && entry.id === ref.id) abortCancelled(entry);
+    }
+  }
+
   /** Stops refreshing and releases every lock still held (handlers that never settled). */
   async releaseAll(): Promise<void> {
     // The stop records what is kept itself; a resend after it would meet a closed backend.
@@ -137,8 +156,8 @@ export class RunRunner {
   }
 
   private async runTracked(job: NormalizedJob, claimed: ClaimedRun, entry: InFlight, markRecorded: () => void): Promise<void> {
-    const { backend, lock, clock, metrics, config } = this.deps;
-    const resource = runLockName(job.key, claimed.id, claimed.exclusive);
+    const { backend, clock, metrics, config } = this.deps;
+    const resource = runLockName(job.key, claimed.id, claimed.exclusive, job.lockKey);
     const ref: ActiveRunRef = { key: job.key, id: claimed.id, fencingToken: claimed.fencingToken };
 
     const waitStart = clock.now();
@@ -148,7 +167,7 @@ export class RunRunner {
       // so whoever holds it is finishing the previous run (a buffered slot, or
       // a one-off run handed back by an instance that is shutting down and
       // has not released yet). The release wakes us.
-      lease = await lock.acquire(resource, { ttlMs: job.lockTtlMs, waitMs: job.lockTtlMs, signal: this.shutdown.signal });
+      lease = await acquireRunLock(this.deps, job, ref, resource, this.shutdown.signal);
     } catch (error) {
       // Nothing runs unlocked: give the run back and let the outage logic report it.
       this.deps.onBackendError(error);
@@ -173,6 +192,8 @@ export class RunRunner {
         // handler keeps it so nothing else runs the job alongside it.
         if (recorded) return heldLease.extend();
         const [[alive]] = await Promise.all([backend.heartbeat([ref], job.lockTtlMs), heldLease.extend()]);
+        // Still held, and `cancel(id, { abort: true })` asked for it to stop (a missed notice).
+        if (alive === 'cancel') abortCancelled(entry);
         if (!alive && !recorded) throw new LockLostError(messages.lockLost(resource, 'the run was reaped as stalled by another instance'));
       },
       resource,
@@ -191,7 +212,8 @@ export class RunRunner {
       attempt: claimed.attempt,
       instanceId: config.instanceId,
     };
-    const latenessMs = startedAt - claimed.scheduledAt;
+    // A slot is due at its jittered fire time, not at the slot itself.
+    const latenessMs = startedAt - claimed.scheduledAt - (claimed.kind === 'slot' ? jitterOffset(job.key, claimed.scheduledAt, job.jitterMs) : 0);
     if (claimed.attempt === 1) metrics.fireLateness(job.name, job.tenantId, latenessMs);
     // Payloads are built only for listeners: thousands of runs a second pay nothing for an event nobody hears.
     if (this.deps.events.has('run:start')) this.deps.events.emit('run:start', { ...event, latenessMs, fencingToken: claimed.fencingToken });
@@ -285,6 +307,10 @@ export class RunRunner {
       if (events.has('run:success')) events.emit('run:success', { ...event, durationMs });
       return;
     }
+    if (result.outcome === 'cancelled') {
+      events.emit('run:cancelled', { ...event, while: 'running' });
+      return;
+    }
     const error = result.error ?? new SchedkitError('E_HANDLER', `${jobLabel(job.name, job.tenantId)} failed`);
     if (result.outcome === 'timeout') events.emit('run:timeout', { ...event, error, durationMs });
     if (result.outcome === 'lock-lost') {
@@ -351,6 +377,13 @@ export class RunRunner {
       });
     }, this.deps.config.lockRefreshMs);
   }
+}
+
+/** Aborts a run in flight with `CancelledError`, unless something aborted it first. */
+function abortCancelled(entry: InFlight): void {
+  if (entry.abort.signal.aborted) return;
+  const { name, tenantId } = parseJobKey(entry.key);
+  entry.abort.abort(new CancelledError(messages.runCancelled(runLabel(entry.id, name, tenantId))));
 }
 
 function errorMessage(error: unknown): string {

@@ -62,6 +62,8 @@ export class SchedulerLifecycle {
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** Kept until runs in flight are drained: a cancel may still reach them. */
+  private unsubscribeCancels: (() => void) | undefined;
 
   constructor(deps: SchedulerLifecycleDeps) {
     this.config = deps.config;
@@ -129,6 +131,7 @@ export class SchedulerLifecycle {
       }
       await this.maintenance.heartbeat();
       this.unsubscribe = this.backend.onRunsChanged(() => this.poller.queue());
+      this.unsubscribeCancels = this.backend.onRunCancelled((run) => this.runner.cancelInFlight(run));
       this.current = 'started';
       this.health.start();
       this.timeline.queue.start();
@@ -136,6 +139,7 @@ export class SchedulerLifecycle {
     } catch (error) {
       this.current = 'stopping';
       this.teardownTimers();
+      this.stopCancels();
       this.current = 'stopped';
       throw error;
     }
@@ -157,6 +161,7 @@ export class SchedulerLifecycle {
       // wait for handlers that ignore the signal); this bound is for the backend.
       await this.runner.drain(Math.min(5_000, this.config.stopTimeoutMs - this.config.shutdownTimeoutMs));
     }
+    this.stopCancels();
     await this.runner.releaseAll();
     if (this.unanswered.size + this.runner.keptOutcomes > 0) {
       await this.recovery.clearUnanswered().catch((error: unknown) =>
@@ -171,6 +176,11 @@ export class SchedulerLifecycle {
     await this.backend.removeInstance(this.config.instanceId).catch(() => undefined);
     this.current = 'stopped';
     this.log.info('scheduler stopped');
+  }
+
+  private stopCancels(): void {
+    this.unsubscribeCancels?.();
+    this.unsubscribeCancels = undefined;
   }
 
   private teardownTimers(): void {

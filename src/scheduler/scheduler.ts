@@ -3,24 +3,61 @@ import { KeyTable } from '../backend/key-table.js';
 import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
-import { jobLabel, messages, show } from '../errors/messages.js';
+import { jobLabel, messages } from '../errors/messages.js';
 import type { JobDefinition, JsonValue, RegisterOptions, TriggerOptions } from '../job/job-definition.js';
-import { validateParams } from '../job/json-params.js';
-import { assertValidName } from '../job/job-key.js';
 import { normalizeJob } from '../job/normalize-job.js';
-import { newRunId } from '../job/run-id.js';
+import type { Logger } from '../observability/logger.js';
+import { backfill } from './backfill.js';
 import { closestJob } from './closest-name.js';
 import type { SchedulerEventEmitter, SchedulerEventName, SchedulerListener } from './events.js';
-import { storedJobInfo, toDate, unsyncedJobInfo } from './job-info.js';
+import { jobKeyOf, listJobInfos, readHistory, triggeredRun, triggerRequest } from './job-admin.js';
+import { storedJobInfo, unsyncedJobInfo } from './job-info.js';
 import type { JobSync } from './job-sync.js';
 import { nextAfter, stallAttempts, type JobEntry, type JobTimeline } from './job-timeline.js';
-import { checkBoolean, checkOptions, HISTORY_KEYS, keyOf, LIST_KEYS, parseDate, REGISTER_KEYS, REMOVE_KEYS, tenantOf, TRIGGER_KEYS } from './public-arguments.js';
+import { checkBoolean, checkOptions, keyOf, REGISTER_KEYS, REMOVE_KEYS, TRIGGER_KEYS } from './public-arguments.js';
+import { RunAdmin } from './run-admin.js';
 import type { RunRunner } from './run-runner.js';
 import type { SchedulerLifecycle } from './scheduler-lifecycle.js';
 import { wireScheduler } from './scheduler-wiring.js';
-import type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantOptions, TriggeredRun } from './types.js';
+import type {
+  BackfillOptions,
+  BackfillResult,
+  CancelOptions,
+  HistoryOptions,
+  JobInfo,
+  ListRunsOptions,
+  RegisteredJob,
+  RemoveOptions,
+  RescheduleOptions,
+  RunHistoryEntry,
+  RunInfo,
+  RunList,
+  RunOptions,
+  SchedulerDeps,
+  SchedulerState,
+  TenantOptions,
+  TriggeredRun,
+} from './types.js';
 
-export type { HistoryOptions, JobInfo, RegisteredJob, RemoveOptions, RunHistoryEntry, SchedulerDeps, SchedulerState, TenantOptions, TriggeredRun };
+export type {
+  BackfillOptions,
+  BackfillResult,
+  CancelOptions,
+  HistoryOptions,
+  JobInfo,
+  ListRunsOptions,
+  RegisteredJob,
+  RemoveOptions,
+  RescheduleOptions,
+  RunHistoryEntry,
+  RunInfo,
+  RunList,
+  RunOptions,
+  SchedulerDeps,
+  SchedulerState,
+  TenantOptions,
+  TriggeredRun,
+};
 
 /**
  * The runtime handle: register jobs, trigger one-off runs, pause, resume,
@@ -50,21 +87,35 @@ export class Scheduler {
   private maxLeaseMs: number;
   // The parts this facade calls into (see scheduler-wiring.ts for what each does).
   private readonly clock: AlignedClock;
+  private readonly log: Logger;
   private readonly events: SchedulerEventEmitter;
   private readonly runner: RunRunner;
   private readonly timeline: JobTimeline;
   private readonly sync: JobSync;
   private readonly lifecycle: SchedulerLifecycle;
+  /** getRun, listRuns, cancel, reschedule (shared with `SchedulerClient`). */
+  private readonly runs: RunAdmin;
 
   constructor(deps: SchedulerDeps) {
     this.config = deps.config;
     this.backend = deps.backend;
     this.maxLeaseMs = deps.config.lockTtlMs;
-    ({ clock: this.clock, events: this.events, runner: this.runner, timeline: this.timeline, sync: this.sync, lifecycle: this.lifecycle } = wireScheduler(
+    ({ clock: this.clock, log: this.log, events: this.events, runner: this.runner, timeline: this.timeline, sync: this.sync, lifecycle: this.lifecycle } = wireScheduler(
       deps,
       this.jobs,
       () => this.maxLeaseMs,
     ));
+    this.runs = new RunAdmin({
+      backend: deps.backend,
+      instanceId: deps.config.instanceId,
+      now: () => this.clock.now(),
+      log: this.log,
+      onPendingCancelled: (run) => {
+        deps.metrics.runCancelled(run.name, run.tenantId);
+        const { name, tenantId, id, kind, scheduledAt, attempt } = run;
+        this.events.emit('run:cancelled', { name, tenantId, id, runId: null, kind, scheduledAt, attempt, instanceId: this.instanceId, while: 'pending' });
+      },
+    });
   }
 
   get state(): SchedulerState {
@@ -106,7 +157,7 @@ export class Scheduler {
    * Resolves to the job's handle, whose `trigger` checks params against `P`.
    */
   async register<P = JsonValue | undefined>(definition: JobDefinition<P>, options: RegisterOptions = {}): Promise<RegisteredJob<P>> {
-    const job = normalizeJob(definition as unknown as JobDefinition<never>, this.config);
+    const job = normalizeJob(definition as unknown as JobDefinition<never>, this.config, this.clock.now());
     checkOptions('register', options, REGISTER_KEYS);
     // `replace` is a switch: a truthy non-boolean ('yes', 1) is more likely a
     // mistake than a wish to overwrite, so it is refused rather than coerced.
@@ -183,11 +234,7 @@ export class Scheduler {
     const key = keyOf('trigger', name, options.tenantId);
     const entry = this.jobs.get(key);
     if (entry === undefined) throw this.notFound(name, options.tenantId);
-    const id = options.id ?? newRunId();
-    if (options.id !== undefined) assertValidName(options.id, 'trigger id', ErrorCode.InvalidArgument);
-    // The caller's `at` is an instant of its own choosing; "now" is the backend's.
-    const dueAt = options.at === undefined ? null : parseDate(options.at, 'trigger', 'at');
-    const params = validateParams(options.params, `trigger of ${jobLabel(entry.job.name, entry.job.tenantId)}`, this.config.maxParamsBytes);
+    const { id, dueAt, params } = triggerRequest(options, jobLabel(entry.job.name, entry.job.tenantId), this.config.maxParamsBytes);
     this.refuseWhenStopping('trigger');
     await this.sync.ensureStored(entry);
     const { run, created } = await this.backend.enqueueRun({
@@ -198,15 +245,58 @@ export class Scheduler {
       params,
       maxAttempts: stallAttempts(entry.job),
     });
-    return { id: run.id, name: entry.job.name, tenantId: entry.job.tenantId, dueAt: new Date(run.dueAt), created, state: run.state };
+    return triggeredRun(run, created, entry.job.name, entry.job.tenantId);
+  }
+
+  // --------------------------------------------------------- pending runs
+
+  /** A run by id (`name` is needed for slot runs only), pending, running or finished and not yet swept; null when none. */
+  getRun(id: string, options: RunOptions = {}): Promise<RunInfo | null> {
+    return this.runs.getRun(id, options);
+  }
+
+  /** Pending, retrying and running runs, optionally of one job or tenant, a page at a time (ordered by job, then run id). */
+  listRuns(options: ListRunsOptions = {}): Promise<RunList> {
+    return this.runs.listRuns(options);
+  }
+
+  /**
+   * Cancels a pending or retrying run cluster-wide: it never starts, and
+   * history records it. A running run is not retried; with `abort: true` its
+   * signal aborts with `CancelledError` on whichever instance runs it.
+   * Idempotent. Rejects with `E_RUN_NOT_FOUND`, or `E_RUN_FINISHED` for a
+   * run that ended before (nothing changed).
+   */
+  cancel(id: string, options: CancelOptions = {}): Promise<RunInfo> {
+    return this.runs.cancel(id, options);
+  }
+
+  /**
+   * Moves a pending or retrying run to `at` (not in the past), recorded in
+   * history. Idempotent. Rejects with `E_RUN_NOT_FOUND`, `E_RUN_RUNNING` or
+   * `E_RUN_FINISHED` (nothing changed).
+   */
+  reschedule(id: string, options: RescheduleOptions): Promise<RunInfo> {
+    return this.runs.reschedule(id, options);
+  }
+
+  /**
+   * Enqueues one run for each slot of the job's schedule from `from` to `to`
+   * (both inclusive, in the past, at most 10,000 slots) that no exclusion
+   * matches and that has no run in the ledger, each with its slot as
+   * `ctx.scheduledAt`. Idempotent: twice (on any instance) enqueues once.
+   */
+  backfill(name: string, options: BackfillOptions): Promise<BackfillResult> {
+    this.refuseWhenStopping('backfill', true);
+    const deps = { backend: this.backend, clock: this.clock, config: this.config, jobs: this.jobs, sync: this.sync, notFound: (n: string, t: string | undefined) => this.notFound(n, t) };
+    return backfill(deps, name, options);
   }
 
   // ------------------------------------------------------------ inspection
 
   /** The cluster's view of a job, or null when it is neither stored nor registered here. */
   async getJob(name: string, options: TenantOptions = {}): Promise<JobInfo | null> {
-    const tenantId = tenantOf('getJob', options);
-    const key = keyOf('getJob', name, tenantId);
+    const { key } = jobKeyOf('getJob', name, options);
     const stored = await this.backend.getJob(key);
     if (stored !== null) return storedJobInfo(stored, this.jobs.has(stored.key));
     const entry = this.jobs.get(key);
@@ -216,28 +306,13 @@ export class Scheduler {
   }
 
   /** Every stored job (optionally of one tenant), ordered by tenant and name. */
-  async listJobs(filter: TenantOptions = {}): Promise<JobInfo[]> {
-    checkOptions('listJobs', filter, LIST_KEYS);
-    if (filter.tenantId !== undefined) assertValidName(filter.tenantId, 'tenantId', ErrorCode.InvalidArgument);
-    const stored = await this.backend.listJobs(filter);
-    return stored.map((job) => storedJobInfo(job, this.jobs.has(job.key)));
+  listJobs(filter: TenantOptions = {}): Promise<JobInfo[]> {
+    return listJobInfos(this.backend, filter, (key) => this.jobs.has(key));
   }
 
   /** The job's newest runs first: outcome, timings, instance, attempt. */
-  async history(name: string, options: HistoryOptions = {}): Promise<RunHistoryEntry[]> {
-    checkOptions('history', options, HISTORY_KEYS);
-    const key = keyOf('history', name, options.tenantId);
-    const limit = options.limit ?? this.config.historyLimit;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('history', 'limit', `expected a positive integer, got ${show(limit)}`));
-    }
-    const entries = await this.backend.history(key, Math.min(limit, this.config.historyLimit));
-    return entries.map((e) => ({
-      ...e,
-      scheduledAt: new Date(e.scheduledAt),
-      startedAt: toDate(e.startedAt),
-      finishedAt: toDate(e.finishedAt),
-    }));
+  history(name: string, options: HistoryOptions = {}): Promise<RunHistoryEntry[]> {
+    return readHistory(this.backend, this.config.historyLimit, name, options);
   }
 
   // -------------------------------------------------------------- lifecycle
@@ -265,8 +340,7 @@ export class Scheduler {
   // ------------------------------------------------------------ helpers
 
   private async setPaused(call: 'pause' | 'resume', name: string, options: TenantOptions, paused: boolean): Promise<void> {
-    const tenantId = tenantOf(call, options);
-    const key = keyOf(call, name, tenantId);
+    const { key, tenantId } = jobKeyOf(call, name, options);
     this.refuseWhenStopping(call);
     const entry = this.jobs.get(key);
     if (entry !== undefined) await this.sync.ensureStored(entry);

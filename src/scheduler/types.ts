@@ -1,4 +1,4 @@
-import type { Backend, JobStatus, RunOutcome } from '../backend/backend.js';
+import type { Backend, JobStatus, RunOutcome, RunState } from '../backend/backend.js';
 import type { JsonValue, TriggerOptions } from '../job/job-definition.js';
 import type { Clock } from '../clock/clock.js';
 import type { SchedulerConfig } from '../config/config.js';
@@ -71,6 +71,78 @@ export interface RunHistoryEntry {
   instanceId: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   attempt: number;
+}
+
+/** A run as `getRun` and `listRuns` report it. */
+export interface RunInfo {
+  /** The run's id (a trigger's `id`, or the slot's first run id). */
+  id: string;
+  name: string;
+  tenantId: string | undefined;
+  kind: 'slot' | 'trigger';
+  /** `pending`, `retrying` (pending for a later attempt), `running`, or `done` (finished, until the retention sweep). */
+  state: RunState;
+  scheduledAt: Date;
+  dueAt: Date;
+  attempt: number;
+  /** How a finished run ended (`cancelled` for a cancelled one), else null. */
+  outcome: RunOutcome | null;
+  /** The instance running it, else null. */
+  instanceId: string | null;
+  /** The run's own params (a trigger's), or undefined for the job's. */
+  params: JsonValue | undefined;
+  /** A cancel reached it while running: it will not be retried. */
+  cancelRequested: boolean;
+}
+
+/** Which run: its id, and the job's tenant; `name` is needed only for slot runs (one-off run ids name one run per tenant). */
+export interface RunOptions extends TenantOptions {
+  name?: string;
+}
+
+/** `listRuns`' filter and page. */
+export interface ListRunsOptions extends TenantOptions {
+  /** Runs of this job only. */
+  name?: string;
+  state?: 'pending' | 'running' | 'retrying';
+  /** At most this many runs (1 to 1,000). @default 100 */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string | null;
+}
+
+/** A page of `listRuns`, ordered by job then run id; `cursor` is null on the last page (a page may hold fewer than `limit` runs before that). */
+export interface RunList {
+  runs: RunInfo[];
+  cursor: string | null;
+}
+
+/** `cancel`'s options. */
+export interface CancelOptions extends RunOptions {
+  /** Also stop a running run: its signal aborts with `CancelledError` (`E_CANCELLED`). */
+  abort?: boolean;
+}
+
+/** `reschedule`'s options. */
+export interface RescheduleOptions extends RunOptions {
+  /** The new time (not in the past). */
+  at: Date | string;
+}
+
+/** `backfill`'s range: every slot of the job's schedule from `from` to `to` (both inclusive, neither in the future). */
+export interface BackfillOptions extends TenantOptions {
+  from: Date | string;
+  to: Date | string;
+}
+
+/** What `backfill` did. */
+export interface BackfillResult {
+  /** Slots in the range (after exclusions). */
+  slots: number;
+  /** Runs enqueued by this call. */
+  enqueued: number;
+  /** Slots that already had a run (in history, or a backfill run), left alone. */
+  existing: number;
 }
 
 /** Where the scheduler is in its life: `stopped` -> `starting` -> `started` -> `stopping` -> `stopped`. */

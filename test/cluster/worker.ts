@@ -3,7 +3,7 @@
  * container, App, Redis backend and Redlock lock, configured by the JSON in
  * SCHEDKIT_WORKER. It prints one JSON line per thing the tests count
  * (`ready`, `start`, `end`, `abort`, `stalled`, `failure`, `lost`, `backend`,
- * `refresh`) on stdout; logs
+ * `refresh`, `cancelled`, `skipped`, `backfill`) on stdout; logs
  * go to stderr. SIGTERM stops it gracefully (exit 0); the tests also kill -9 it.
  */
 import { Container } from 'inversify';
@@ -34,6 +34,21 @@ export interface WorkerJob {
   lockTtlMs?: number;
   timeoutMs?: number;
   retry?: JobDefinition['retry'];
+  lockKey?: JobDefinition['lockKey'];
+  runOnStart?: JobDefinition['runOnStart'];
+  rateLimit?: JobDefinition['rateLimit'];
+  jitterMs?: JobDefinition['jitterMs'];
+  /** Exclusions; `from`/`to` as ISO text or epoch ms. */
+  exclude?: Array<{ cron: string; tz?: string } | { from: string | number; to: string | number }>;
+}
+
+/** A `backfill` this instance calls once started, at `atMs` (this machine's clock) when given, so several instances call at one instant. */
+export interface WorkerBackfill {
+  job: string;
+  /** Epoch ms. */
+  from: number;
+  to: number;
+  atMs?: number;
 }
 
 export interface WorkerSpec {
@@ -47,6 +62,7 @@ export interface WorkerSpec {
   jobs: WorkerJob[];
   /** One-off runs this instance triggers once started. */
   triggers?: Array<{ job: string; id: string; params?: Record<string, string | number> }>;
+  backfills?: WorkerBackfill[];
 }
 
 const spec = JSON.parse(process.env.SCHEDKIT_WORKER ?? '{}') as WorkerSpec;
@@ -74,6 +90,13 @@ function definitions(): JobDefinition[] {
         ...(job.lockTtlMs === undefined ? {} : { lockTtlMs: job.lockTtlMs }),
         ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
         ...(job.retry === undefined ? {} : { retry: job.retry }),
+        ...(job.lockKey === undefined ? {} : { lockKey: job.lockKey }),
+        ...(job.runOnStart === undefined ? {} : { runOnStart: job.runOnStart }),
+        ...(job.rateLimit === undefined ? {} : { rateLimit: job.rateLimit }),
+        ...(job.jitterMs === undefined ? {} : { jitterMs: job.jitterMs }),
+        ...(job.exclude === undefined
+          ? {}
+          : { exclude: job.exclude.map((e) => ('cron' in e ? e : { from: new Date(e.from), to: new Date(e.to) })) }),
         handler: async (ctx) => {
           const slot = ctx.scheduledAt.getTime();
           emit('start', { job: name, slot, id: ctx.id, attempt: ctx.attempt, token: ctx.fencingToken, params: ctx.params ?? null });
@@ -162,11 +185,27 @@ scheduler.on('run:failure', (e) => emit('failure', { job: e.name, id: e.id, atte
 scheduler.on('lock:lost', (e) => emit('lost', { job: e.name, id: e.id, attempt: e.attempt, code: (e.error as { code?: unknown }).code ?? null }));
 scheduler.on('backend:down', (e) => emit('backend', { state: 'down', error: e.error.message }));
 scheduler.on('backend:up', (e) => emit('backend', { state: 'up', downForMs: e.downForMs }));
+scheduler.on('run:cancelled', (e) => emit('cancelled', { job: e.name, id: e.id, attempt: e.attempt, while: e.while }));
+scheduler.on('run:skipped', (e) => emit('skipped', { job: e.name, slot: e.scheduledAt.getTime(), reason: e.reason }));
+
+/** Calls `backfill` at `atMs` and prints what it did (or the error's code). */
+async function backfillAt(b: WorkerBackfill): Promise<void> {
+  const waitMs = (b.atMs ?? 0) - Date.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  const calledAt = Date.now();
+  try {
+    const result = await scheduler.backfill(b.job, { from: new Date(b.from), to: new Date(b.to) });
+    emit('backfill', { job: b.job, calledAt, ...result });
+  } catch (error) {
+    emit('backfill', { job: b.job, calledAt, error: error instanceof Error ? error.message : String(error), code: (error as { code?: unknown }).code ?? null });
+  }
+}
 app.lifecycle.append({
   name: 'worker',
   onStart: async () => {
     for (const t of spec.triggers ?? []) await scheduler.trigger(t.job, { id: t.id, ...(t.params === undefined ? {} : { params: t.params }) });
     emit('ready', { pid: process.pid });
+    for (const b of spec.backfills ?? []) void backfillAt(b);
   },
 });
 await app.run();

@@ -1,3 +1,4 @@
+import { RedisBackend, SchedulerClient } from 'schedkit';
 import { NodeProcess, type LogLine } from '../helpers/node-process.js';
 import type { WorkerSpec } from './worker.js';
 
@@ -53,4 +54,67 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T
     if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
     await elapse(20);
   }
+}
+
+/** Polls the async `probe` every 50 ms until it returns a value, at most `timeoutMs`; returns that value. */
+export async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+    await elapse(50);
+  }
+}
+
+/** One run's handler as the workers printed it: where, and from its `start` to its `end` (this machine's clock). */
+export interface RunSpan {
+  job: string;
+  id: string;
+  slot: number;
+  attempt: number;
+  instance: string;
+  start: number;
+  end: number;
+}
+
+/** Pairs every `start` line with its `end` line (same instance, job, run id and attempt); runs without an end are left out. */
+export function runSpans(starts: LogLine[], ends: LogLine[]): RunSpan[] {
+  const endAt = new Map<string, number>();
+  const key = (l: LogLine): string => `${String(l.instance)}|${String(l.job)}|${String(l.id)}|${String(l.attempt)}`;
+  for (const e of ends) endAt.set(key(e), e.at as number);
+  const spans: RunSpan[] = [];
+  for (const s of starts) {
+    const end = endAt.get(key(s));
+    if (end === undefined) continue;
+    spans.push({
+      job: s.job as string,
+      id: s.id as string,
+      slot: s.slot as number,
+      attempt: s.attempt as number,
+      instance: s.instance as string,
+      start: s.at as number,
+      end,
+    });
+  }
+  return spans;
+}
+
+/** The most instants (sorted or not) that fall in any window [t, t + windowMs) starting at one of them. */
+export function mostInWindow(instants: readonly number[], windowMs: number): { count: number; from: number } {
+  const sorted = [...instants].sort((a, b) => a - b);
+  let best = { count: 0, from: Number.NaN };
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (j < sorted.length && sorted[j]! < sorted[i]! + windowMs) j++;
+    if (j - i > best.count) best = { count: j - i, from: sorted[i]! };
+  }
+  return best;
+}
+
+/** A `SchedulerClient` in the test process on the workers' Redis and prefix: it runs nothing, as a web process would not. */
+export async function openClient(redisUrl: string, prefix: string): Promise<{ client: SchedulerClient; close(): Promise<void> }> {
+  const backend = new RedisBackend({ connection: { url: redisUrl }, prefix });
+  await backend.connect();
+  const client = new SchedulerClient({ backend, config: { instanceId: 'test-client' } });
+  return { client, close: () => backend.close() };
 }

@@ -192,7 +192,7 @@ describe('MemoryBackend specifics', () => {
     await backend.upsertJobs(Array.from({ length: count }, (_, i) => jobUpsert(`/rm${i}`)));
     await backend.upsertJobs([jobUpsert('/survivor')]);
     for (let i = 0; i < count; i++) {
-      await backend.enqueueRun({ key: `/rm${i}`, id: 'x', kind: 'trigger', dueAt: now - count + i, params: undefined, maxAttempts: 1 });
+      await backend.enqueueRun({ key: `/rm${i}`, id: `x${i}`, kind: 'trigger', dueAt: now - count + i, params: undefined, maxAttempts: 1 });
     }
     await backend.enqueueRun({ key: '/survivor', id: 's', kind: 'trigger', dueAt: now + 5, params: undefined, maxAttempts: 1 });
     // Remove from the back so removed runs stay buried inside the heap.

@@ -3,6 +3,7 @@
 // tests read them as they arrive, each wait bounded by a deadline.
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeProcess, type LogLine } from '../helpers/node-process.js';
+import { startRedis } from '../helpers/redis-server.js';
 
 const running: NodeProcess[] = [];
 
@@ -108,46 +109,37 @@ describe('examples (real processes)', () => {
     expectCleanOutput(app);
   }, 45_000);
 
-  it('social-posts: publishes every post exactly once per tenant, ignores the duplicate trigger, exits 0 by itself', async () => {
+  it('social-posts in one process: the web role (client only) schedules, lists, moves and cancels; the worker role publishes under rate limits and lock groups; exits 0 by itself', async () => {
     const app = start('social-posts');
     expect(await app.waitForExit(30_000)).toEqual({ code: 0, signal: null });
-
-    const posts = [
-      ['acme', 'a1'],
-      ['globex', 'g1'],
-      ['acme', 'a2'],
-      ['acme', 'a3'],
-      ['globex', 'g2'],
-    ] as const;
-    for (const [tenantId, postId] of posts) {
-      const scheduled = app.find('post scheduled', { tenantId, postId });
-      // a1 is triggered twice with the same id: the second is a no-op.
-      expect(scheduled.map((l) => l.created)).toEqual(postId === 'a1' ? [true, false] : [true]);
-      expect(scheduled.every((l) => l.id === `post-${postId}` && l.dueAt === scheduled[0]!.dueAt)).toBe(true);
-
-      const published = app.find('post published', { tenantId, postId });
-      expect(published, `${tenantId}/${postId}`).toHaveLength(1);
-      expect(published[0]).toMatchObject({ job: 'publish-post', attempt: 1 });
-      // Not early: published at or after its due time.
-      expect(time(published[0]!)).toBeGreaterThanOrEqual(Date.parse(String(scheduled[0]!.dueAt)));
-
-      const [summary] = app.find('summary', { tenantId, postId });
-      expect(summary).toMatchObject({ publishCount: 1, fencingToken: published[0]!.fencingToken });
-    }
-    expect(app.find('post published')).toHaveLength(posts.length);
-    expect(app.find('post was already published')).toEqual([]);
-    expect(app.find('stale writer refused')).toEqual([]);
-
-    // Fencing tokens increase per job, and each tenant's job is its own.
-    for (const tenantId of ['acme', 'globex']) {
-      const tokens = app.find('post published', { tenantId }).map((l) => Number(l.fencingToken));
-      expect(tokens.every((token, i) => i === 0 || token > tokens[i - 1]!), `${tenantId}: ${tokens.join(', ')}`).toBe(true);
-    }
-    expect(app.find('stale writer tried to publish a3 again')[0]).toMatchObject({ result: 'stale-token' });
-    expect(app.find('all posts published')[0]).toMatchObject({ posts: 5, published: 5 });
+    expectSocialPosts(app, app);
     expect(hooks(app, 'hook stopped')).toEqual(['scheduler', 'executor', 'lock:memory', 'backend:memory', 'logger']);
     expectCleanOutput(app);
   }, 45_000);
+
+  it('social-posts on Redis: a web process with only a client and a worker process, each exiting 0 by itself', async () => {
+    const redis = await startRedis();
+    try {
+      const env = { REDIS_URL: redis.url };
+      // The web process starts first: it waits until the worker has stored the jobs (a client never creates one).
+      const web = new NodeProcess('social-posts-web', 'examples/social-posts/web.ts', env);
+      running.push(web);
+      const worker = new NodeProcess('social-posts-worker', 'examples/social-posts/worker.ts', env);
+      running.push(worker);
+      const [webExit, workerExit] = await Promise.all([web.waitForExit(40_000), worker.waitForExit(40_000)]);
+      expect(webExit, web.failure('web').message).toEqual({ code: 0, signal: null });
+      expect(workerExit, worker.failure('worker').message).toEqual({ code: 0, signal: null });
+      expectSocialPosts(web, worker);
+      // The web process has a client, no scheduler: its app starts and stops the backend and the logger only.
+      expect(hooks(web, 'hook started')).toEqual(['logger', 'backend:redis']);
+      expect(web.find('scheduler started')).toEqual([]);
+      expect(hooks(worker, 'hook stopped')).toEqual(['scheduler', 'executor', 'lock:redlock', 'backend:redis', 'logger']);
+      expectCleanOutput(web);
+      expectCleanOutput(worker);
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
 
   it('cluster demo: three instances on a private Redis run every slot once, then stop with exit code 0', async () => {
     const demo = new NodeProcess('cluster-demo', 'examples/cluster/demo.ts');
@@ -174,3 +166,73 @@ describe('examples (real processes)', () => {
     expectCleanOutput(app);
   }, 40_000);
 });
+
+/**
+ * What the social-posts example promises, read from the lines of its web role
+ * (`web`) and worker role (`worker`), one process or two: every post
+ * scheduled once (the repeated trigger a no-op), listed, a3 moved and g3
+ * cancelled through the client; every other post published exactly once, not
+ * before its time (a3 at its new time), at most 2 per second on x, one at a
+ * time per tenant.
+ */
+function expectSocialPosts(web: NodeProcess, worker: NodeProcess): void {
+  const posts = [
+    ['acme', 'a1', 'x'],
+    ['acme', 'a2', 'mastodon'],
+    ['globex', 'g1', 'x'],
+    ['globex', 'g2', 'x'],
+    ['acme', 'a3', 'x'],
+    ['globex', 'g3', 'mastodon'],
+  ] as const;
+  const dueAt = new Map<string, number>();
+  for (const [tenantId, postId] of posts) {
+    const scheduled = web.find('post scheduled', { tenantId, postId });
+    // a1 is triggered twice with the same id: the second is a no-op.
+    expect(scheduled.map((l) => l.created), postId).toEqual(postId === 'a1' ? [true, false] : [true]);
+    expect(scheduled.every((l) => l.id === `post-${postId}` && l.dueAt === scheduled[0]!.dueAt)).toBe(true);
+    dueAt.set(postId, Date.parse(String(scheduled[0]!.dueAt)));
+  }
+  expect(web.find('pending posts', { tenantId: 'acme' })[0]?.ids).toEqual(['post-a1', 'post-a2', 'post-a3']);
+  expect(web.find('pending posts', { tenantId: 'globex' })[0]?.ids).toEqual(['post-g1', 'post-g2', 'post-g3']);
+
+  // a3 moved 1.5 s later: its due time and scheduledAt follow.
+  const [moved] = web.find('post moved', { postId: 'a3' });
+  expect(Date.parse(String(moved!.from))).toBe(dueAt.get('a3'));
+  expect(Date.parse(String(moved!.to)) - dueAt.get('a3')!).toBe(1_500);
+  expect(moved!.dueAt).toBe(moved!.to);
+  dueAt.set('a3', Date.parse(String(moved!.to)));
+  // g3 cancelled while pending; cancelling it again answers the same.
+  expect(web.find('post cancelled', { postId: 'g3' })[0]).toMatchObject({ state: 'done', outcome: 'cancelled' });
+  expect(web.find('post cancelled again', { postId: 'g3' })[0]).toMatchObject({ state: 'done', outcome: 'cancelled' });
+
+  const spans = new Map<string, { start: number; end: number }>();
+  for (const [tenantId, postId, platform] of posts) {
+    const published = worker.find('post published', { tenantId, postId });
+    if (postId === 'g3') {
+      expect(published, 'the cancelled post').toEqual([]);
+      continue;
+    }
+    expect(published, `${tenantId}/${postId}`).toHaveLength(1);
+    expect(published[0]).toMatchObject({ job: `publish-post:${platform}`, attempt: 1, platform });
+    // Not early: at or after its due time (a3: its new time).
+    expect(Date.parse(String(published[0]!.scheduledAt))).toBe(dueAt.get(postId));
+    expect(Date.parse(String(published[0]!.startedAt))).toBeGreaterThanOrEqual(dueAt.get(postId)!);
+    const [summary] = worker.find('summary', { tenantId, postId });
+    expect(summary).toMatchObject({ publishCount: 1, fencingToken: published[0]!.fencingToken });
+    spans.set(postId, { start: Date.parse(String(summary!.startedAt)), end: Date.parse(String(summary!.publishedAt)) });
+  }
+  expect(worker.find('post published')).toHaveLength(5);
+  expect(worker.find('post was already published')).toEqual([]);
+  expect(worker.find('stale writer refused')).toEqual([]);
+  expect(worker.find('summary', { postId: 'g3' })[0]).toMatchObject({ publishCount: 0, publishedAt: null });
+
+  // Lock group posts:acme: a1 (x) and a2 (mastodon), due together, took turns.
+  const [a1, a2] = [spans.get('a1')!, spans.get('a2')!];
+  expect(a1.end <= a2.start || a2.end <= a1.start, JSON.stringify({ a1, a2 })).toBe(true);
+  // Rate limit platform:x (2 per second): of a1, g1 and g2, due together, the third started a second after the first.
+  const xStarts = ['a1', 'g1', 'g2'].map((id) => spans.get(id)!.start).sort((a, b) => a - b);
+  expect(xStarts[2]! - xStarts[0]!).toBeGreaterThanOrEqual(950);
+
+  expect(web.find('web: every post ended as scheduled')[0]).toMatchObject({ outcomesRight: true, movedOnTime: true });
+  expect(worker.find('worker: every post published once, the cancelled one never')[0]).toMatchObject({ published: 5 });
+}

@@ -23,8 +23,8 @@ export function outageBackend(initial: Backend): OutageBackend {
     get(_target, prop) {
       const value: unknown = Reflect.get(store, prop);
       if (typeof value !== 'function') return value;
-      // The subscription is not a call: it survives the outage, like a reconnecting subscriber.
-      if (prop === 'onRunsChanged') return value.bind(store);
+      // Subscriptions are not calls: they survive the outage, like a reconnecting subscriber.
+      if (prop === 'onRunsChanged' || prop === 'onRunCancelled') return value.bind(store);
       return (...args: unknown[]) => {
         if (state === 'up') return (value as (...a: unknown[]) => unknown).apply(store, args);
         if (state === 'frozen') sentWhileFrozen.push(async () => (value as (...a: unknown[]) => unknown).apply(store, args));

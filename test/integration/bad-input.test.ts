@@ -12,6 +12,7 @@ import type { DistributedLock, LockLease } from '../../src/lock/distributed-lock
 import { MemoryLock } from '../../src/lock/memory-lock.js';
 import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
+import { SchedulerClient } from '../../src/client/scheduler-client.js';
 import { redisInstance } from '../helpers/redis-scheduler.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { createWorld, type World } from '../helpers/scheduler-harness.js';
@@ -118,6 +119,25 @@ const schedulerRows: Array<Row<Scheduler>> = [
   { label: 'register: replace not a boolean (regression)', call: (s) => s.register({ name: 'report', tenantId: 'acme', handler }, any({ replace: 'yes' })), code: 'E_INVALID_ARGUMENT', field: /replace/ },
   { label: 'register: unknown register option (regression)', call: (s) => s.register({ name: 'x', handler }, any({ replcae: true })), code: 'E_INVALID_ARGUMENT', field: /replcae/ },
   { label: 'register: options null', call: (s) => s.register({ name: 'x', handler }, any(null)), code: 'E_INVALID_ARGUMENT', field: /options/ },
+  // register: lock groups, run on start, rate limits, jitter, exclusions (SPEC §14)
+  { label: 'register: lockKey outside the charset', call: (s) => s.register({ name: 'x', handler, lockKey: 'posts/acme' }), code: 'E_INVALID_JOB', field: /invalid lockKey/ },
+  { label: 'register: lockKey empty', call: (s) => s.register({ name: 'x', handler, lockKey: '' }), code: 'E_INVALID_JOB', field: /invalid lockKey/ },
+  { label: 'register: runOnStart not a boolean', call: (s) => s.register(any({ name: 'x', handler, runOnStart: 'yes' })), code: 'E_INVALID_JOB', field: /invalid runOnStart/ },
+  { label: 'register: rateLimit max 0', call: (s) => s.register({ name: 'x', handler, rateLimit: { key: 'platform:x', max: 0, perMs: 60_000 } }), code: 'E_INVALID_JOB', field: /invalid rateLimit\.max/ },
+  { label: 'register: rateLimit negative max', call: (s) => s.register({ name: 'x', handler, rateLimit: { key: 'platform:x', max: -5, perMs: 60_000 } }), code: 'E_INVALID_JOB', field: /invalid rateLimit\.max/ },
+  { label: 'register: rateLimit perMs 0', call: (s) => s.register({ name: 'x', handler, rateLimit: { key: 'platform:x', max: 30, perMs: 0 } }), code: 'E_INVALID_JOB', field: /invalid rateLimit\.perMs/ },
+  { label: 'register: rateLimit negative perMs', call: (s) => s.register({ name: 'x', handler, rateLimit: { key: 'platform:x', max: 30, perMs: -1 } }), code: 'E_INVALID_JOB', field: /invalid rateLimit\.perMs/ },
+  { label: 'register: rateLimit key outside the charset', call: (s) => s.register({ name: 'x', handler, rateLimit: { key: 'platform x', max: 30, perMs: 1_000 } }), code: 'E_INVALID_JOB', field: /invalid rateLimit\.key/ },
+  { label: 'register: rateLimit unknown key', call: (s) => s.register({ name: 'x', handler, rateLimit: any({ key: 'k', max: 1, perMs: 1_000, burst: 5 }) }), code: 'E_INVALID_JOB', field: /invalid rateLimit: unknown key/ },
+  { label: 'register: jitterMs over the period', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', jitterMs: 90_000 }), code: 'E_INVALID_JOB', field: /invalid jitterMs: must be shorter than the schedule's period \(60000 ms\)/ },
+  { label: 'register: jitterMs equal to the interval', call: (s) => s.register({ name: 'x', handler, schedule: { every: '10s' }, jitterMs: 10_000 }), code: 'E_INVALID_JOB', field: /invalid jitterMs: .*\(10000 ms\)/ },
+  { label: 'register: negative jitterMs', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', jitterMs: -1 }), code: 'E_INVALID_JOB', field: /invalid jitterMs/ },
+  { label: 'register: jitterMs without a schedule', call: (s) => s.register({ name: 'x', handler, jitterMs: 1_000 }), code: 'E_INVALID_JOB', field: /invalid jitterMs: needs a recurring schedule/ },
+  { label: 'register: exclusion with an invalid cron', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', exclude: [{ cron: '* * 32 12 *' }] }), code: 'E_INVALID_SCHEDULE', field: /invalid exclude\[0\]\.cron/ },
+  { label: 'register: exclusion with an unknown time zone', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', exclude: [{ from: FAR, to: '2100-01-02' }, { cron: '0 0 * * *', tz: 'Mars/Base' }] }), code: 'E_INVALID_SCHEDULE', field: /invalid exclude\[1\]\.tz/ },
+  { label: 'register: exclusion range reversed', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', exclude: [{ from: '2026-02-01', to: '2026-01-01' }] }), code: 'E_INVALID_JOB', field: /invalid exclude\[0\]: to .* must be after from/ },
+  { label: 'register: exclusion of neither kind', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', exclude: [any({ at: FAR })] }), code: 'E_INVALID_JOB', field: /invalid exclude\[0\]/ },
+  { label: 'register: exclude not an array', call: (s) => s.register({ name: 'x', handler, schedule: '* * * * *', exclude: any({ cron: '* * * * *' }) }), code: 'E_INVALID_JOB', field: /invalid exclude:/ },
 
   // trigger
   { label: 'trigger: name not a string', call: (s) => s.trigger(any(5)), code: 'E_INVALID_ARGUMENT', field: /trigger name 5/ },
@@ -164,6 +184,32 @@ const schedulerRows: Array<Row<Scheduler>> = [
   { label: 'history: options null (regression)', call: (s) => s.history('report', any(null)), code: 'E_INVALID_ARGUMENT', field: /options/ },
   { label: 'listJobs: filter null (regression)', call: (s) => s.listJobs(any(null)), code: 'E_INVALID_ARGUMENT', field: /options/ },
   { label: 'listJobs: tenantId with a space', call: (s) => s.listJobs({ tenantId: 'a b' }), code: 'E_INVALID_ARGUMENT', field: /tenantId "a b"/ },
+
+  // run management (SPEC §2.3): the seed has acme/publish post-1 pending at FAR and post-0 finished
+  { label: 'getRun: id with a space', call: (s) => s.getRun('post 1', { tenantId: 'acme' }), code: 'E_INVALID_ARGUMENT', field: /getRun id "post 1"/ },
+  { label: 'getRun: unknown option', call: (s) => s.getRun('post-1', any({ tenantId: 'acme', job: 'publish' })), code: 'E_INVALID_ARGUMENT', field: /job/ },
+  { label: 'cancel: unknown run id', call: (s) => s.cancel('post-404', { tenantId: 'acme' }), code: 'E_RUN_NOT_FOUND', field: /post-404/ },
+  { label: 'cancel: a run of another tenant', call: (s) => s.cancel('post-1', { tenantId: 'globex' }), code: 'E_RUN_NOT_FOUND', field: /post-1/ },
+  { label: 'cancel: a finished run', call: (s) => s.cancel('post-0', { tenantId: 'acme' }), code: 'E_RUN_FINISHED', field: /post-0.*success/ },
+  { label: 'cancel: abort not a boolean', call: (s) => s.cancel('post-1', any({ tenantId: 'acme', abort: 'yes' })), code: 'E_INVALID_ARGUMENT', field: /abort/ },
+  { label: 'reschedule: unknown run id', call: (s) => s.reschedule('post-404', { tenantId: 'acme', at: FAR }), code: 'E_RUN_NOT_FOUND', field: /post-404/ },
+  { label: 'reschedule: a finished run', call: (s) => s.reschedule('post-0', { tenantId: 'acme', at: FAR }), code: 'E_RUN_FINISHED', field: /post-0/ },
+  { label: 'reschedule: into the past', call: (s) => s.reschedule('post-1', { tenantId: 'acme', at: '2020-01-01T00:00:00Z' }), code: 'E_INVALID_ARGUMENT', field: /reschedule: invalid at: .* is in the past/ },
+  { label: 'reschedule: at not a date', call: (s) => s.reschedule('post-1', { tenantId: 'acme', at: 'next tuesday' }), code: 'E_INVALID_ARGUMENT', field: /reschedule: invalid at/ },
+  { label: 'reschedule: at missing', call: (s) => s.reschedule('post-1', any({ tenantId: 'acme' })), code: 'E_INVALID_ARGUMENT', field: /reschedule: invalid at/ },
+  { label: 'listRuns: limit 0', call: (s) => s.listRuns({ limit: 0 }), code: 'E_INVALID_ARGUMENT', field: /listRuns: invalid limit/ },
+  { label: 'listRuns: limit over 1,000', call: (s) => s.listRuns({ limit: 1_001 }), code: 'E_INVALID_ARGUMENT', field: /listRuns: invalid limit/ },
+  { label: 'listRuns: state done', call: (s) => s.listRuns(any({ state: 'done' })), code: 'E_INVALID_ARGUMENT', field: /listRuns: invalid state/ },
+  { label: 'listRuns: cursor a number', call: (s) => s.listRuns(any({ cursor: 5 })), code: 'E_INVALID_ARGUMENT', field: /listRuns: invalid cursor/ },
+
+  // backfill (SPEC §14)
+  { label: 'backfill: range reversed', call: (s) => s.backfill('report', { tenantId: 'acme', from: '2025-06-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }), code: 'E_INVALID_ARGUMENT', field: /backfill: invalid from: .* is after to/ },
+  { label: 'backfill: to in the future', call: (s) => s.backfill('report', { tenantId: 'acme', from: '2020-01-01T00:00:00Z', to: FAR }), code: 'E_INVALID_ARGUMENT', field: /backfill: invalid to: .* is in the future/ },
+  { label: 'backfill: more than 10,000 slots (the cap)', call: (s) => s.backfill('cleanup', { from: FAR, to: '2102-01-01T00:00:00Z' }), code: 'E_INVALID_ARGUMENT', field: /backfill: invalid to: .*more than 10000 slots \(the cap/ },
+  { label: 'backfill: from not a date', call: (s) => s.backfill('report', { tenantId: 'acme', from: 'last week', to: '2025-01-01T00:00:00Z' }), code: 'E_INVALID_ARGUMENT', field: /backfill: invalid from/ },
+  { label: 'backfill: a trigger-only job', call: (s) => s.backfill('publish', { tenantId: 'acme', from: '2025-01-01T00:00:00Z', to: '2025-06-01T00:00:00Z' }), code: 'E_INVALID_ARGUMENT', field: /backfill: invalid name: job "acme\/publish" has no schedule/ },
+  { label: 'backfill: job not registered', call: (s) => s.backfill('nope', { tenantId: 'acme', from: '2025-01-01T00:00:00Z', to: '2025-06-01T00:00:00Z' }), code: 'E_JOB_NOT_FOUND', field: /job "acme\/nope"/ },
+  { label: 'backfill: unknown option', call: (s) => s.backfill('report', any({ tenantId: 'acme', from: '2025-01-01T00:00:00Z', to: '2025-06-01T00:00:00Z', dryRun: true })), code: 'E_INVALID_ARGUMENT', field: /backfill: invalid dryRun: unknown option/ },
 ];
 
 const onlyProblem = (pattern: RegExp) => (error: SchedkitError) => {
@@ -239,6 +285,17 @@ const lockRows: Array<Row<DistributedLock>> = [
   { label: 'using: ttlMs NaN blames ttlMs (regression)', call: (l) => l.using('r', { ttlMs: NaN }, () => 1), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid ttlMs/ },
   { label: 'using: ttlMs 0 blames ttlMs (regression)', call: (l) => l.using('r', { ttlMs: 0 }, () => 1), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid ttlMs/ },
   { label: 'using: fn not a function, refused before locking (regression)', call: (l) => l.using('r', { ttlMs: 1_000 }, any('notAFunction')), code: 'E_INVALID_ARGUMENT', field: /lock\.using: invalid fn/ },
+];
+
+// A client (no handlers) on the same store: it refuses jobs the store has never seen and changes no definition.
+const clientRows: Array<Row<SchedulerClient>> = [
+  { label: 'client trigger: a job no scheduler stored', call: (c) => c.trigger('publish', { tenantId: 'globex' }), code: 'E_JOB_NOT_FOUND', field: /globex\/publish/ },
+  { label: 'client pause: a job no scheduler stored', call: (c) => c.pause('nope'), code: 'E_JOB_NOT_FOUND', field: /nope/ },
+  { label: 'client resume: a job no scheduler stored', call: (c) => c.resume('nope', { tenantId: 'acme' }), code: 'E_JOB_NOT_FOUND', field: /acme\/nope/ },
+  { label: 'client trigger: params too large', call: (c) => c.trigger('publish', { tenantId: 'acme', params: MB_PARAMS }), code: 'E_INVALID_PARAMS', field: /params/ },
+  { label: 'client cancel: a finished run', call: (c) => c.cancel('post-0', { tenantId: 'acme' }), code: 'E_RUN_FINISHED', field: /post-0/ },
+  { label: 'client reschedule: into the past', call: (c) => c.reschedule('post-1', { tenantId: 'acme', at: '2020-01-01T00:00:00Z' }), code: 'E_INVALID_ARGUMENT', field: /reschedule: invalid at/ },
+  { label: 'client getRun: id not a string', call: (c) => c.getRun(any(42)), code: 'E_INVALID_ARGUMENT', field: /getRun id 42/ },
 ];
 
 // Duplicates that are not errors (SPEC §2.3): they return the existing run and change nothing.
@@ -333,6 +390,7 @@ async function seed(scheduler: Scheduler, runPending: () => Promise<void>): Prom
 
 interface SchedulerTarget {
   scheduler: Scheduler;
+  client: SchedulerClient;
   snapshot(): Promise<unknown>;
 }
 
@@ -357,6 +415,12 @@ function describeSchedulerTable(name: string, setup: () => Promise<{ target: Sch
       expect(await target.snapshot()).toEqual(before);
     });
 
+    it.each(clientRows)('$label', async (row) => {
+      const before = await target.snapshot();
+      expectRejected(row, await errorOf(() => row.call(target.client)));
+      expect(await target.snapshot()).toEqual(before);
+    });
+
     it.each(idempotentRows)('$label', async (row) => {
       const before = await target.snapshot();
       expect(await row.call(target.scheduler)).toMatchObject(row.expected);
@@ -370,7 +434,7 @@ describeSchedulerTable('memory', async () => {
   const { scheduler } = world.instance();
   await seed(scheduler, () => world.clock.advance(1));
   return {
-    target: { scheduler, snapshot: () => backendSnapshot(world.backend, scheduler) },
+    target: { scheduler, client: new SchedulerClient({ backend: world.backend, clock: world.clock }), snapshot: () => backendSnapshot(world.backend, scheduler) },
     close: () => world.stopAll(),
   };
 });
@@ -401,6 +465,7 @@ describeSchedulerTable('redis', async () => {
   return {
     target: {
       scheduler: instance.scheduler,
+      client: new SchedulerClient({ backend }),
       snapshot: async () => ({ state: await backendSnapshot(backend, instance.scheduler), keys: await redisDump(admin!, prefix) }),
     },
     close: () => instance.close(),

@@ -225,8 +225,9 @@ describe('key layout and namespaces', () => {
     expect(stored.length).toBeGreaterThan(10);
     const layout = [
       /^\{layout\}:(jobs|seen|removed|pending|active|done|seq|instances|heard)$/,
-      /^\{layout\}:(job|runs|history):[A-Za-z0-9_.:/-]+$/,
-      /^\{layout\}:tenant-jobs:[A-Za-z0-9_.:-]*$/,
+      /^\{layout\}:(job|runs|history|due):[A-Za-z0-9_.:/-]+$/,
+      /^\{layout\}:(tenant-jobs|trigger-ids):[A-Za-z0-9_.:-]*$/,
+      /^\{layout\}:rate:[A-Za-z0-9_.:-]+$/,
       /^\{layout\}:run:[A-Za-z0-9_.:/-]+#[A-Za-z0-9_.:-]+$/,
       /^\{layout\}:filter:[0-9a-f-]{36}$/,
     ];
@@ -234,7 +235,7 @@ describe('key layout and namespaces', () => {
       expect(RedisKeys.hashTag(key), key).toBe('layout');
       expect(layout.some((pattern) => pattern.test(key)), key).toBe(true);
     }
-    for (const expected of [keys.job('acme/a.b:c-d_e'), keys.history('/plain'), keys.run('/plain', 'trig:1'), keys.pending, keys.done, keys.jobs, keys.tenantJobs('acme'), keys.tenantJobs(''), keys.heard]) {
+    for (const expected of [keys.job('acme/a.b:c-d_e'), keys.history('/plain'), keys.run('/plain', 'trig:1'), keys.pending, keys.done, keys.jobs, keys.tenantJobs('acme'), keys.tenantJobs(''), keys.triggerIds(''), keys.heard]) {
       expect(stored).toContain(expected);
     }
     // Removal left a tombstone and nothing else of the job.
@@ -334,6 +335,7 @@ describe('stored data is inert', () => {
       startedAt: null,
       finishedAt: null,
       outcome: 'skipped',
+      reason: null,
       error: null,
       instanceId: 'i',
       attempt: 1,
@@ -549,11 +551,12 @@ describe('claimDueRuns key filter', () => {
     const keys = new RedisKeys(backend.prefix);
     const now = await backend.time();
     await backend.upsertJobs([jobUpsert('/fa'), jobUpsert('/fb'), jobUpsert('/fc')]);
+    // One-off run ids are unique per tenant: each job's ids carry its name.
     const enqueue = (key: string, id: string) =>
-      backend.enqueueRun({ key, id, kind: 'trigger', dueAt: now - 1, params: undefined, maxAttempts: 1 });
+      backend.enqueueRun({ key, id: `${key.slice(1)}-${id}`, kind: 'trigger', dueAt: now - 1, params: undefined, maxAttempts: 1 });
     const registered = KeyTable.of(['/fa']);
     const claim = () =>
-      backend.claimDueRuns({ instanceId: 'i', leaseMs: 5_000, runIds: ids(10), keys: registered }).then((r) => r.runs.map((run) => `${run.key}:${run.id}`));
+      backend.claimDueRuns({ instanceId: 'i', leaseMs: 5_000, runIds: ids(10), keys: registered }).then((r) => r.runs.map((run) => `${run.key}:${run.id.slice(run.id.indexOf('-') + 1)}`));
     // The set's job keys ('#' marks a set that exists, even when empty).
     const members = async (key: string) => (await admin.smembers(key)).filter((k) => k !== '#').sort();
 

@@ -1,13 +1,15 @@
 import type { ClaimedRun, DueRunsClaim, DueRunsClaimed } from '../backend.js';
+import type { RateWindows } from './rate-windows.js';
 import type { RunLedger } from './run-ledger.js';
 import type { RunRecord } from './run-record.js';
 
 /**
  * Claims pending runs whose due time has passed at backend time `now`, oldest
  * due first, for the jobs in `request.keys` (claim-due-runs.lua), and answers
- * when the next pending run is due.
+ * when the next pending run is due. A run whose job's rate limit (in
+ * `rates`) is used up stays pending, due when the window has room.
  */
-export function claimDueRuns(runs: RunLedger, request: DueRunsClaim, now: number): DueRunsClaimed {
+export function claimDueRuns(runs: RunLedger, rates: RateWindows, request: DueRunsClaim, now: number): DueRunsClaimed {
   const claimed: ClaimedRun[] = [];
   const deferred: RunRecord[] = [];
   // Each pass pops one heap entry, so the loop ends when the heap holds
@@ -31,6 +33,17 @@ export function claimDueRuns(runs: RunLedger, request: DueRunsClaim, now: number
     if (request.keys !== undefined && !request.keys.has(job.key)) {
       deferred.push(top);
       continue;
+    }
+    const limit = job.rateLimit;
+    if (limit !== null) {
+      const waitMs = rates.waitMs(limit, now);
+      if (waitMs > 0) {
+        // Popped already: pending again at its new due time, in order behind
+        // the runs already due then.
+        runs.pending.toPending(top, now + waitMs);
+        continue;
+      }
+      rates.take(limit, now);
     }
     const runId = request.runIds[claimed.length]!;
     runs.activate(top, runId, request.instanceId, request.leaseMs, now);

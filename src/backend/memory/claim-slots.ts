@@ -1,18 +1,20 @@
 /**
  * The decision a slot claim makes for one job (`claim` in claim-slots.lua):
- * removed, superseded, early, taken, completed, paused, buffered, skipped or
- * claimed. Separate because it is the densest rule set of the backend
+ * removed, superseded, early, taken, completed, paused, excluded (skipped),
+ * buffered, skipped, limited or claimed. Separate because it is the densest rule set of the backend
  * (overlap policies, limits, the dedup mark) and reads best as one function
  * over a job and the run ledger.
  */
-import type { SlotClaim, SlotClaimResult } from '../backend.js';
+import type { HistoryEntry, SlotClaim, SlotClaimResult } from '../backend.js';
 import type { JobState } from './job-state.js';
+import type { RateWindows } from './rate-windows.js';
 import type { RunLedger } from './run-ledger.js';
 import { RunRecord } from './run-record.js';
 
-/** Claims `claim.slot` of `job` (undefined when no such job) at backend time `now`. */
+/** Claims `claim.slot` of `job` (undefined when no such job) at backend time `now`, under the job's rate limit in `rates`. */
 export function claimSlot(
   runs: RunLedger,
+  rates: RateWindows,
   job: JobState | undefined,
   claim: SlotClaim,
   now: number,
@@ -29,6 +31,16 @@ export function claimSlot(
     job.nextRunAt = claim.nextRunAt;
     if (claim.nextRunAt === null) job.completed = true;
     return { status: 'paused' };
+  }
+
+  if (claim.skip === 'excluded') {
+    // Consumed like a skip, but not counted toward the limit: it never ran.
+    job.lastSlot = claim.slot;
+    job.nextRunAt = claim.nextRunAt;
+    job.act().skippedCount++;
+    if (claim.nextRunAt === null) job.completed = true;
+    runs.pushHistory(job, skippedEntry(claim, 'excluded'));
+    return { status: 'skipped' };
   }
 
   const busy = job.activity !== undefined && job.activity.activeExclusive > 0;
@@ -60,21 +72,18 @@ export function claimSlot(
     job.nextRunAt = claim.nextRunAt;
     job.act().skippedCount++;
     if (claim.nextRunAt === null) job.completed = true;
-    runs.pushHistory(job, {
-      runId: claim.runId,
-      id: claim.runId,
-      kind: 'slot',
-      scheduledAt: claim.slot,
-      startedAt: null,
-      finishedAt: null,
-      outcome: 'skipped',
-      error: null,
-      instanceId: claim.instanceId,
-      attempt: 1,
-    });
+    runs.pushHistory(job, skippedEntry(claim, 'overlap'));
     return { status: 'skipped' };
   }
 
+  // Only a run that starts takes room (not a skip, buffer or pause); a
+  // limited claim leaves the slot unconsumed for the next try.
+  const limit = job.rateLimit;
+  if (limit !== null) {
+    const waitMs = rates.waitMs(limit, now);
+    if (waitMs > 0) return { status: 'limited', retryInMs: waitMs };
+    rates.take(limit, now);
+  }
   job.lastSlot = claim.slot;
   job.slotCount++;
   job.nextRunAt = claim.nextRunAt;
@@ -93,6 +102,23 @@ export function claimSlot(
   job.act().records.set(record.id, record);
   runs.activate(record, claim.runId, claim.instanceId, claim.leaseMs, now);
   return { status: 'claimed', run: record.claimed() };
+}
+
+/** The history entry of a slot consumed without running. */
+function skippedEntry(claim: SlotClaim, reason: 'overlap' | 'excluded'): HistoryEntry {
+  return {
+    runId: claim.runId,
+    id: claim.runId,
+    kind: 'slot',
+    scheduledAt: claim.slot,
+    startedAt: null,
+    finishedAt: null,
+    outcome: 'skipped',
+    reason,
+    error: null,
+    instanceId: claim.instanceId,
+    attempt: 1,
+  };
 }
 
 /** The buffered slot of `buffer-one`: a pending, exclusive, first-attempt slot run. */

@@ -4,7 +4,8 @@ import type { RunRecord } from './run-record.js';
 
 /**
  * Ends active `record` as `finish` says, at backend time `now`: history,
- * counters, then retry, requeue or retire (`finish` in finish-runs.lua). The
+ * counters, then retry, requeue or retire (`finish` in finish-runs.lua; a run
+ * `cancelRun` was called on always retires). The
  * caller has checked that the run is active under the finish's fencing token.
  * Returns whether runs may have become claimable (listeners should be told).
  */
@@ -21,6 +22,7 @@ export function finishRun(runs: RunLedger, record: RunRecord, finish: RunFinish,
     startedAt,
     finishedAt,
     outcome: finish.outcome,
+    reason: null,
     error: finish.error,
     instanceId: finish.instanceId,
     attempt: record.attempt,
@@ -35,7 +37,10 @@ export function finishRun(runs: RunLedger, record: RunRecord, finish: RunFinish,
   }
   runs.deactivate(record);
   let backToPending = false;
-  if (finish.retryInMs !== undefined) {
+  if (record.cancelRequested) {
+    // Cancelled while it ran: it ends with the outcome sent, never again.
+    runs.retire(record, finish.outcome, now);
+  } else if (finish.retryInMs !== undefined) {
     record.attempt++;
     runs.pending.toPending(record, now + finish.retryInMs);
     backToPending = true;

@@ -4,7 +4,7 @@
  * layout that keeps a million idle jobs cheap is read on its own, apart from
  * the backend operations that change it.
  */
-import type { HistoryEntry, JobUpsert, RunOutcome, StoredJob } from '../backend.js';
+import type { HistoryEntry, JobUpsert, RateLimit, RunOutcome, StoredJob } from '../backend.js';
 import { copySchedule, type Definition } from './job-definition.js';
 import type { RunHeap } from './run-heap.js';
 import type { RunRecord } from './run-record.js';
@@ -48,6 +48,8 @@ export class JobState {
   slotCount = 0;
   fence = 0;
   nextRunAt: number | null;
+  /** The latest upsert's rate limit (not part of the shared definition: it does not decide slot times). */
+  rateLimit: RateLimit | null;
   readonly createdAt: number;
   lastSeenAt: number;
   activity: JobActivity | undefined = undefined;
@@ -59,6 +61,7 @@ export class JobState {
     this.def = def;
     this.definedAt = definedAt;
     this.nextRunAt = upsert.nextRunAt;
+    this.rateLimit = copyRateLimit(upsert.rateLimit);
     this.createdAt = now;
     this.lastSeenAt = now;
   }
@@ -86,7 +89,7 @@ export class JobState {
       lastSlot: this.lastSlot,
       slotCount: this.slotCount,
       fence: this.fence,
-      nextRunAt: this.nextRunAt,
+      nextRunAt: this.def.schedule === null ? this.earliestPendingDue() : this.nextRunAt,
       lastRunAt: a?.lastRunAt ?? null,
       lastDurationMs: a?.lastDurationMs ?? null,
       lastError: a?.lastError ?? null,
@@ -95,8 +98,23 @@ export class JobState {
       failCount: a?.failCount ?? 0,
       skippedCount: a?.skippedCount ?? 0,
       activeRuns: a?.active ?? 0,
+      rateLimit: copyRateLimit(this.rateLimit),
       createdAt: this.createdAt,
       lastSeenAt: this.lastSeenAt,
     };
   }
+
+  /** A job without schedule shows when its earliest pending run is due (null when none). */
+  private earliestPendingDue(): number | null {
+    let earliest: number | null = null;
+    for (const record of this.activity?.records.values() ?? []) {
+      if (record.state === 'pending' && (earliest === null || record.dueAt < earliest)) earliest = record.dueAt;
+    }
+    return earliest;
+  }
+}
+
+/** A copy, so no caller shares the stored object. */
+export function copyRateLimit(limit: RateLimit | null | undefined): RateLimit | null {
+  return limit == null ? null : { key: limit.key, max: limit.max, perMs: limit.perMs };
 }

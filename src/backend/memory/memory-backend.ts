@@ -10,7 +10,13 @@
  * | finish-runs.lua (`finish`) | `finishRun` (finish-runs.ts), after `MemoryBackend.findActive` |
  * | reap-stalled.lua | `reapStalled` (reap-stalled.ts), behind `OutageGrace` |
  * | release-claims.lua | `releaseClaims` (release-claims.ts) |
+ * | cancel-run.lua, reschedule-run.lua | `cancelRun`, `rescheduleRun` (run-changes.ts), after `MemoryBackend.findRun` |
+ * | list-runs.lua | `listRuns` (run-listing.ts) |
+ * | get-run.lua | `MemoryBackend.getRun` (`findRun`, then `RunRecord.stored`) |
  * | enqueue-run.lua, upsert-jobs.lua, touch-jobs.lua, get-job.lua, list-jobs.lua, remove-job.lua, sweep.lua, heartbeat.lua, heartbeat-instance.lua, next-due.lua, time.lua | the `MemoryBackend` method of the same name |
+ * | common.lua `take_rate` (`{p}:rate:<key>` sorted sets) | `RateWindows.waitMs` then `.take` (rate-windows.ts) |
+ * | common.lua `trigger_id_owner`, `forget_trigger_id` (`{p}:trigger-ids:<tenant>` hashes) | `TriggerIds.holder`, `.delete` (trigger-ids.ts) |
+ * | upsert-jobs.lua `enqueue_on_start` | `MemoryBackend.enqueueOnStart` |
  * | set-paused.lua | `MemoryBackend.setPaused`; a resume calls `PendingRuns.unpark` |
  * | common.lua `to_pending`, `promote` | `PendingRuns.toPending`, `PendingRuns.promote` (`place` = `wait_set` plus the move) |
  * | common.lua `activate`, `deactivate`, `retire`, `push_history` | `RunLedger.activate`, `.deactivate`, `.retire`, `.pushHistory` |
@@ -23,30 +29,45 @@ import { ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { OutageGrace } from '../outage-grace.js';
 import { RunsChangedNotifier } from '../runs-changed-notifier.js';
+import { CancelledRunsNotifier } from './cancelled-runs-notifier.js';
 import { claimDueRuns } from './claim-due-runs.js';
 import { claimSlot } from './claim-slots.js';
 import { finishRun } from './finish-runs.js';
 import { DefinitionRegistry } from './job-definition.js';
-import { JobState } from './job-state.js';
+import { copyRateLimit, JobState } from './job-state.js';
+import { RateWindows } from './rate-windows.js';
 import { reapStalled } from './reap-stalled.js';
 import { releaseClaims } from './release-claims.js';
+import { cancelRun, rescheduleRun } from './run-changes.js';
+import { listRuns } from './run-listing.js';
 import { RunLedger } from './run-ledger.js';
 import { RunRecord } from './run-record.js';
+import { TriggerIds } from './trigger-ids.js';
 import type {
   ActiveRunRef,
   Backend,
+  CancelledRunRef,
   DueRunsClaim,
   DueRunsClaimed,
+  HeartbeatReply,
   HistoryEntry,
   JobUpsert,
   JobUpsertResult,
+  RunCancel,
+  RunCancelResult,
   RunEnqueue,
   RunFinish,
+  RunLookup,
+  RunPage,
+  RunQuery,
+  RunReschedule,
+  RunRescheduleResult,
   RunSummary,
   SlotClaim,
   SlotClaimResult,
   StalledRun,
   StoredJob,
+  StoredRun,
   SweepResult,
 } from '../backend.js';
 
@@ -85,6 +106,11 @@ export class MemoryBackend implements Backend {
   /** Every run by state (pending, active, finished) and the moves between states. */
   private readonly runs: RunLedger;
   private readonly runsChanged = new RunsChangedNotifier();
+  private readonly cancelled = new CancelledRunsNotifier();
+  /** Which job holds each one-off run id, per tenant. */
+  private readonly triggerIds = new TriggerIds();
+  /** Start times per rate-limit key. */
+  private readonly rates = new RateWindows();
   /** Live instances and until when (backend time). */
   private readonly instances = new Map<string, number>();
   /** Keeps the reaper off runs whose leases ran out while nobody could heartbeat. */
@@ -133,9 +159,11 @@ export class MemoryBackend implements Backend {
         this.tombstones.delete(incoming.key);
         const job = new JobState(incoming, this.definitions.acquire(incoming), definedAt, now);
         this.jobs.set(incoming.key, job);
+        if (incoming.runOnStart != null) this.enqueueOnStart(job, incoming.runOnStart.maxAttempts, now);
         return { key: incoming.key, stored: job.snapshot(), created: true, definitionChanged: false, definedAt };
       }
       existing.lastSeenAt = now;
+      existing.rateLimit = copyRateLimit(incoming.rateLimit);
       let definitionChanged = false;
       if (existing.def.hash === incoming.definitionHash) {
         if (existing.nextRunAt === null) existing.nextRunAt = incoming.nextRunAt;
@@ -207,7 +235,7 @@ export class MemoryBackend implements Backend {
   }
 
   private claim(claim: SlotClaim, now: number): SlotClaimResult {
-    return claimSlot(this.runs, this.jobs.get(claim.key), claim, now);
+    return claimSlot(this.runs, this.rates, this.jobs.get(claim.key), claim, now);
   }
 
   async enqueueRun(run: RunEnqueue): Promise<{ run: RunSummary; created: boolean }> {
@@ -219,29 +247,60 @@ export class MemoryBackend implements Backend {
     }
     const existing = job.activity?.records.get(run.id);
     if (existing !== undefined) return { run: existing.summary(), created: false };
+    const holder = this.triggerIds.holder(job.tenantId ?? '', run.id);
+    if (holder !== undefined && holder !== job) {
+      throw new SchedkitError(
+        ErrorCode.InvalidArgument,
+        messages.invalidArgument('enqueueRun', 'id', `run "${run.id}" belongs to job "${holder.key}": a one-off run id names one run among the jobs of a tenant`),
+        { details: { field: 'id', key: run.key, holder: holder.key } },
+      );
+    }
     const dueAt = run.dueAt ?? this.clock.now();
-    const record = new RunRecord(job, run.id, 'trigger', dueAt, 1, false, run.params, true, run.maxAttempts);
+    const record = new RunRecord(job, run.id, 'trigger', run.scheduledAt ?? dueAt, 1, false, run.params, true, run.maxAttempts);
     job.act().records.set(record.id, record);
+    this.triggerIds.add(job, record.id);
     this.runs.pending.toPending(record, dueAt);
     this.runsChanged.notify();
     return { run: record.summary(), created: true };
   }
 
+  async getRun(lookup: RunLookup): Promise<StoredRun | null> {
+    return this.findRun(lookup)?.stored() ?? null;
+  }
+
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    return listRuns(this.jobs, query);
+  }
+
+  async cancelRun(cancel: RunCancel): Promise<RunCancelResult> {
+    return cancelRun(this.runs, this.cancelled, this.findRun(cancel), cancel, this.clock.now());
+  }
+
+  async rescheduleRun(reschedule: RunReschedule): Promise<RunRescheduleResult> {
+    const result = rescheduleRun(this.runs, this.findRun(reschedule), reschedule, this.clock.now());
+    if (result.status === 'rescheduled') this.runsChanged.notify();
+    return result;
+  }
+
+  onRunCancelled(listener: (run: CancelledRunRef) => void): () => void {
+    return this.cancelled.subscribe(listener);
+  }
+
   async claimDueRuns(request: DueRunsClaim): Promise<DueRunsClaimed> {
-    return claimDueRuns(this.runs, request, this.clock.now());
+    return claimDueRuns(this.runs, this.rates, request, this.clock.now());
   }
 
   async nextDueAt(): Promise<number | null> {
     return this.runs.pending.earliestDue();
   }
 
-  async heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<boolean[]> {
+  async heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<HeartbeatReply[]> {
     const now = this.clock.now();
     return runs.map((ref) => {
       const record = this.findActive(ref);
       if (record === undefined) return false;
       record.leaseUntil = now + leaseMs;
-      return true;
+      return record.abortRequested ? 'cancel' : true;
     });
   }
 
@@ -292,6 +351,7 @@ export class MemoryBackend implements Backend {
       this.runs.done.delete(record);
       record.state = 'gone';
       record.job.activity?.records.delete(record.id);
+      if (record.kind === 'trigger') this.triggerIds.delete(record.job, record.id);
       runsDeleted++;
     }
     let jobsDeleted = 0;
@@ -315,6 +375,28 @@ export class MemoryBackend implements Backend {
 
   // ---- internals ---------------------------------------------------------
 
+  /** The run `lookup` names: by job key, or a one-off run by tenant and id. */
+  private findRun(lookup: RunLookup): RunRecord | undefined {
+    const job = lookup.key !== undefined ? this.jobs.get(lookup.key) : this.triggerIds.holder(lookup.tenantId ?? '', lookup.id);
+    const record = job?.activity?.records.get(lookup.id);
+    if (record === undefined || record.state === 'gone') return undefined;
+    // By tenant, only one-off runs: slot runs are named by their job.
+    return lookup.key === undefined && record.kind !== 'trigger' ? undefined : record;
+  }
+
+  /**
+   * The `on-start` run of a job just created: a one-off run due now. Every
+   * job's is named `on-start`, so it enters the tenant's one-off ids only
+   * when no other job holds that id there; the others are found by job key.
+   */
+  private enqueueOnStart(job: JobState, maxAttempts: number, now: number): void {
+    const record = new RunRecord(job, 'on-start', 'trigger', now, 1, false, undefined, true, maxAttempts);
+    job.act().records.set(record.id, record);
+    if (this.triggerIds.holder(job.tenantId ?? '', record.id) === undefined) this.triggerIds.add(job, record.id);
+    this.runs.pending.toPending(record, now);
+    this.runsChanged.notify();
+  }
+
   private findActive(ref: ActiveRunRef): RunRecord | undefined {
     const record = this.jobs.get(ref.key)?.activity?.records.get(ref.id);
     if (record === undefined || record.state !== 'active' || record.fencingToken !== ref.fencingToken) return undefined;
@@ -326,6 +408,7 @@ export class MemoryBackend implements Backend {
     this.definitions.release(job.def);
     if (job.activity === undefined) return;
     for (const record of job.activity.records.values()) {
+      if (record.kind === 'trigger') this.triggerIds.delete(job, record.id);
       // Parked and waiting runs go with the job's activity; only heap entries linger.
       if (record.state === 'pending' && record.where === 'index') this.runs.pending.due.stale++;
       else if (record.state === 'active') this.runs.active.delete(record);

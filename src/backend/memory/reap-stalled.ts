@@ -23,6 +23,7 @@ export function reapStalled(runs: RunLedger, now: number): { stalled: StalledRun
       startedAt: record.claimedAt,
       finishedAt: now,
       outcome: 'stalled',
+      reason: null,
       error,
       instanceId: record.instanceId,
       attempt: record.attempt,
@@ -34,7 +35,7 @@ export function reapStalled(runs: RunLedger, now: number): { stalled: StalledRun
     a.lastError = error;
     const attempt = record.attempt;
     runs.deactivate(record);
-    const requeued = record.requeueOnStall && record.attempt < record.maxAttempts;
+    const requeued = record.requeueOnStall && record.attempt < record.maxAttempts && !record.cancelRequested;
     if (requeued) {
       record.attempt++;
       runs.pending.toPending(record, now);

@@ -11,7 +11,9 @@ export function releaseClaims(runs: RunLedger, instanceId: string, runIds: reado
   for (const record of runs.active) {
     if (record.instanceId !== instanceId || !wanted.has(record.runId)) continue;
     runs.deactivate(record);
-    runs.pending.toPending(record, now);
+    // It never started; a cancel asked meanwhile holds, so it is not given back.
+    if (record.cancelRequested) runs.retire(record, 'cancelled', now);
+    else runs.pending.toPending(record, now);
     released++;
   }
   return released;

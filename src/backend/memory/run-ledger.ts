@@ -15,7 +15,7 @@ export class RunLedger {
   readonly pending = new PendingRuns();
   /** Every active run, so the reaper looks at these only. */
   readonly active = new Set<RunRecord>();
-  /** Finished one-off runs kept for id idempotency until the retention sweep. */
+  /** Finished one-off runs (and cancelled slot runs) kept until the retention sweep. */
   readonly done = new Set<RunRecord>();
 
   /** @param historyLimit History entries kept per job (oldest dropped first). */
@@ -58,6 +58,19 @@ export class RunLedger {
       record.state = 'gone';
       record.job.activity?.records.delete(record.id);
     }
+  }
+
+  /**
+   * A pending run cancelled: finished as `cancelled` and kept as done (slot
+   * runs too, so a second cancel finds it) until the retention sweep. Its
+   * place in the due heap, a parked list or a waiting heap is skipped when met.
+   */
+  cancelPending(record: RunRecord, now: number): void {
+    if (record.where === 'index') this.pending.due.stale++;
+    record.state = 'done';
+    record.outcome = 'cancelled';
+    record.finishedAt = now;
+    this.done.add(record);
   }
 
   /** Appends `entry` to the job's history, keeping the newest `historyLimit`. */

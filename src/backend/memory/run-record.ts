@@ -3,7 +3,7 @@
  * their own life cycle (pending, active, finished) and their own copies handed
  * to callers (`summary`, `claimed`).
  */
-import type { ClaimedRun, RunOutcome, RunSummary } from '../backend.js';
+import type { ClaimedRun, RunOutcome, RunState, RunSummary, StoredRun } from '../backend.js';
 import type { JobState } from './job-state.js';
 
 /**
@@ -25,6 +25,10 @@ export class RunRecord {
   leaseUntil = 0;
   finishedAt: number | null = null;
   outcome: RunOutcome | null = null;
+  /** `cancelRun` was called while it ran: its finish never retries or requeues it. */
+  cancelRequested = false;
+  /** `cancelRun` asked with `abort`: heartbeats answer `cancel`. */
+  abortRequested = false;
 
   constructor(
     readonly job: JobState,
@@ -52,6 +56,32 @@ export class RunRecord {
       attempt: this.attempt,
       outcome: this.outcome,
     };
+  }
+
+  /** The run as `getRun` and `listRuns` report it. */
+  stored(): StoredRun {
+    const job = this.job;
+    return {
+      id: this.id,
+      key: job.key,
+      name: job.name,
+      tenantId: job.tenantId,
+      kind: this.kind,
+      state: this.runState(),
+      scheduledAt: this.scheduledAt,
+      dueAt: this.dueAt,
+      attempt: this.attempt,
+      outcome: this.outcome,
+      instanceId: this.state === 'active' ? this.instanceId : null,
+      params: this.params,
+      cancelRequested: this.cancelRequested,
+    };
+  }
+
+  /** `pending` with a first attempt, `retrying` with a later one, `running` while active, else `done`. */
+  runState(): RunState {
+    if (this.state === 'pending') return this.attempt > 1 ? 'retrying' : 'pending';
+    return this.state === 'active' ? 'running' : 'done';
   }
 
   claimed(): ClaimedRun {

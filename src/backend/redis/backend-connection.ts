@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { CancelledRunRef } from '../backend.js';
 import { RunsChangedNotifier } from '../runs-changed-notifier.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages, type ConnectedBy } from '../../errors/messages.js';
@@ -14,7 +15,7 @@ import { registerScripts } from './scripts.js';
 
 /**
  * The connection state of `RedisBackend`: the command client, the pub/sub
- * client that carries `onRunsChanged`, and the idle → connecting → connected
+ * client that carries `onRunsChanged` and `onRunCancelled`, and the idle → connecting → connected
  * → closed transitions. Separate from the backend's operations so those read
  * as "encode, call the script, decode" and never handle state.
  */
@@ -29,10 +30,13 @@ export class RedisBackendConnection {
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly runsChanged = new RunsChangedNotifier();
+  private readonly runCancelled = new Set<(run: CancelledRunRef) => void>();
 
   constructor(
     /** The pub/sub channel published when pending runs may have become claimable. */
     private readonly channel: string,
+    /** The pub/sub channel published with `<key>#<id>` when a running run is to be aborted. */
+    private readonly cancelChannel: string,
     private readonly connection: RedisConnection | undefined,
     /** A client passed in by the user: used, never closed. */
     private readonly provided: RedisClient | undefined,
@@ -63,6 +67,7 @@ export class RedisBackendConnection {
       const pending = this.connecting;
       this.state = 'closed';
       this.runsChanged.clear();
+      this.runCancelled.clear();
       if (pending !== undefined) await pending.catch(() => undefined);
       await this.release();
     })();
@@ -77,11 +82,12 @@ export class RedisBackendConnection {
     await connectClient(client, 'RedisBackend');
     const subscriber = this.connection !== undefined ? createClient(this.connection, 'backend-events') : duplicate(client);
     this.subscriber = subscriber;
-    subscriber.on('message', (channel: string) => {
+    subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.runsChanged.notify();
+      else if (channel === this.cancelChannel) this.cancelled(message);
     });
     await connectClient(subscriber, 'RedisBackend events');
-    await subscriber.subscribe(this.channel);
+    await subscriber.subscribe(this.channel, this.cancelChannel);
     // Messages published while the subscriber was reconnecting are lost:
     // wake the listeners once it is back (best effort, they poll anyway).
     subscriber.on('ready', () => {
@@ -122,6 +128,31 @@ export class RedisBackendConnection {
   /** Adds a listener woken when pending runs may have become claimable; returns its removal. */
   onRunsChanged(listener: () => void): () => void {
     return this.runsChanged.subscribe(listener);
+  }
+
+  /** Adds a listener told which running run `cancelRun` asked to abort; returns its removal. */
+  onRunCancelled(listener: (run: CancelledRunRef) => void): () => void {
+    this.runCancelled.add(listener);
+    return () => {
+      this.runCancelled.delete(listener);
+    };
+  }
+
+  /** Tells the listeners of a `<key>#<id>` published on the cancel channel (a job key never contains `#`). */
+  private cancelled(ref: string): void {
+    const at = ref.indexOf('#');
+    if (at < 0) return;
+    const run: CancelledRunRef = { key: ref.slice(0, at), id: ref.slice(at + 1) };
+    for (const listener of this.runCancelled) {
+      queueMicrotask(() => {
+        if (!this.runCancelled.has(listener)) return;
+        try {
+          listener({ ...run });
+        } catch {
+          // Best effort by contract: a listener's failure is its own business.
+        }
+      });
+    }
   }
 }
 

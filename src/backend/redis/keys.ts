@@ -16,18 +16,21 @@ import { NAME_CHARSET, NAME_PATTERN } from '../../job/job-key.js';
  * | `{p}:seen` | ZSET | job key → lastSeenAt (a lower bound; the orphan sweep checks the hash) |
  * | `{p}:removed` | ZSET | job key → removal time (tombstones) |
  * | `{p}:run:<key>#<id>` | HASH | one run (slot or one-off): state, attempt, lease, fencing token |
- * | `{p}:runs:<key>` | SET | the run ids of a job (pending, active, or done and not yet swept) |
+ * | `{p}:runs:<key>` | ZSET | the run ids of a job (pending, active, or done and not yet swept), score 0 (lexicographic order for `listRuns`) |
+ * | `{p}:trigger-ids:<tenant>` | HASH | one-off run id → job key among the jobs of a tenant (`''` = no tenant), so `getRun` finds a one-off run by id |
+ * | `{p}:rate:<rate key>` | ZSET | a rate limit's window: runId of each attempt started under it → start time (expires after a window idle) |
  * | `{p}:history:<key>` | LIST | history entries as JSON, newest first, capped |
  * | `{p}:pending` | ZSET | the due index: `<seq:16 digits><key>#<id>` → dueAt of pending runs a poll may claim (ties in the order runs became pending) |
  * | `{p}:parked:<key>` | ZSET | pending runs of a paused job, members and scores as in `pending`, moved back on resume |
  * | `{p}:waiting:<key>` | ZSET | pending exclusive runs held back (an exclusive run of the job is active, or the job is paused); the earliest goes back to `pending` when it may run |
  * | `{p}:active` | ZSET | `<key>#<id>` → leaseUntil (the reaper reads expired leases only) |
- * | `{p}:done` | ZSET | `<key>#<id>` → finishedAt of finished one-off runs (retention sweep) |
+ * | `{p}:done` | ZSET | `<key>#<id>` → finishedAt of finished runs kept until the retention sweep (one-off runs, cancelled runs) |
  * | `{p}:seq` | STRING | counter ordering pending runs |
  * | `{p}:instances` | ZSET | instance id → alive until (`heartbeatInstance`) |
  * | `{p}:heard` | HASH | `at`, `ttl` of the last instance heartbeat, `reapAfter` (no reaping after an outage until then) |
  * | `{p}:filter:<id>` | SET | the job keys one caller of `claimDueRuns` has registered (expires when abandoned; a large copy is sent in chunks) |
  * | `{p}:runs-changed` | channel | pub/sub: pending runs may have become claimable |
+ * | `{p}:run-cancelled` | channel | pub/sub: `<key>#<id>` of a running run `cancelRun` asked to abort |
  */
 
 /** @default 'schedkit' */
@@ -66,6 +69,8 @@ export class RedisKeys {
   readonly heard: string;
   /** The pub/sub channel of `onRunsChanged`. */
   readonly channel: string;
+  /** The pub/sub channel of `onRunCancelled`. */
+  readonly cancelChannel: string;
 
   constructor(readonly prefix: string) {
     this.ns = `{${prefix}}:`;
@@ -79,6 +84,7 @@ export class RedisKeys {
     this.instances = `${this.ns}instances`;
     this.heard = `${this.ns}heard`;
     this.channel = `${this.ns}runs-changed`;
+    this.cancelChannel = `${this.ns}run-cancelled`;
   }
 
   job(key: string): string {
@@ -95,6 +101,14 @@ export class RedisKeys {
 
   run(key: string, id: string): string {
     return `${this.ns}run:${key}#${id}`;
+  }
+
+  triggerIds(tenant: string): string {
+    return `${this.ns}trigger-ids:${tenant}`;
+  }
+
+  rate(name: string): string {
+    return `${this.ns}rate:${name}`;
   }
 
   tenantJobs(tenant: string): string {

@@ -2,14 +2,24 @@ import type { RedisClient } from '../../redis/connection.js';
 import type {
   ActiveRunRef,
   Backend,
+  CancelledRunRef,
   DueRunsClaim,
   DueRunsClaimed,
+  HeartbeatReply,
   HistoryEntry,
   JobUpsert,
   JobUpsertResult,
+  RunCancel,
+  RunCancelResult,
   RunEnqueue,
   RunFinish,
+  RunLookup,
+  RunPage,
+  RunQuery,
+  RunReschedule,
+  RunRescheduleResult,
   RunSummary,
+  StoredRun,
   SlotClaim,
   SlotClaimResult,
   StalledRun,
@@ -20,10 +30,11 @@ import { RedisBackendConnection } from './backend-connection.js';
 import { FilterMirrors } from './filter-mirror.js';
 import { RedisKeys, isValidJobKey, isValidRunId } from './keys.js';
 import { resolveRedisBackendOptions, type RedisBackendOptions } from './redis-backend-options.js';
-import { assertRunId, encodeJobUpsert, encodeRunFinish, encodeRunRefs, encodeSlotClaim, nullableArg, numArg, stalledTextParts } from './script-args.js';
-import { ScriptCode, isScriptCode, scriptError, unexpectedReply } from './script-errors.js';
+import { cancelRun, enqueueRun, getRun, listRuns, rescheduleRun } from './run-management.js';
+import { encodeJobUpsert, encodeRunFinish, encodeRunRefs, encodeSlotClaim, numArg, stalledTextParts } from './script-args.js';
+import { unexpectedReply } from './script-errors.js';
 import { decodeDueRuns, decodeSlotClaim, decodeStalledRuns } from './script-replies.js';
-import { array, decodeHistoryEntry, decodeJob, decodeSummary, num, optNum, optText, text, type ScriptArg } from './scripts.js';
+import { array, decodeHistoryEntry, decodeJob, num, optNum, optText, text, type ScriptArg } from './scripts.js';
 
 export type { RedisBackendOptions } from './redis-backend-options.js';
 export { FILTER_CHUNK } from './filter-mirror.js';
@@ -71,7 +82,7 @@ export class RedisBackend implements Backend {
     this.keys = new RedisKeys(resolved.prefix);
     this.historyLimit = resolved.historyLimit;
     this.mirrors = new FilterMirrors(this.keys);
-    this.connection = new RedisBackendConnection(this.keys.channel, resolved.connection, resolved.client, resolved.connectedBy);
+    this.connection = new RedisBackendConnection(this.keys.channel, this.keys.cancelChannel, resolved.connection, resolved.client, resolved.connectedBy);
   }
 
   /**
@@ -155,7 +166,7 @@ export class RedisBackend implements Backend {
   async getJob(key: string): Promise<StoredJob | null> {
     return this.exec('getJob', async (client) => {
       if (!isValidJobKey(key)) return null;
-      return decodeJob(key, await client.schedkitGetJob(this.keys.job(key), this.keys.ns), 'get-job');
+      return decodeJob(key, await client.schedkitGetJob(this.keys.job(key), this.keys.ns, key), 'get-job');
     });
   }
 
@@ -223,25 +234,23 @@ export class RedisBackend implements Backend {
   }
 
   async enqueueRun(run: RunEnqueue): Promise<{ run: RunSummary; created: boolean }> {
-    return this.exec('enqueueRun', async (client) => {
-      if (!isValidJobKey(run.key)) throw scriptError(ScriptCode.JobNotFound, { script: 'enqueue-run', key: run.key });
-      assertRunId('enqueueRun', run.id);
-      const reply: unknown = await client.schedkitEnqueueRun(
-        this.keys.job(run.key),
-        this.keys.run(run.key, run.id),
-        this.keys.pending,
-        this.keys.ns,
-        run.key,
-        run.id,
-        nullableArg('enqueueRun', 'dueAt', run.dueAt),
-        run.params === undefined ? '0' : '1',
-        run.params ?? '',
-        numArg('enqueueRun', 'maxAttempts', run.maxAttempts),
-      );
-      if (isScriptCode(reply)) throw scriptError(reply, { script: 'enqueue-run', key: run.key });
-      const values = array(reply, 'enqueue-run');
-      return { created: values[0] === '1', run: decodeSummary(run.key, values, 1, 'enqueue-run') };
-    });
+    return this.exec('enqueueRun', (client) => enqueueRun(client, this.keys, run));
+  }
+
+  async getRun(lookup: RunLookup): Promise<StoredRun | null> {
+    return this.exec('getRun', (client) => getRun(client, this.keys, lookup));
+  }
+
+  async listRuns(query: RunQuery): Promise<RunPage> {
+    return this.exec('listRuns', (client) => listRuns(client, this.keys, query));
+  }
+
+  async cancelRun(cancel: RunCancel): Promise<RunCancelResult> {
+    return this.exec('cancelRun', (client) => cancelRun(client, this.keys, this.historyLimit, cancel));
+  }
+
+  async rescheduleRun(reschedule: RunReschedule): Promise<RunRescheduleResult> {
+    return this.exec('rescheduleRun', (client) => rescheduleRun(client, this.keys, this.historyLimit, reschedule));
   }
 
   async claimDueRuns(request: DueRunsClaim): Promise<DueRunsClaimed> {
@@ -280,15 +289,16 @@ export class RedisBackend implements Backend {
     );
   }
 
-  async heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<boolean[]> {
+  async heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<HeartbeatReply[]> {
     return this.exec('heartbeat', async (client) => {
       const lease = numArg('heartbeat', 'leaseMs', leaseMs);
-      const out = runs.map(() => false);
+      const out: HeartbeatReply[] = runs.map(() => false);
       const { args, positions } = encodeRunRefs(runs);
       if (positions.length === 0) return out;
       const reply = array(await client.schedkitHeartbeat(this.keys.active, this.keys.ns, lease, ...args), 'heartbeat');
       positions.forEach((position, j) => {
-        out[position] = Number(reply[j]) === 1;
+        const answer = Number(reply[j]);
+        out[position] = answer === 2 ? 'cancel' : answer === 1;
       });
       return out;
     });
@@ -395,5 +405,9 @@ export class RedisBackend implements Backend {
 
   onRunsChanged(listener: () => void): () => void {
     return this.connection.onRunsChanged(listener);
+  }
+
+  onRunCancelled(listener: (run: CancelledRunRef) => void): () => void {
+    return this.connection.onRunCancelled(listener);
   }
 }

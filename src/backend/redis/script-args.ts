@@ -1,4 +1,4 @@
-import type { ActiveRunRef, JobUpsert, RunFinish, SlotClaim } from '../backend.js';
+import type { ActiveRunRef, JobUpsert, RateLimit, RunFinish, SlotClaim } from '../backend.js';
 import { ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { isValidJobKey, isValidRunId } from './keys.js';
@@ -54,7 +54,7 @@ export function stalledTextParts(): [string, string, string] {
   return [full.slice(0, i), full.slice(i + instance.length, o), full.slice(o + String(overdue).length)];
 }
 
-/** One job's arguments to upsert-jobs.lua (nine per job). */
+/** One job's arguments to upsert-jobs.lua (thirteen per job). */
 export function encodeJobUpsert(job: JobUpsert): string[] {
   assertJobKey('upsertJobs', job.key);
   return [
@@ -67,10 +67,23 @@ export function encodeJobUpsert(job: JobUpsert): string[] {
     nullableArg('upsertJobs', 'definedAt', job.definedAt),
     nullableArg('upsertJobs', 'nextRunAt', job.nextRunAt),
     nullableArg('upsertJobs', 'limit', job.limit),
+    ...encodeRateLimit(job.rateLimit ?? null),
+    job.runOnStart ? numArg('upsertJobs', 'runOnStart.maxAttempts', job.runOnStart.maxAttempts) : '',
   ];
 }
 
-/** One claim's arguments to claim-slots.lua (ten per claim). */
+/** A rate limit as three upsert arguments: key ('' = none), max, perMs. */
+function encodeRateLimit(rate: RateLimit | null): string[] {
+  if (rate === null) return ['', '', ''];
+  if (!isValidRunId(rate.key)) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidBackendRateKey('upsertJobs', rate.key), {
+      details: { field: 'rateLimit.key' },
+    });
+  }
+  return [rate.key, numArg('upsertJobs', 'rateLimit.max', rate.max), numArg('upsertJobs', 'rateLimit.perMs', rate.perMs)];
+}
+
+/** One claim's arguments to claim-slots.lua (eleven per claim). */
 export function encodeSlotClaim(claim: SlotClaim): ScriptArg[] {
   assertRunId('claimSlot', claim.runId);
   return [
@@ -84,6 +97,7 @@ export function encodeSlotClaim(claim: SlotClaim): ScriptArg[] {
     nullableArg('claimSlot', 'nextRunAt', claim.nextRunAt),
     claim.requeueOnStall ? '1' : '0',
     numArg('claimSlot', 'maxAttempts', claim.maxAttempts),
+    claim.skip === 'excluded' ? 'excluded' : '',
   ];
 }
 

@@ -10,6 +10,8 @@ export const ScriptCode = {
   JobNotFound: -1,
   /** claim-due-runs: the caller's key filter set is gone (expired, data lost); resend it in full. Handled internally. */
   FilterMissing: -2,
+  /** enqueue-run: the id names a stored one-off run of another job of the tenant. */
+  TriggerIdTaken: -3,
 } as const;
 
 export type ScriptCode = (typeof ScriptCode)[keyof typeof ScriptCode];
@@ -23,6 +25,8 @@ export function isScriptCode(reply: unknown): reply is number {
 export interface ScriptErrorContext {
   script: string;
   key?: string;
+  /** The run id the call named. */
+  id?: string;
 }
 
 /** The `SchedkitError` for a script's error code. */
@@ -31,6 +35,10 @@ export function scriptError(code: number, context: ScriptErrorContext): Error {
     case ScriptCode.JobNotFound:
       return new SchedkitError(ErrorCode.JobNotFound, messages.backendJobNotFound(context.key ?? ''), {
         details: { key: context.key },
+      });
+    case ScriptCode.TriggerIdTaken:
+      return new SchedkitError(ErrorCode.InvalidArgument, messages.backendTriggerIdTaken(context.key ?? '', context.id ?? ''), {
+        details: { field: 'id', key: context.key, id: context.id },
       });
     default:
       return unexpectedReply(context.script, `error code ${code}`);

@@ -1,5 +1,5 @@
 import { show } from '../../errors/messages.js';
-import type { ClaimedRun, DueRunsClaimed, SlotClaim, SlotClaimResult, StalledRun } from '../backend.js';
+import type { ClaimedRun, DueRunsClaimed, RunOutcome, RunState, SlotClaim, SlotClaimResult, StalledRun, StoredRun } from '../backend.js';
 import { isScriptCode, scriptError, unexpectedReply } from './script-errors.js';
 import { array, decodeClaimed, decodeJob, decodeSummary, num, optNum, optText, text } from './scripts.js';
 
@@ -33,6 +33,7 @@ export function decodeSlotClaim(claim: SlotClaim, reply: unknown[], script: stri
       return { status, stored };
     }
     case 'early':
+    case 'limited':
       return { status, retryInMs: num(reply[1], script) };
     case 'taken':
     case 'skipped':
@@ -60,4 +61,36 @@ export function decodeStalledRuns(reply: readonly unknown[], script: string): St
     });
   }
   return out;
+}
+
+/** Values per run in a `run_reply` (common.lua). */
+export const RUN_REPLY_LENGTH = 15;
+
+/** A run as common.lua `run_reply` answers it, from the 15 values starting at `at`. */
+export function decodeStoredRun(values: readonly unknown[], at: number, script: string): StoredRun {
+  const stored = text(values[at + 6], script);
+  const attempt = num(values[at + 9], script);
+  const cancel = optText(values[at + 14]) ?? '';
+  return {
+    id: text(values[at], script),
+    key: text(values[at + 1], script),
+    name: text(values[at + 2], script),
+    tenantId: values[at + 3] === '1' ? text(values[at + 4], script) : undefined,
+    kind: text(values[at + 5], script) as StoredRun['kind'],
+    state: runState(stored, attempt),
+    scheduledAt: num(values[at + 7], script),
+    dueAt: num(values[at + 8], script),
+    attempt,
+    outcome: (optText(values[at + 10]) || null) as RunOutcome | null,
+    instanceId: stored === 'active' ? optText(values[at + 11]) || null : null,
+    params: values[at + 12] === '1' ? text(values[at + 13], script) : undefined,
+    cancelRequested: cancel !== '',
+  };
+}
+
+/** The stored state of a run as `RunState`: a pending run past its first attempt is `retrying`. */
+function runState(stored: string, attempt: number): RunState {
+  if (stored === 'active') return 'running';
+  if (stored === 'pending') return attempt > 1 ? 'retrying' : 'pending';
+  return 'done';
 }

@@ -37,6 +37,10 @@ declare module 'ioredis' {
     schedkitReleaseClaims(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitSweep(...args: ScriptArg[]): Result<unknown, Context>;
     schedkitSyncFilter(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitGetRun(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitListRuns(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitCancelRun(...args: ScriptArg[]): Result<unknown, Context>;
+    schedkitRescheduleRun(...args: ScriptArg[]): Result<unknown, Context>;
   }
 }
 
@@ -67,6 +71,10 @@ export const SCRIPTS = {
   schedkitReleaseClaims: { file: 'release-claims.lua', keys: 2 },
   schedkitSweep: { file: 'sweep.lua', keys: 3 },
   schedkitSyncFilter: { file: 'sync-filter.lua', keys: 1 },
+  schedkitGetRun: { file: 'get-run.lua', keys: 1 },
+  schedkitListRuns: { file: 'list-runs.lua', keys: 1 },
+  schedkitCancelRun: { file: 'cancel-run.lua', keys: 2 },
+  schedkitRescheduleRun: { file: 'reschedule-run.lua', keys: 2 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 export type ScriptCommand = keyof typeof SCRIPTS;
@@ -190,6 +198,7 @@ export function decodeJob(key: string, reply: unknown, script: string): StoredJo
     failCount: need('failCount'),
     skippedCount: need('skippedCount'),
     activeRuns: need('active'),
+    rateLimit: h.has('rateKey') ? { key: h.get('rateKey')!, max: need('rateMax'), perMs: need('ratePer') } : null,
     createdAt: need('createdAt'),
     lastSeenAt: need('lastSeenAt'),
   };
@@ -267,6 +276,8 @@ export function decodeHistoryEntry(json: unknown, script: string): HistoryEntry 
     startedAt: nullable('startedAt', number),
     finishedAt: nullable('finishedAt', number),
     outcome: str('outcome') as RunOutcome,
+    // Entries written before reasons were recorded have none.
+    reason: e['reason'] === undefined ? null : nullable('reason', str),
     error: nullable('error', str),
     instanceId: str('instanceId'),
     attempt: number('attempt'),

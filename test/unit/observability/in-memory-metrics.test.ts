@@ -16,11 +16,13 @@ describe('InMemoryMetrics counters', () => {
     collector.runSkipped('x', 'a');
     collector.runStalled('x', 'a');
     collector.runAbandoned('y', undefined);
+    collector.runCancelled('x', 'a');
     collector.fireLateness('x', 'a', 3);
     collector.lockAcquired(2);
     collector.lockContended();
     collector.lockContended();
     collector.lockLost();
+    collector.rateLimitWait('platform:x', 5);
 
     expect(metrics.count('runStarted')).toBe(3);
     expect(metrics.count('runStarted', 'a/x')).toBe(2);
@@ -41,13 +43,15 @@ describe('InMemoryMetrics counters', () => {
       runSkipped: 1,
       runStalled: 1,
       runAbandoned: 1,
+      runCancelled: 1,
       lockAcquired: 1,
       lockContended: 2,
       lockLost: 1,
       fireLateness: 1,
+      rateLimitWait: 1,
     });
     expect(metrics.snapshot().jobs).toEqual({
-      'a/x': { runStarted: 2, runCompleted: 1, runSkipped: 1, runStalled: 1, fireLateness: 1 },
+      'a/x': { runStarted: 2, runCompleted: 1, runSkipped: 1, runStalled: 1, runCancelled: 1, fireLateness: 1 },
       y: { runStarted: 1, runFailed: 1, runRetried: 1, runTimedOut: 1, runAbandoned: 1 },
     });
   });

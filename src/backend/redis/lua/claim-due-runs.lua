@@ -32,6 +32,9 @@
 
   Cost: the runs claimed plus at most SKIP_MAX runs not claimed, whatever
   waits in the store.
+  - A run of a job with a rate limit starts only when the window has room
+    (common.lua `take_rate`); met while it is used up, it stays pending with
+    its due time moved to when the window frees room, and the call goes on.
   - Runs no poll can claim are not in the due index (common.lua: parked
     while their job is paused, waiting while an exclusive run of their job
     is active). One that became unclaimable while in the index (its job was
@@ -121,8 +124,8 @@ local claimed = 0
 local skips = 0
 local last_passed = false
 
-local function claim(member, key, id, r)
-  leave_pending(key, member, r.exclusive, r.kind, r.attempt)
+local function claim(member, key, id, r, job)
+  leave_pending(key, id, member, r.exclusive, r.kind, r.attempt, job.triggerOnly)
   claimed = claimed + 1
   local run_id = ARGV[first_id + claimed - 1]
   local fence = activate(key, id, run_id, instance_id, lease_ms, now, r.exclusive)
@@ -156,7 +159,8 @@ local function walk(from, stop_score, stop_member)
       if skips >= SKIP_MAX then return 'skips' end
       local key, id = split_ref(string.sub(member, 17))
       local r = hmget(run_key(key, id), 'state', 'member', 'exclusive', 'kind', 'attempt', 'scheduledAt', 'params')
-      local job = hmget(job_key(key), 'paused', 'activeExclusive')
+      local job = hmget(job_key(key), 'paused', 'activeExclusive', 'triggerOnly', 'rateKey', 'rateMax',
+        'ratePer')
       if r.state ~= 'pending' or r.member ~= member or job.paused == false then
         -- Not a live pending run (cannot happen while scripts keep the
         -- invariants; dropped rather than retried forever).
@@ -170,8 +174,22 @@ local function walk(from, stop_score, stop_member)
         pos = pos + 1
         skips = skips + 1
         last_passed = member
+      elseif not job.rateKey then
+        claim(member, key, id, r, job)
       else
-        claim(member, key, id, r)
+        local wait = take_rate(job.rateKey, tonumber(job.rateMax), tonumber(job.ratePer), now, ARGV[first_id + claimed])
+        if wait == 0 then
+          claim(member, key, id, r, job)
+        else
+          -- Its rate limit is used up: it stays pending, due when the window
+          -- frees room (same member, so ties keep their order), and this
+          -- call reads it no more.
+          local due = fmt(now + wait)
+          redis.call('ZADD', KEYS[1], due, member)
+          redis.call('HSET', run_key(key, id), 'dueAt', due)
+        if job.triggerOnly == '1' then redis.call('ZADD', due_key(key), due, id) end
+          skips = skips + 1
+        end
       end
     end
   end

@@ -10,19 +10,24 @@
   tag of KEYS, so the call stays in one Cluster slot)
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  history limit
-  then 10 per claim, from ARGV[3]:
+  then 11 per claim, from ARGV[3]:
     job key, slot (epoch ms), runId (also the run's id), instanceId, leaseMs,
     the claimer's definitionHash, overlap ('skip' | 'buffer-one' | 'allow' |
-    'queue'), nextRunAt ('' = null), requeueOnStall ('1'|'0'), maxAttempts
+    'queue'), nextRunAt ('' = null), requeueOnStall ('1'|'0'), maxAttempts,
+    skip ('' | 'excluded': consume the slot without running it)
 
   Output: one reply per claim, in order, by status (first element):
     { 'removed' } | { 'taken' } | { 'completed' } | { 'paused' } | { 'skipped' }
     { 'superseded', HGETALL of the job }
-    { 'early', retryInMs }
+    { 'early', retryInMs } | { 'limited', retryInMs }
     { 'buffered', id, kind, state, scheduledAt, dueAt, attempt, outcome (nil) }
     { 'claimed', runId, id, kind, scheduledAt, attempt, params (nil), exclusive, fencingToken, claimedAt }
 
   The slot is compared with Redis server time, never the caller's clock.
+  A job with a rate limit (rateKey, rateMax, ratePer in its hash) starts the
+  run only when its window has room (common.lua `take_rate`); otherwise the
+  claim answers 'limited' and changes nothing. An excluded slot is consumed
+  like a skip, without counting toward the limit.
 ]]
 --- @include "common"
 
@@ -41,11 +46,12 @@ local function update_job(jk, slot_s, next_run_at, ...)
   end
 end
 
-local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash, overlap, next_run_at, requeue, max_attempts)
+local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash, overlap, next_run_at, requeue, max_attempts,
+                     skip)
   local jk = job_key(key)
   local slot = tonumber(slot_s)
   local job = hmget(jk, 'hash', 'completed', 'paused', 'lastSlot', 'activeExclusive', 'buffered', 'limit', 'slotCount',
-    'fence', 'active')
+    'fence', 'active', 'rateKey', 'rateMax', 'ratePer')
   if not job.hash then return { 'removed' } end
   if job.hash ~= definition_hash then return { 'superseded', redis.call('HGETALL', jk) } end
   if now < slot then return { 'early', fmt(slot - now) } end
@@ -60,6 +66,17 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
     return { 'paused' }
   end
 
+  if skip == 'excluded' then
+    -- Consumed without running and without counting toward `limit`.
+    update_job(jk, slot_s, next_run_at, 'completed', last)
+    redis.call('HINCRBY', jk, 'skippedCount', 1)
+    push_history(key, {
+      runId = run_id, id = run_id, kind = 'slot', scheduledAt = slot_s, outcome = 'skipped', reason = 'excluded',
+      instanceId = instance_id, attempt = '1',
+    }, history_limit)
+    return { 'skipped' }
+  end
+
   -- Counts the slot toward `limit`; the job is completed at its end.
   local count = tonumber(job.slotCount or '0') + 1
   local ended = (last == '1' or (job.limit and count >= tonumber(job.limit))) and '1' or '0'
@@ -71,7 +88,7 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
       redis.call('HSET', run_key(key, run_id), 'kind', 'slot', 'scheduledAt', slot_s, 'dueAt', slot_s, 'attempt', '1',
         'exclusive', '1', 'requeueOnStall', requeue, 'maxAttempts', max_attempts,
         'runId', run_id, 'instanceId', '', 'fence', '0', 'claimedAt', '0', 'leaseUntil', '0')
-      redis.call('SADD', runs_key(key), run_id)
+      redis.call('ZADD', runs_key(key), 0, run_id)
       to_pending(key, run_id, slot_s, '1', 'slot', 1)
       -- The buffered slot counts toward the limit now, so no later slot can be
       -- claimed past it while this one waits. No notification: it is blocked
@@ -81,10 +98,15 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
     update_job(jk, slot_s, next_run_at, 'completed', last)
     redis.call('HINCRBY', jk, 'skippedCount', 1)
     push_history(key, {
-      runId = run_id, id = run_id, kind = 'slot', scheduledAt = slot_s, outcome = 'skipped',
+      runId = run_id, id = run_id, kind = 'slot', scheduledAt = slot_s, outcome = 'skipped', reason = 'overlap',
       instanceId = instance_id, attempt = '1',
     }, history_limit)
     return { 'skipped' }
+  end
+
+  if job.rateKey then
+    local wait = take_rate(job.rateKey, tonumber(job.rateMax), tonumber(job.ratePer), now, run_id)
+    if wait > 0 then return { 'limited', fmt(wait) } end
   end
 
   -- The common path, fused: one write of the job's fields (what
@@ -98,14 +120,14 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
   redis.call('HSET', run_key(key, run_id), 'kind', 'slot', 'scheduledAt', slot_s, 'dueAt', slot_s, 'attempt', '1',
     'exclusive', exclusive, 'requeueOnStall', requeue, 'maxAttempts', max_attempts,
     'state', 'active', 'runId', run_id, 'instanceId', instance_id, 'fence', fence, 'claimedAt', now_s, 'leaseUntil', lease)
-  redis.call('SADD', runs_key(key), run_id)
+  redis.call('ZADD', runs_key(key), 0, run_id)
   redis.call('ZADD', ACTIVE, lease, run_ref(key, run_id))
   return { 'claimed', run_id, run_id, 'slot', slot_s, '1', false, exclusive, fence, now_s }
 end
 
 local out = {}
-for i = 3, #ARGV, 10 do
+for i = 3, #ARGV, 11 do
   out[#out + 1] = claim(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6],
-    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9])
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
 end
 return out

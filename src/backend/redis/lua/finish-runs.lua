@@ -21,6 +21,9 @@
   The history's finishedAt is Redis time minus endedMsAgo, startedAt that
   minus durationMs: every instant is Redis's, never the caller's clock.
 
+  A run `cancelRun` was called on (cancelRequested) is finished with the
+  outcome sent, never put back to pending, and kept as done until the sweep.
+
   Output: per run, in order, 1 when recorded, 0 (nothing changed) when the
   run is not active with that fencing token.
 
@@ -42,7 +45,7 @@ end
 local function finish(key, id, fencing_token, instance_id, outcome, has_error, error_text, duration_ms, ended_ms_ago,
                       retry_in_ms, requeue_in_ms)
   local jk, rk = job_key(key), run_key(key, id)
-  local r = hmget(rk, 'state', 'fence', 'runId', 'kind', 'scheduledAt', 'attempt', 'exclusive')
+  local r = hmget(rk, 'state', 'fence', 'runId', 'kind', 'scheduledAt', 'attempt', 'exclusive', 'cancelRequested')
   if r.state ~= 'active' or tonumber(r.fence) ~= tonumber(fencing_token) then return 0 end
   local finished = finished_now() - math.max(0, tonumber(ended_ms_ago))
   local duration = math.max(0, tonumber(duration_ms))
@@ -83,7 +86,10 @@ local function finish(key, id, fencing_token, instance_id, outcome, has_error, e
   -- The end of an exclusive run lets the earliest waiting one of its job into
   -- the due index (promote reads nothing when none waits).
   local wake = r.exclusive == '1' and tonumber(job.pendingExclusive or '0') > 0 and promote(key)
-  if retry_in_ms ~= '' then
+  if r.cancelRequested then
+    -- cancelRun asked for it: it ends here, whatever the caller would retry.
+    retire(key, id, r.kind, outcome, finished_now(), true)
+  elseif retry_in_ms ~= '' then
     local attempt = tonumber(r.attempt) + 1
     redis.call('HSET', rk, 'attempt', fmt(attempt))
     to_pending(key, id, fmt(now + tonumber(retry_in_ms)), r.exclusive, r.kind, attempt)

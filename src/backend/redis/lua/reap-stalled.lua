@@ -2,7 +2,7 @@
   reapStalledRuns: finds active runs whose lease expired (by Redis time),
   records each as `stalled`, and puts it back to pending (attempt + 1, due
   now) when it asked for that at claim time and has attempts left;
-  otherwise finishes it.
+  otherwise finishes it (always when `cancelRun` was called on it).
 
   KEYS[1]  {p}:active   ZSET active run ref -> leaseUntil
   KEYS[2]  {p}:pending  ZSET pending run -> dueAt
@@ -43,7 +43,7 @@ for _, ref in ipairs(batch) do
   local key, id = split_ref(ref)
   local rk = run_key_of(ref)
   local r = hmget(rk, 'state', 'kind', 'scheduledAt', 'attempt', 'exclusive', 'requeueOnStall', 'maxAttempts',
-    'runId', 'instanceId', 'claimedAt', 'leaseUntil')
+    'runId', 'instanceId', 'claimedAt', 'leaseUntil', 'cancelRequested')
   if r.state ~= 'active' then
     redis.call('ZREM', KEYS[1], ref)
   else
@@ -59,13 +59,13 @@ for _, ref in ipairs(batch) do
     redis.call('HSET', jk, 'lastOutcome', 'stalled', 'lastError', err)
     if deactivate(key, id, r.exclusive) then wake = true end
     local attempt = tonumber(r.attempt)
-    local requeued = r.requeueOnStall == '1' and attempt < tonumber(r.maxAttempts)
+    local requeued = r.requeueOnStall == '1' and attempt < tonumber(r.maxAttempts) and not r.cancelRequested
     if requeued then
       redis.call('HSET', rk, 'attempt', fmt(attempt + 1))
       to_pending(key, id, now_s, r.exclusive, r.kind, attempt + 1)
       wake = true
     else
-      retire(key, id, r.kind, 'stalled', now)
+      retire(key, id, r.kind, 'stalled', now, r.cancelRequested)
     end
     local n = #out
     out[n + 1] = key

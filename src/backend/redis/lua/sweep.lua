@@ -1,5 +1,6 @@
 --[[
-  sweep: deletes finished one-off runs older than retentionMs, jobs (with
+  sweep: deletes finished runs kept (one-off runs, cancelled runs) older
+  than retentionMs (and their trigger-id entries), jobs (with
   their runs and history) not seen registered for orphanTimeoutMs unless a
   run of theirs is active, and tombstones older than orphanTimeoutMs.
 
@@ -29,8 +30,11 @@ local job_cutoff = '(' .. fmt(job_cutoff_n)
 local runs_deleted = 0
 for _, ref in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', run_cutoff, 'LIMIT', 0, max)) do
   local key, id = split_ref(ref)
+  if redis.call('HGET', run_key_of(ref), 'kind') == 'trigger' then
+    forget_trigger_id(redis.call('HGET', job_key(key), 'tenant') or '', key, id)
+  end
   redis.call('DEL', run_key_of(ref))
-  redis.call('SREM', runs_key(key), id)
+  redis.call('ZREM', runs_key(key), id)
   redis.call('ZREM', KEYS[1], ref)
   runs_deleted = runs_deleted + 1
 end
@@ -53,7 +57,7 @@ while jobs_deleted < max do
       spared = spared + 1
     else
       -- The runs of orphaned jobs have a budget of their own per call.
-      local before = redis.call('SCARD', runs_key(key))
+      local before = redis.call('ZCARD', runs_key(key))
       if delete_job(key, orphan_runs_left) then
         jobs_deleted = jobs_deleted + 1
         orphan_runs_left = orphan_runs_left - before
