@@ -150,11 +150,13 @@ export interface SlotClaim {
   requeueOnStall: boolean;
   maxAttempts: number;
   /**
-   * `excluded`: the slot matches one of the job's exclusions. It is consumed
-   * without running (it does not count toward `limit`) and recorded as
-   * `skipped` with reason `excluded`; the result is `skipped`.
+   * Consume the slot without running it (it does not count toward `limit`)
+   * and record it as `skipped` with this reason; the result is `skipped`.
+   * `excluded`: the slot matches one of the job's exclusions.
+   * `rate-limited`: the job's rate limit has had no room for the slot until
+   * its next slot was due (the claimer decides; the store records it once).
    */
-  skip?: 'excluded';
+  skip?: 'excluded' | 'rate-limited';
 }
 
 /** What a slot claim came to: claimed (the run to execute), skipped, already taken, or too early. */
@@ -279,7 +281,7 @@ export interface StalledRun {
 /** One run in a job's history as the backend stores it (times in backend milliseconds). */
 export interface HistoryEntry {
   /**
-   * Why a slot was skipped (`overlap`, `paused`, `excluded`), or what changed a
+   * Why a slot was skipped (`overlap`, `paused`, `excluded`, `rate-limited`), or what changed a
    * run that did not run (`cancelled`: `cancel`, or `abort` for a running one;
    * `rescheduled`: the previous `scheduledAt`, epoch ms as text); else null.
    */

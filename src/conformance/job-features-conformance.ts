@@ -11,7 +11,8 @@ const WINDOW = 400;
  * What a job definition asks of the backend beyond its schedule: a run on
  * start (`runOnStart`, once per fleet), rate limits (`rateLimit`, in slot
  * claims and due-run claims, shared by key) and slots skipped by an exclusion
- * (`skip: 'excluded'`), plus the reason recorded with each skip.
+ * (`skip: 'excluded'`) or by a rate limit with no room before the next slot
+ * (`skip: 'rate-limited'`), plus the reason recorded with each skip.
  */
 export function describeJobFeatures(suite: BackendSuiteContext): void {
   const { upsert, slotClaim, claimOk, enqueue, ids, stored } = suite;
@@ -203,6 +204,25 @@ export function describeJobFeatures(suite: BackendSuiteContext): void {
       await claimOk('/ex-rl', now - 3_000, { overlap: 'allow' });
       expect((await backend.claimSlot(slotClaim('/ex-rl', now - 2_000, { overlap: 'allow', skip: 'excluded' }))).status).toBe('skipped');
       expect((await backend.history('/ex-rl', 1))[0]).toMatchObject({ outcome: 'skipped', reason: 'excluded' });
+    });
+  });
+
+  describe('slots skipped by the rate limit', () => {
+    it('are consumed, recorded once with reason rate-limited, not counted toward limit, and take no room', async () => {
+      const now = await backend.time();
+      await upsert('/rl-skip', { rateLimit: limit(2, 'rl-skip') });
+      await claimOk('/rl-skip', now - 4_000, { overlap: 'allow' });
+      const claim = slotClaim('/rl-skip', now - 3_000, { overlap: 'allow', skip: 'rate-limited', instanceId: 'instance-b' });
+      expect(await backend.claimSlot(claim)).toEqual({ status: 'skipped' });
+      expect((await backend.history('/rl-skip', 1))[0]).toMatchObject({ runId: claim.runId, outcome: 'skipped', reason: 'rate-limited', instanceId: 'instance-b' });
+      expect(await stored('/rl-skip')).toMatchObject({ lastSlot: now - 3_000, slotCount: 1, skippedCount: 1 });
+      // Recorded once: another instance's skip or claim of the same slot is taken.
+      expect((await backend.claimSlot(slotClaim('/rl-skip', now - 3_000, { overlap: 'allow', skip: 'rate-limited' }))).status).toBe('taken');
+      expect((await backend.claimSlot(slotClaim('/rl-skip', now - 3_000, { overlap: 'allow' }))).status).toBe('taken');
+      // The skip took no room: the second place of the window is still free, the third is not.
+      await claimOk('/rl-skip', now - 2_000, { overlap: 'allow' });
+      expect((await backend.claimSlot(slotClaim('/rl-skip', now - 1_000, { overlap: 'allow' }))).status).toBe('limited');
+      expect(await stored('/rl-skip')).toMatchObject({ slotCount: 2, skippedCount: 1 });
     });
   });
 

@@ -28,8 +28,12 @@ export interface SchedulerEvents {
    * 'running'` on the instance whose run was aborted by `cancel(id, { abort: true })`.
    */
   'run:cancelled': Omit<RunEvent, 'runId'> & { runId: string | null; while: 'pending' | 'running' };
-  /** A slot passed without a run: a run of the job was active (`overlap`), the job is paused, or the slot matches an exclusion (`excluded`). */
-  'run:skipped': { name: string; tenantId: string | undefined; scheduledAt: Date; reason: 'overlap' | 'paused' | 'excluded' };
+  /**
+   * A slot passed without a run: a run of the job was active (`overlap`), the
+   * job is paused, the slot matches an exclusion (`excluded`), or the job's
+   * rate limit had no room for it before its next slot was due (`rate-limited`).
+   */
+  'run:skipped': { name: string; tenantId: string | undefined; scheduledAt: Date; reason: 'overlap' | 'paused' | 'excluded' | 'rate-limited' };
   'run:stalled': { name: string; tenantId: string | undefined; id: string; kind: 'slot' | 'trigger'; scheduledAt: Date; attempt: number; instanceId: string; requeued: boolean };
   'lock:lost': RunEvent & { error: Error };
   'backend:down': { error: Error };

@@ -186,9 +186,16 @@ export class JobTimeline {
   /**
    * Claims one slot and runs it if this instance won. Never rejects. Unless
    * `now`, an instance that is not the slot's preferred one (see
-   * `Membership`) lets the preferred one go first.
+   * `Membership`) lets the preferred one go first. `rateLimited`: the rate
+   * limit had no room for the slot until its next slot: record it skipped.
    */
-  private async dispatchSlot(entry: JobEntry, slot: number, overlap: NormalizedJob['overlap'] | 'queue', now = false): Promise<void> {
+  private async dispatchSlot(
+    entry: JobEntry,
+    slot: number,
+    overlap: NormalizedJob['overlap'] | 'queue',
+    now = false,
+    rateLimited = false,
+  ): Promise<void> {
     const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
     if (delay > 0) {
       this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), delay);
@@ -201,6 +208,7 @@ export class JobTimeline {
       let result;
       const runId = newRunId();
       const excluded = job.exclusions?.matches(slot) === true;
+      const skip = excluded ? ('excluded' as const) : rateLimited ? ('rate-limited' as const) : undefined;
       try {
         result = await this.claims.call({
           key: job.key,
@@ -213,7 +221,7 @@ export class JobTimeline {
           nextRunAt: entry.nextSlot,
           requeueOnStall: job.misfire !== 'skip',
           maxAttempts: stallAttempts(job),
-          ...(excluded ? { skip: 'excluded' as const } : {}),
+          ...(skip === undefined ? {} : { skip }),
         });
       } catch (error) {
         this.unanswered.failed([runId], error);
@@ -226,20 +234,27 @@ export class JobTimeline {
           await this.runner.run(job, result.run);
           return;
         case 'skipped':
-          // An excluded slot is not a run lost to overlap: it has its own reason and no skip count.
+          // An excluded slot was never meant to run: it has its own reason and no skip count.
           if (!excluded) this.metrics.runSkipped(job.name, job.tenantId);
-          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: excluded ? 'excluded' : 'overlap' });
+          this.events.emit('run:skipped', { name: job.name, tenantId: job.tenantId, scheduledAt: new Date(slot), reason: skip ?? 'overlap' });
           return;
         case 'early':
           // Our clock is ahead of the backend's: come back when the slot is due there.
           this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
           return;
-        case 'limited':
+        case 'limited': {
           // The rate limit is used up: nothing was claimed, so the slot waits
-          // (never dropped) and its start shows the wait as lateness.
+          // for room and its start shows the wait as lateness. It waits no
+          // later than its next slot: a slot still waiting then would be
+          // passed by that one (whose claim makes it taken), unrecorded, so
+          // it is recorded skipped with reason rate-limited instead.
           this.metrics.rateLimitWait(job.rateLimit?.key ?? '', result.retryInMs);
-          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
+          const following = nextAfter(job, slot);
+          const giveUp = following !== null && this.clock.now() + result.retryInMs >= following;
+          if (giveUp) void this.dispatchSlot(entry, slot, overlap, true, true);
+          else this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
           return;
+        }
         case 'completed':
           this.cancelSlots(entry);
           return;

@@ -65,6 +65,13 @@ export interface RunHistoryEntry {
   /** Null while the run is in flight. */
   finishedAt: Date | null;
   outcome: RunOutcome;
+  /**
+   * Why a slot was skipped (`overlap`, `paused`, `excluded`, `rate-limited`),
+   * or what changed a run that did not run (`cancelled`: `cancel`, or `abort`
+   * for a running one; `rescheduled`: the previous `scheduledAt`, epoch ms as
+   * text); else null.
+   */
+  reason: string | null;
   /** The error text of a failed run (at most 8 KiB), else null. */
   error: string | null;
   /** The instance that ran (or skipped) it. */

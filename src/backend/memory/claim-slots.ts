@@ -33,13 +33,13 @@ export function claimSlot(
     return { status: 'paused' };
   }
 
-  if (claim.skip === 'excluded') {
+  if (claim.skip !== undefined) {
     // Consumed like a skip, but not counted toward the limit: it never ran.
     job.lastSlot = claim.slot;
     job.nextRunAt = claim.nextRunAt;
     job.act().skippedCount++;
     if (claim.nextRunAt === null) job.completed = true;
-    runs.pushHistory(job, skippedEntry(claim, 'excluded'));
+    runs.pushHistory(job, skippedEntry(claim, claim.skip));
     return { status: 'skipped' };
   }
 
@@ -105,7 +105,7 @@ export function claimSlot(
 }
 
 /** The history entry of a slot consumed without running. */
-function skippedEntry(claim: SlotClaim, reason: 'overlap' | 'excluded'): HistoryEntry {
+function skippedEntry(claim: SlotClaim, reason: 'overlap' | NonNullable<SlotClaim['skip']>): HistoryEntry {
   return {
     runId: claim.runId,
     id: claim.runId,

@@ -97,7 +97,7 @@ export function encodeSlotClaim(claim: SlotClaim): ScriptArg[] {
     nullableArg('claimSlot', 'nextRunAt', claim.nextRunAt),
     claim.requeueOnStall ? '1' : '0',
     numArg('claimSlot', 'maxAttempts', claim.maxAttempts),
-    claim.skip === 'excluded' ? 'excluded' : '',
+    claim.skip === 'excluded' || claim.skip === 'rate-limited' ? claim.skip : '',
   ];
 }
 

@@ -103,6 +103,36 @@ describe('rate limits', () => {
     expect(metrics.count('rateLimitWait')).toBeGreaterThanOrEqual(1);
     expect(metrics.snapshot().lateness.max).toBeGreaterThanOrEqual(10_000);
   });
+
+  it('a slot that finds no room before its next slot is recorded skipped (rate-limited), never passed over unrecorded', async () => {
+    world = createWorld();
+    const { scheduler, metrics } = world.instance();
+    const { calls, handler } = recorder(world.clock);
+    const skipped: Array<SchedulerEvents['run:skipped']> = [];
+    scheduler.on('run:skipped', (e) => skipped.push(e));
+    // One place per 150 s for two jobs on every minute: each minute one slot of the two gets in at most.
+    const rateLimit = { key: 'platform:x', max: 1, perMs: 150_000 };
+    await scheduler.register({ name: 'a', schedule: '* * * * *', rateLimit, handler });
+    await scheduler.register({ name: 'b', schedule: '* * * * *', rateLimit, handler });
+    await scheduler.start();
+    await world.clock.advanceTo('2026-01-01T00:10:30Z');
+
+    // Every slot of both jobs from 00:01 to 00:10 either ran or was recorded skipped, once.
+    const ran = calls.map((c) => `${c.ctx.name}@${iso(c.ctx.scheduledAt.getTime())}`);
+    const passed = skipped.map((e) => `${e.name}@${iso(e.scheduledAt.getTime())}`);
+    expect(skipped.every((e) => e.reason === 'rate-limited')).toBe(true);
+    const all = [...ran, ...passed].sort();
+    const expected = ['a', 'b'].flatMap((name) => Array.from({ length: 10 }, (_, i) => `${name}@${iso(Date.parse('2026-01-01T00:01:00Z') + i * 60_000)}`)).sort();
+    expect(all).toEqual(expected);
+    // The limit held: starts at least 150 s apart.
+    const starts = calls.map((c) => c.at).sort((x, y) => x - y);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(150_000);
+    expect(ran.length).toBeGreaterThanOrEqual(4);
+    // History says why, and the skips are counted.
+    const history = [...(await scheduler.history('a')), ...(await scheduler.history('b'))].filter((h) => h.outcome === 'skipped');
+    expect(history.map((h) => h.reason)).toEqual(passed.map(() => 'rate-limited'));
+    expect(metrics.count('runSkipped')).toBe(passed.length);
+  });
 });
 
 describe('lock groups', () => {

@@ -14,7 +14,8 @@
     job key, slot (epoch ms), runId (also the run's id), instanceId, leaseMs,
     the claimer's definitionHash, overlap ('skip' | 'buffer-one' | 'allow' |
     'queue'), nextRunAt ('' = null), requeueOnStall ('1'|'0'), maxAttempts,
-    skip ('' | 'excluded': consume the slot without running it)
+    skip ('' | 'excluded' | 'rate-limited': consume the slot without running
+    it, recorded as skipped with that reason)
 
   Output: one reply per claim, in order, by status (first element):
     { 'removed' } | { 'taken' } | { 'completed' } | { 'paused' } | { 'skipped' }
@@ -26,8 +27,9 @@
   The slot is compared with Redis server time, never the caller's clock.
   A job with a rate limit (rateKey, rateMax, ratePer in its hash) starts the
   run only when its window has room (common.lua `take_rate`); otherwise the
-  claim answers 'limited' and changes nothing. An excluded slot is consumed
-  like a skip, without counting toward the limit.
+  claim answers 'limited' and changes nothing. A slot claimed with a skip
+  reason (excluded, or rate-limited until its next slot) is consumed like a
+  skip, without counting toward the limit.
 ]]
 --- @include "common"
 
@@ -66,12 +68,12 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
     return { 'paused' }
   end
 
-  if skip == 'excluded' then
+  if skip == 'excluded' or skip == 'rate-limited' then
     -- Consumed without running and without counting toward `limit`.
     update_job(jk, slot_s, next_run_at, 'completed', last)
     redis.call('HINCRBY', jk, 'skippedCount', 1)
     push_history(key, {
-      runId = run_id, id = run_id, kind = 'slot', scheduledAt = slot_s, outcome = 'skipped', reason = 'excluded',
+      runId = run_id, id = run_id, kind = 'slot', scheduledAt = slot_s, outcome = 'skipped', reason = skip,
       instanceId = instance_id, attempt = '1',
     }, history_limit)
     return { 'skipped' }
