@@ -41,7 +41,16 @@ export class OutageRecovery {
     const entries = outage ? [...this.deps.jobs.values()] : [...this.deps.claimFailed];
     this.deps.claimFailed.clear();
     for (const entry of entries) entry.token++;
-    if (entries.length > 0) await this.deps.sync.syncJobs(entries, since);
+    try {
+      if (entries.length > 0) await this.deps.sync.syncJobs(entries, since);
+    } catch (error) {
+      // Their queued slots were just invalidated: until a re-plan succeeds
+      // nothing fires for them. The failure is reported and brings another
+      // recovery, which, when it finds the store only slow (not down),
+      // re-plans just the failed claims' jobs: these must be among them.
+      for (const entry of entries) this.deps.claimFailed.add(entry);
+      throw error;
+    }
     this.deps.pollDueRuns();
   }
 

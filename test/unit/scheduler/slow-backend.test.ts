@@ -122,6 +122,43 @@ describe('one backend call times out while the backend still answers', () => {
     expect((await a.scheduler.history('hog')).map((h) => h.outcome)).toEqual(['success']);
   });
 
+  it('a re-plan whose store call also times out is retried: the job keeps running, no slot passes unrecorded', async () => {
+    world = createWorld('2026-01-01T00:00:00.500Z');
+    // After start: one slot claim times out, then the re-plan's upsert does too (slow both times, never down).
+    let armed = false;
+    const failed: string[] = [];
+    const store = world.backend;
+    const backend = new Proxy(store, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (armed && (prop === 'claimSlots' || prop === 'upsertJobs') && !failed.includes(prop)) {
+            failed.push(prop);
+            return Promise.reject(new BackendUnavailableError(`${String(prop)}: Redis unreachable: Command timed out`));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const a = world.instance({ instanceId: 'a', pollIntervalMs: 1_000 }, { backend });
+    const downs: unknown[] = [];
+    a.scheduler.on('backend:down', (e) => downs.push(e));
+    const slots: number[] = [];
+    await a.scheduler.register({ name: 'tick', schedule: '* * * * * *', handler: (ctx) => void slots.push(ctx.scheduledAt.getTime()) });
+    await a.scheduler.start();
+    armed = true;
+    await world.clock.advance(8_000);
+
+    expect(failed).toEqual(['claimSlots', 'upsertJobs']);
+    expect(downs).toEqual([]);
+    // Every slot from :01 to :08 ran or was logged as dropped by the misfire policy; the later ones ran.
+    const start = Date.parse('2026-01-01T00:00:00.000Z');
+    const dropped = a.logger.entries.filter((l) => l.message === 'missed slots').reduce((n, l) => n + Number((l.fields as { dropped?: number }).dropped ?? 0), 0);
+    expect(new Set(slots).size + dropped).toBe(8);
+    expect(slots).toContain(start + 8_000);
+  });
+
   it('a load spike that also times out the first probe is not an outage when a probe answers within a second', async () => {
     world = createWorld('2026-01-01T00:00:00.500Z');
     // After start, the next slot claim and the next clock read (the probe's) time out, as under a spike.
