@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ActiveRunRef, CancelledRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
-import { CancelledError, ErrorCode, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { CancelledError, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
 import { storedErrorText } from '../errors/error-text.js';
 import { jobLabel, messages, runLabel } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
@@ -11,11 +11,10 @@ import { parseJobKey } from '../job/job-key.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
-import { CallBatcher } from './call-batcher.js';
 import { jitterOffset } from '../schedule/jitter.js';
 import { runLockName } from './lock-name.js';
 import { acquireRunLock } from './run-lock.js';
-import { UnrecordedOutcomes } from './unrecorded-outcomes.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
 
@@ -46,26 +45,21 @@ interface InFlight {
 export class RunRunner {
   private readonly inFlight = new Set<InFlight>();
   private shutdown = shutdownController();
-  /** Outcomes of runs that end in the same turn go to the backend in one call. */
-  private readonly finishes: CallBatcher<RunFinish, boolean>;
-  /** Outcomes that met an outage, sent again by `recordKept` once the backend is back. */
-  private readonly unrecorded: UnrecordedOutcomes;
-  /** Sends kept outcomes again after a failure that was not an outage (nothing else would). */
-  private resend: ReturnType<Clock['setTimeout']> | undefined;
+  /** Outcomes go to the backend through it, batched, and are kept when it does not take them. */
+  private readonly outcomes: OutcomeRecorder;
 
   constructor(private readonly deps: RunRunnerDeps) {
-    this.finishes = new CallBatcher('finishRuns', (finishes) => deps.backend.finishRuns(finishes));
-    this.unrecorded = new UnrecordedOutcomes((finish) => this.finishes.call(finish), deps.clock, this.deps.logger);
+    this.outcomes = new OutcomeRecorder(deps);
   }
 
   /** Outcomes waiting for the backend to come back. */
   get keptOutcomes(): number {
-    return this.unrecorded.size;
+    return this.outcomes.kept;
   }
 
   /** Records the outcomes kept during an outage. Rejects (keeping them) when the backend is still out of reach. */
   recordKept(): Promise<void> {
-    return this.unrecorded.flush();
+    return this.outcomes.recordKept();
   }
 
   /** Runs whose outcome is not recorded yet, or whose handler has not settled. */
@@ -144,9 +138,7 @@ export class RunRunner {
 
   /** Stops refreshing and releases every lock still held (handlers that never settled). */
   async releaseAll(): Promise<void> {
-    // The stop records what is kept itself; a resend after it would meet a closed backend.
-    if (this.resend !== undefined) this.deps.clock.clearTimeout(this.resend);
-    this.resend = undefined;
+    this.outcomes.stopResending();
     await Promise.all(
       [...this.inFlight].map(async (entry) => {
         await entry.keeper?.stop();
@@ -289,18 +281,14 @@ export class RunRunner {
       retryInMs,
       requeueInMs,
     };
-    try {
-      const recorded = await this.finishes.call(finish);
-      if (!recorded) {
-        this.deps.logger.warn('run outcome not recorded: the run was reaped as stalled or the job was removed', {
-          job: job.name,
-          tenantId: job.tenantId,
-          runId: claimed.runId,
-          outcome: result.outcome,
-        });
-      }
-    } catch (error) {
-      this.notRecorded(finish, endedAt, error, { job: job.name, tenantId: job.tenantId, runId: claimed.runId });
+    const recorded = await this.outcomes.record(finish, endedAt, { job: job.name, tenantId: job.tenantId, runId: claimed.runId });
+    if (recorded === false) {
+      this.deps.logger.warn('run outcome not recorded: the run was reaped as stalled or the job was removed', {
+        job: job.name,
+        tenantId: job.tenantId,
+        runId: claimed.runId,
+        outcome: result.outcome,
+      });
     }
 
     if (result.outcome === 'success') {
@@ -339,43 +327,7 @@ export class RunRunner {
       durationMs: 0,
       requeueInMs: dueInMs,
     };
-    try {
-      await this.finishes.call(finish);
-    } catch (error) {
-      this.notRecorded(finish, now, error, { job: job.name, tenantId: job.tenantId });
-    }
-  }
-
-  /**
-   * An outcome the backend did not take. It is kept, never dropped: a run
-   * left active would be reaped as `stalled` once its lease ran out, and a
-   * success run again. In an outage the health check sends it again once the
-   * backend answers (the reaper leaves the run alone for a lease after an
-   * outage, so it is recorded as what happened). Any other failure (a bad
-   * reply, a replica turned read-only in a failover) is not an outage, so the
-   * runner sends it again itself, once per `lockRefreshMs`, well inside the
-   * run's lease; sending twice is harmless (see `UnrecordedOutcomes`).
-   */
-  private notRecorded(finish: RunFinish, endedAt: number, error: unknown, fields: Record<string, unknown>): void {
-    this.deps.onBackendError(error);
-    this.unrecorded.keep(finish, endedAt);
-    if (SchedkitError.is(error, ErrorCode.BackendUnavailable)) {
-      this.deps.logger.warn('run outcome kept until the backend is back', { ...fields, outcome: finish.outcome });
-      return;
-    }
-    this.deps.logger.error('could not record run outcome: kept, sent again shortly', { ...fields, err: error });
-    this.resendKept();
-  }
-
-  private resendKept(): void {
-    if (this.resend !== undefined) return;
-    this.resend = this.deps.clock.setTimeout(() => {
-      this.resend = undefined;
-      this.unrecorded.flush().catch((error: unknown) => {
-        this.deps.onBackendError(error);
-        if (!SchedkitError.is(error, ErrorCode.BackendUnavailable)) this.resendKept();
-      });
-    }, this.deps.config.lockRefreshMs);
+    await this.outcomes.record(finish, now, { job: job.name, tenantId: job.tenantId });
   }
 }
 

@@ -39,25 +39,8 @@ import type {
   TriggeredRun,
 } from './types.js';
 
-export type {
-  BackfillOptions,
-  BackfillResult,
-  CancelOptions,
-  HistoryOptions,
-  JobInfo,
-  ListRunsOptions,
-  RegisteredJob,
-  RemoveOptions,
-  RescheduleOptions,
-  RunHistoryEntry,
-  RunInfo,
-  RunList,
-  RunOptions,
-  SchedulerDeps,
-  SchedulerState,
-  TenantOptions,
-  TriggeredRun,
-};
+// The facade's argument and result types, for callers that import the facade.
+export type * from './types.js';
 
 /**
  * The runtime handle: register jobs, trigger one-off runs, pause, resume,

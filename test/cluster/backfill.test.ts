@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { elapse, waitFor, Workers } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { randomPrefix } from '../helpers/redis-server.js';
+import { elapse, useCluster, waitFor } from './workers.js';
 import type { WorkerSpec } from './worker.js';
 
 // Issue 12: backfill is idempotent. Three instances backfill the same 20
@@ -13,15 +13,8 @@ import type { WorkerSpec } from './worker.js';
 const MINUTE = 60_000;
 const SLOTS = 20;
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await workers.killAll();
-  await redis?.stop();
-});
+const cluster = useCluster();
+const { workers } = cluster;
 
 describe('cluster: backfill from 4 instances', () => {
   it('runs each slot of the range once, however many instances call it and however often', async () => {
@@ -35,7 +28,7 @@ describe('cluster: backfill from 4 instances', () => {
     const again = together + 6_000;
     const spec = (i: number, atMs: number): WorkerSpec => ({
       instanceId: `node-${i}`,
-      redisUrl: redis.url,
+      redisUrl: cluster.redis.url,
       prefix,
       jobs,
       backfills: [{ job: 'ledger', from, to, atMs }],

@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, Workers } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { randomPrefix } from '../helpers/redis-server.js';
+import { duplicateSlots, elapse, useCluster } from './workers.js';
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await workers.killAll();
-  await redis?.stop();
-});
+const cluster = useCluster();
+const { workers } = cluster;
 
 describe('cluster: 4 instances, 50 jobs every second, 20 s', () => {
   it('runs every slot exactly once, never overlapping, on every instance', async () => {
     const prefix = randomPrefix('exactly-once');
     const jobs = [{ name: 'tick', count: 50, schedule: '* * * * * *', durationMs: 50 }];
     await Promise.all(
-      [1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: redis.url, prefix, jobs })),
+      [1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: cluster.redis.url, prefix, jobs })),
     );
     const from = Math.ceil(Date.now() / 1000) * 1000 + 2_000; // every instance up and known to the others
     await elapse(20_000);

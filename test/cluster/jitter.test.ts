@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jobKey } from '../../src/job/job-key.js';
 import { jitterOffset } from '../../src/schedule/jitter.js';
-import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, Workers } from './workers.js';
+import { randomPrefix } from '../helpers/redis-server.js';
+import { duplicateSlots, elapse, useCluster } from './workers.js';
 
 // Issue 12: schedule jitter is equal on every instance. Six jobs every 2 s
 // with `jitterMs: 1500`, on 4 instances: each slot is claimed first by the
@@ -18,21 +18,14 @@ const LATE_BOUND_MS = 400;
 /** How early: every instance aligns to Redis's clock, on this same machine. */
 const EARLY_BOUND_MS = 50;
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await workers.killAll();
-  await redis?.stop();
-});
+const cluster = useCluster();
+const { workers } = cluster;
 
 describe('cluster: schedule jitter on 4 instances', () => {
   it('runs each slot once, at the slot plus the offset every instance computes', async () => {
     const prefix = randomPrefix('jitter');
     const jobs = [{ name: 'spread', count: 6, schedule: '*/2 * * * * *', jitterMs: JITTER_MS, durationMs: 20 }];
-    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: redis.url, prefix, jobs })));
+    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: cluster.redis.url, prefix, jobs })));
     const from = Math.ceil((Date.now() + 2_000) / 2_000) * 2_000; // every instance up and known to the others
     await elapse(16_000);
     const to = Math.floor((Date.now() - JITTER_MS - 1_000) / 2_000) * 2_000; // slots whose jittered start has passed

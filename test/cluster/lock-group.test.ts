@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, runSpans, Workers, type RunSpan } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { randomPrefix } from '../helpers/redis-server.js';
+import { duplicateSlots, elapse, runSpans, useCluster, type RunSpan } from './workers.js';
 
 // Issue 12: a lock group is exclusive across 4 processes. Three jobs share
 // `lockKey: 'tenant-acme'` and fire at the same second, each working 200 ms:
@@ -9,15 +9,8 @@ import { duplicateSlots, elapse, runSpans, Workers, type RunSpan } from './worke
 // the same slots without the key shows that overlap is what those slots
 // produce when nothing holds them apart.
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await workers.killAll();
-  await redis?.stop();
-});
+const cluster = useCluster();
+const { workers } = cluster;
 
 const overlapping = (a: RunSpan, b: RunSpan): boolean => a.start < b.end && b.start < a.end;
 
@@ -28,7 +21,7 @@ describe('cluster: a lock group across 4 instances', () => {
       { name: 'acme', count: 3, schedule: '* * * * * *', durationMs: 200, lockKey: 'tenant-acme' },
       { name: 'solo', schedule: '* * * * * *', durationMs: 200 },
     ];
-    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: redis.url, prefix, jobs })));
+    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: cluster.redis.url, prefix, jobs })));
     const from = Math.ceil(Date.now() / 1000) * 1000 + 2_000; // every instance up and known to the others
     await elapse(14_000);
     // Slots whose three serialized runs (600 ms, plus lock hand-overs) had time to end.

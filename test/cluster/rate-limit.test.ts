@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, mostInWindow, Workers } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { randomPrefix } from '../helpers/redis-server.js';
+import { duplicateSlots, elapse, mostInWindow, useCluster } from './workers.js';
 
 // Issue 12: a rate limit is held across 4 processes within 5 % of `max`.
 // Fourteen jobs every second share one key limited to 20 starts per 2 s:
@@ -25,21 +25,14 @@ const START_LAG_MS = 250;
 /** 5 % over `max`, as the promise says. */
 const MOST_PER_WINDOW = Math.floor(MAX * 1.05);
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await workers.killAll();
-  await redis?.stop();
-});
+const cluster = useCluster();
+const { workers } = cluster;
 
 describe('cluster: a rate limit shared by 4 instances', () => {
   it('starts at most max runs in any window, and reaches max over the run', async () => {
     const prefix = randomPrefix('rate-limit');
     const jobs = [{ name: 'post', count: 14, schedule: '* * * * * *', durationMs: 20, rateLimit: { key: 'platform-x', max: MAX, perMs: PER_MS } }];
-    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: redis.url, prefix, jobs })));
+    await Promise.all([1, 2, 3, 4].map((i) => workers.start({ instanceId: `node-${i}`, redisUrl: cluster.redis.url, prefix, jobs })));
     await elapse(22_000);
     const stoppedAt = Date.now();
     await workers.stopAll();

@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, Workers } from './workers.js';
+import { describe, expect, it } from 'vitest';
+import { randomPrefix } from '../helpers/redis-server.js';
+import { duplicateSlots, elapse, useCluster } from './workers.js';
 
-let redis: RedisServer;
-const workers = new Workers();
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await workers.killAll();
-  await redis?.stop();
-});
+const cluster = useCluster();
+const { workers } = cluster;
 
 describe('cluster: a rolling deploy that changes a schedule', () => {
   it('adopts the newest definition everywhere, logs the change once, and never runs a slot twice', async () => {
@@ -18,14 +11,14 @@ describe('cluster: a rolling deploy that changes a schedule', () => {
     const v1 = [{ name: 'report', schedule: '*/2 * * * * *' }];
     const v2 = [{ name: 'report', schedule: '*/3 * * * * *' }];
     const old = await Promise.all(
-      [1, 2, 3].map((i) => workers.start({ instanceId: `v1-${i}`, redisUrl: redis.url, prefix, jobs: v1 })),
+      [1, 2, 3].map((i) => workers.start({ instanceId: `v1-${i}`, redisUrl: cluster.redis.url, prefix, jobs: v1 })),
     );
     await elapse(4_000);
     let firstNewAt = 0;
     for (let i = 0; i < 3; i++) {
       old[i]!.signal('SIGTERM');
       await old[i]!.waitForExit(15_000);
-      await workers.start({ instanceId: `v2-${i + 1}`, redisUrl: redis.url, prefix, jobs: v2 });
+      await workers.start({ instanceId: `v2-${i + 1}`, redisUrl: cluster.redis.url, prefix, jobs: v2 });
       if (i === 0) firstNewAt = Date.now();
       await elapse(3_000);
     }

@@ -1,5 +1,7 @@
 import { RedisBackend, SchedulerClient } from 'schedkit';
+import { afterAll, beforeAll } from 'vitest';
 import { NodeProcess, type LogLine } from '../helpers/node-process.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import type { WorkerSpec } from './worker.js';
 
 /** Worker processes started by a test file, killed by pid when it ends. */
@@ -117,4 +119,28 @@ export async function openClient(redisUrl: string, prefix: string): Promise<{ cl
   await backend.connect();
   const client = new SchedulerClient({ backend, config: { instanceId: 'test-client' } });
   return { client, close: () => backend.close() };
+}
+
+/**
+ * A private redis-server and a set of worker processes for one test file:
+ * the server starts before its tests; after them the workers are killed
+ * (by pid) and the server stopped. Call it at the top level of the file.
+ */
+export function useCluster(): { readonly workers: Workers; readonly redis: RedisServer } {
+  const workers = new Workers();
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await workers.killAll();
+    await redis?.stop();
+  });
+  return {
+    workers,
+    get redis(): RedisServer {
+      if (redis === undefined) throw new Error('the redis-server of this file is not started yet (use it inside a test)');
+      return redis;
+    },
+  };
 }

@@ -10,13 +10,14 @@
  * | finish-runs.lua (`finish`) | `finishRun` (finish-runs.ts), after `MemoryBackend.findActive` |
  * | reap-stalled.lua | `reapStalled` (reap-stalled.ts), behind `OutageGrace` |
  * | release-claims.lua | `releaseClaims` (release-claims.ts) |
- * | cancel-run.lua, reschedule-run.lua | `cancelRun`, `rescheduleRun` (run-changes.ts), after `MemoryBackend.findRun` |
+ * | cancel-run.lua, reschedule-run.lua | `cancelRun`, `rescheduleRun` (run-changes.ts), after `findRun` (run-changes.ts) |
  * | list-runs.lua | `listRuns` (run-listing.ts) |
  * | get-run.lua | `MemoryBackend.getRun` (`findRun`, then `RunRecord.stored`) |
- * | enqueue-run.lua, upsert-jobs.lua, touch-jobs.lua, get-job.lua, list-jobs.lua, remove-job.lua, sweep.lua, heartbeat.lua, heartbeat-instance.lua, next-due.lua, time.lua | the `MemoryBackend` method of the same name |
+ * | sweep.lua | `sweep` (sweep.ts) |
+ * | enqueue-run.lua, upsert-jobs.lua, touch-jobs.lua, get-job.lua, list-jobs.lua, remove-job.lua, heartbeat.lua, heartbeat-instance.lua, next-due.lua, time.lua | the `MemoryBackend` method of the same name |
  * | common.lua `take_rate` (`{p}:rate:<key>` sorted sets) | `RateWindows.waitMs` then `.take` (rate-windows.ts) |
  * | common.lua `trigger_id_owner`, `forget_trigger_id` (`{p}:trigger-ids:<tenant>` hashes) | `TriggerIds.holder`, `.delete` (trigger-ids.ts) |
- * | upsert-jobs.lua `enqueue_on_start` | `MemoryBackend.enqueueOnStart` |
+ * | upsert-jobs.lua `enqueue_on_start`, enqueue-run.lua | `MemoryBackend.enqueueTrigger` |
  * | set-paused.lua | `MemoryBackend.setPaused`; a resume calls `PendingRuns.unpark` |
  * | common.lua `to_pending`, `promote` | `PendingRuns.toPending`, `PendingRuns.promote` (`place` = `wait_set` plus the move) |
  * | common.lua `activate`, `deactivate`, `retire`, `push_history` | `RunLedger.activate`, `.deactivate`, `.retire`, `.pushHistory` |
@@ -37,8 +38,9 @@ import { DefinitionRegistry } from './job-definition.js';
 import { copyRateLimit, JobState } from './job-state.js';
 import { RateWindows } from './rate-windows.js';
 import { reapStalled } from './reap-stalled.js';
+import { sweep } from './sweep.js';
 import { releaseClaims } from './release-claims.js';
-import { cancelRun, rescheduleRun } from './run-changes.js';
+import { cancelRun, findRun, rescheduleRun } from './run-changes.js';
 import { listRuns } from './run-listing.js';
 import { RunLedger } from './run-ledger.js';
 import { RunRecord } from './run-record.js';
@@ -159,7 +161,8 @@ export class MemoryBackend implements Backend {
         this.tombstones.delete(incoming.key);
         const job = new JobState(incoming, this.definitions.acquire(incoming), definedAt, now);
         this.jobs.set(incoming.key, job);
-        if (incoming.runOnStart != null) this.enqueueOnStart(job, incoming.runOnStart.maxAttempts, now);
+        // The on-start run: a one-off run due now, created with the job.
+        if (incoming.runOnStart != null) this.enqueueTrigger(job, 'on-start', now, now, undefined, incoming.runOnStart.maxAttempts);
         return { key: incoming.key, stored: job.snapshot(), created: true, definitionChanged: false, definedAt };
       }
       existing.lastSeenAt = now;
@@ -256,16 +259,12 @@ export class MemoryBackend implements Backend {
       );
     }
     const dueAt = run.dueAt ?? this.clock.now();
-    const record = new RunRecord(job, run.id, 'trigger', run.scheduledAt ?? dueAt, 1, false, run.params, true, run.maxAttempts);
-    job.act().records.set(record.id, record);
-    this.triggerIds.add(job, record.id);
-    this.runs.pending.toPending(record, dueAt);
-    this.runsChanged.notify();
+    const record = this.enqueueTrigger(job, run.id, run.scheduledAt ?? dueAt, dueAt, run.params, run.maxAttempts);
     return { run: record.summary(), created: true };
   }
 
   async getRun(lookup: RunLookup): Promise<StoredRun | null> {
-    return this.findRun(lookup)?.stored() ?? null;
+    return findRun(this.jobs, this.triggerIds, lookup)?.stored() ?? null;
   }
 
   async listRuns(query: RunQuery): Promise<RunPage> {
@@ -273,11 +272,11 @@ export class MemoryBackend implements Backend {
   }
 
   async cancelRun(cancel: RunCancel): Promise<RunCancelResult> {
-    return cancelRun(this.runs, this.cancelled, this.findRun(cancel), cancel, this.clock.now());
+    return cancelRun(this.runs, this.cancelled, findRun(this.jobs, this.triggerIds, cancel), cancel, this.clock.now());
   }
 
   async rescheduleRun(reschedule: RunReschedule): Promise<RunRescheduleResult> {
-    const result = rescheduleRun(this.runs, this.findRun(reschedule), reschedule, this.clock.now());
+    const result = rescheduleRun(this.runs, findRun(this.jobs, this.triggerIds, reschedule), reschedule, this.clock.now());
     if (result.status === 'rescheduled') this.runsChanged.notify();
     return result;
   }
@@ -343,30 +342,8 @@ export class MemoryBackend implements Backend {
   }
 
   async sweep(options: { retentionMs: number; orphanTimeoutMs: number }): Promise<SweepResult> {
-    const now = this.clock.now();
-    let runsDeleted = 0;
-    const runCutoff = now - options.retentionMs;
-    for (const record of this.runs.done) {
-      if (record.finishedAt === null || record.finishedAt >= runCutoff) continue;
-      this.runs.done.delete(record);
-      record.state = 'gone';
-      record.job.activity?.records.delete(record.id);
-      if (record.kind === 'trigger') this.triggerIds.delete(record.job, record.id);
-      runsDeleted++;
-    }
-    let jobsDeleted = 0;
-    const jobCutoff = now - options.orphanTimeoutMs;
-    // A periodic full pass over jobs: the orphan rule needs every lastSeenAt.
-    for (const job of this.jobs.values()) {
-      if (job.lastSeenAt >= jobCutoff) continue;
-      if (job.activity !== undefined && job.activity.active > 0) continue;
-      this.deleteJob(job);
-      jobsDeleted++;
-    }
-    for (const [key, at] of this.tombstones) {
-      if (at < jobCutoff) this.tombstones.delete(key);
-    }
-    return { runsDeleted, jobsDeleted };
+    const scope = { runs: this.runs, triggerIds: this.triggerIds, jobs: this.jobs, tombstones: this.tombstones, deleteJob: (job: JobState) => this.deleteJob(job) };
+    return sweep(scope, options, this.clock.now());
   }
 
   onRunsChanged(listener: () => void): () => void {
@@ -375,26 +352,20 @@ export class MemoryBackend implements Backend {
 
   // ---- internals ---------------------------------------------------------
 
-  /** The run `lookup` names: by job key, or a one-off run by tenant and id. */
-  private findRun(lookup: RunLookup): RunRecord | undefined {
-    const job = lookup.key !== undefined ? this.jobs.get(lookup.key) : this.triggerIds.holder(lookup.tenantId ?? '', lookup.id);
-    const record = job?.activity?.records.get(lookup.id);
-    if (record === undefined || record.state === 'gone') return undefined;
-    // By tenant, only one-off runs: slot runs are named by their job.
-    return lookup.key === undefined && record.kind !== 'trigger' ? undefined : record;
-  }
-
   /**
-   * The `on-start` run of a job just created: a one-off run due now. Every
-   * job's is named `on-start`, so it enters the tenant's one-off ids only
-   * when no other job holds that id there; the others are found by job key.
+   * Stores a pending one-off run. Its id enters the tenant's one-off ids
+   * unless another job holds it there: `enqueueRun` refused that case
+   * before; every job's on-start run is named `on-start`, and those that
+   * find the id taken are found by job key.
    */
-  private enqueueOnStart(job: JobState, maxAttempts: number, now: number): void {
-    const record = new RunRecord(job, 'on-start', 'trigger', now, 1, false, undefined, true, maxAttempts);
-    job.act().records.set(record.id, record);
-    if (this.triggerIds.holder(job.tenantId ?? '', record.id) === undefined) this.triggerIds.add(job, record.id);
-    this.runs.pending.toPending(record, now);
+  private enqueueTrigger(job: JobState, id: string, scheduledAt: number, dueAt: number, params: string | undefined, maxAttempts: number): RunRecord {
+    const record = new RunRecord(job, id, 'trigger', scheduledAt, 1, false, params, true, maxAttempts);
+    job.act().records.set(id, record);
+    const holder = this.triggerIds.holder(job.tenantId ?? '', id);
+    if (holder === undefined || holder === job) this.triggerIds.add(job, id);
+    this.runs.pending.toPending(record, dueAt);
     this.runsChanged.notify();
+    return record;
   }
 
   private findActive(ref: ActiveRunRef): RunRecord | undefined {

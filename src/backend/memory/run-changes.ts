@@ -1,13 +1,24 @@
 /**
  * Changes made to a run from outside its instance: `cancelRun` and
- * `rescheduleRun` (cancel-run.lua, reschedule-run.lua). Separate because each
+ * `rescheduleRun` (cancel-run.lua, reschedule-run.lua), after `findRun`. Separate because each
  * decides by the run's state (pending, retrying, running, finished) and writes
  * its own history entry, apart from the claim and finish paths.
  */
-import type { HistoryEntry, RunCancel, RunCancelResult, RunOutcome, RunReschedule, RunRescheduleResult } from '../backend.js';
+import type { HistoryEntry, RunCancel, RunCancelResult, RunLookup, RunOutcome, RunReschedule, RunRescheduleResult } from '../backend.js';
 import type { CancelledRunsNotifier } from './cancelled-runs-notifier.js';
+import type { JobState } from './job-state.js';
 import type { RunLedger } from './run-ledger.js';
 import { RunRecord } from './run-record.js';
+import type { TriggerIds } from './trigger-ids.js';
+
+/** The run `lookup` names: by job key, or a one-off run by tenant and id. */
+export function findRun(jobs: ReadonlyMap<string, JobState>, triggerIds: TriggerIds, lookup: RunLookup): RunRecord | undefined {
+  const job = lookup.key !== undefined ? jobs.get(lookup.key) : triggerIds.holder(lookup.tenantId ?? '', lookup.id);
+  const record = job?.activity?.records.get(lookup.id);
+  if (record === undefined || record.state === 'gone') return undefined;
+  // By tenant, only one-off runs: slot runs are named by their job.
+  return lookup.key === undefined && record.kind !== 'trigger' ? undefined : record;
+}
 
 /**
  * Cancels `record` (undefined: not found) at backend time `now`: a pending

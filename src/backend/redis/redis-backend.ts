@@ -28,13 +28,14 @@ import type {
 } from '../backend.js';
 import { RedisBackendConnection } from './backend-connection.js';
 import { FilterMirrors } from './filter-mirror.js';
-import { RedisKeys, isValidJobKey, isValidRunId } from './keys.js';
+import { RedisKeys, isValidJobKey } from './keys.js';
 import { resolveRedisBackendOptions, type RedisBackendOptions } from './redis-backend-options.js';
+import { finishRuns, heartbeat, reapStalledRuns, releaseClaims, RUN_BATCH } from './active-runs.js';
 import { cancelRun, enqueueRun, getRun, listRuns, rescheduleRun } from './run-management.js';
-import { encodeJobUpsert, encodeRunFinish, encodeRunRefs, encodeSlotClaim, numArg, stalledTextParts } from './script-args.js';
+import { encodeJobUpsert, encodeSlotClaim, numArg, stalledTextParts } from './script-args.js';
 import { unexpectedReply } from './script-errors.js';
-import { decodeDueRuns, decodeSlotClaim, decodeStalledRuns } from './script-replies.js';
-import { array, decodeHistoryEntry, decodeJob, num, optNum, optText, text, type ScriptArg } from './scripts.js';
+import { decodeDueRuns, decodeSlotClaim } from './script-replies.js';
+import { array, decodeHistoryEntry, decodeJob, num, optNum, text, type ScriptArg } from './scripts.js';
 
 export type { RedisBackendOptions } from './redis-backend-options.js';
 export { FILTER_CHUNK } from './filter-mirror.js';
@@ -45,10 +46,6 @@ const JOB_BATCH = 250;
 const LIST_PAGE = 500;
 /** Most runs, and most jobs, one sweep call deletes before it is called again. */
 const SWEEP_BATCH = 2_000;
-/** Most runs one removeJob call deletes, one reap call reaps, one resume call unparks. */
-const RUN_BATCH = 1_000;
-/** Active runs one releaseClaims call reads. */
-const RELEASE_SCAN = 2_000;
 
 /**
  * The `Backend` on Redis (standalone, Sentinel or Cluster): every operation
@@ -290,18 +287,7 @@ export class RedisBackend implements Backend {
   }
 
   async heartbeat(runs: readonly ActiveRunRef[], leaseMs: number): Promise<HeartbeatReply[]> {
-    return this.exec('heartbeat', async (client) => {
-      const lease = numArg('heartbeat', 'leaseMs', leaseMs);
-      const out: HeartbeatReply[] = runs.map(() => false);
-      const { args, positions } = encodeRunRefs(runs);
-      if (positions.length === 0) return out;
-      const reply = array(await client.schedkitHeartbeat(this.keys.active, this.keys.ns, lease, ...args), 'heartbeat');
-      positions.forEach((position, j) => {
-        const answer = Number(reply[j]);
-        out[position] = answer === 2 ? 'cancel' : answer === 1;
-      });
-      return out;
-    });
+    return this.exec('heartbeat', (client) => heartbeat(client, this.keys, runs, leaseMs));
   }
 
   async finishRun(finish: RunFinish): Promise<{ recorded: boolean }> {
@@ -310,69 +296,16 @@ export class RedisBackend implements Backend {
   }
 
   async finishRuns(finishes: readonly RunFinish[]): Promise<boolean[]> {
-    return this.exec('finishRuns', async (client) => {
-      const script = 'finish-runs';
-      // A run that cannot be stored cannot be active: answered here, not sent.
-      const sendable = (finish: RunFinish): boolean => isValidJobKey(finish.key) && isValidRunId(finish.id);
-      const args: ScriptArg[] = [this.keys.pending, this.keys.active, this.keys.done, this.keys.ns, this.historyLimit];
-      let sent = 0;
-      for (const finish of finishes) {
-        if (!sendable(finish)) continue;
-        sent++;
-        args.push(...encodeRunFinish(finish));
-      }
-      const replies = sent === 0 ? [] : array(await client.schedkitFinishRuns(...args), script);
-      if (replies.length !== sent) throw unexpectedReply(script, `${replies.length} replies for ${sent} runs`);
-      let next = 0;
-      return finishes.map((finish) => sendable(finish) && Number(replies[next++]) === 1);
-    });
+    return this.exec('finishRuns', (client) => finishRuns(client, this.keys, this.historyLimit, finishes));
   }
 
   async releaseClaims(instanceId: string, runIds: readonly string[]): Promise<number> {
     if (runIds.length === 0) return 0;
-    return this.exec('releaseClaims', async (client) => {
-      const script = 'release-claims';
-      // The active set is read a chunk per call, in lease order (release-claims.lua).
-      let released = 0;
-      let cursor = '-inf';
-      do {
-        const reply = array(
-          await client.schedkitReleaseClaims(this.keys.active, this.keys.pending, this.keys.ns, String(instanceId), cursor, RELEASE_SCAN, ...runIds.map(String)),
-          script,
-        );
-        released += num(reply[0], script);
-        cursor = optText(reply[1]) ?? '';
-      } while (cursor !== '');
-      return released;
-    });
+    return this.exec('releaseClaims', (client) => releaseClaims(client, this.keys, instanceId, runIds));
   }
 
   async reapStalledRuns(): Promise<StalledRun[]> {
-    return this.exec('reapStalledRuns', async (client) => {
-      const script = 'reap-stalled';
-      const [before, between, after] = this.stalledText;
-      const out: StalledRun[] = [];
-      // A bounded number of runs per call, until a call reaps fewer.
-      for (;;) {
-        const reply = array(
-          await client.schedkitReapStalled(
-            this.keys.active,
-            this.keys.pending,
-            this.keys.done,
-            this.keys.heard,
-            this.keys.ns,
-            this.historyLimit,
-            before,
-            between,
-            after,
-            RUN_BATCH,
-          ),
-          script,
-        );
-        out.push(...decodeStalledRuns(reply, script));
-        if (reply[0] !== '1') return out;
-      }
-    });
+    return this.exec('reapStalledRuns', (client) => reapStalledRuns(client, this.keys, this.historyLimit, this.stalledText));
   }
 
   async history(key: string, limit: number): Promise<HistoryEntry[]> {

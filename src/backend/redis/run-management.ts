@@ -16,7 +16,7 @@ import { RedisKeys, isValidJobKey, isValidRunId } from './keys.js';
 import { assertRunId, nullableArg, numArg } from './script-args.js';
 import { ScriptCode, isScriptCode, scriptError } from './script-errors.js';
 import { RUN_REPLY_LENGTH, decodeStoredRun } from './script-replies.js';
-import { array, decodeSummary, optText, text } from './scripts.js';
+import { array, decodeSummary, optText, text, type ScriptArg } from './scripts.js';
 
 /**
  * The calls of `RedisBackend` that address one run by id: enqueue a one-off
@@ -117,18 +117,14 @@ function decodeChange<S extends string>(reply: unknown, script: string): { statu
   return { status, run: values.length > 1 ? decodeStoredRun(values, 1, script) : null };
 }
 
+/** The arguments cancel-run and reschedule-run.lua start with: the job's and the run's hash, the namespace, job key, run id, who changes it. */
+function changeArgs(keys: RedisKeys, change: { key: string; id: string; instanceId: string }): ScriptArg[] {
+  return [keys.job(change.key), keys.run(change.key, change.id), keys.ns, change.key, change.id, String(change.instanceId)];
+}
+
 export async function cancelRun(client: RedisClient, keys: RedisKeys, historyLimit: number, cancel: RunCancel): Promise<RunCancelResult> {
   if (!isValidJobKey(cancel.key) || !isValidRunId(cancel.id)) return { status: 'not-found', run: null };
-  const reply: unknown = await client.schedkitCancelRun(
-    keys.job(cancel.key),
-    keys.run(cancel.key, cancel.id),
-    keys.ns,
-    cancel.key,
-    cancel.id,
-    String(cancel.instanceId),
-    cancel.abort ? '1' : '0',
-    historyLimit,
-  );
+  const reply: unknown = await client.schedkitCancelRun(...changeArgs(keys, cancel), cancel.abort ? '1' : '0', historyLimit);
   return decodeChange<RunCancelResult['status']>(reply, 'cancel-run');
 }
 
@@ -140,15 +136,6 @@ export async function rescheduleRun(
 ): Promise<RunRescheduleResult> {
   const at = numArg('rescheduleRun', 'at', reschedule.at);
   if (!isValidJobKey(reschedule.key) || !isValidRunId(reschedule.id)) return { status: 'not-found', run: null };
-  const reply: unknown = await client.schedkitRescheduleRun(
-    keys.job(reschedule.key),
-    keys.run(reschedule.key, reschedule.id),
-    keys.ns,
-    reschedule.key,
-    reschedule.id,
-    String(reschedule.instanceId),
-    at,
-    historyLimit,
-  );
+  const reply: unknown = await client.schedkitRescheduleRun(...changeArgs(keys, reschedule), at, historyLimit);
   return decodeChange<RunRescheduleResult['status']>(reply, 'reschedule-run');
 }

@@ -9,18 +9,24 @@ afterEach(async () => world?.stopAll());
 
 /**
  * A store that is only slow, not gone: the next `times` calls of `method`
- * fail as a client command timeout does (E_BACKEND_UNAVAILABLE, "Command
- * timed out"), or with `error`, without reaching the store; every other call
- * answers.
+ * (once `armed` says so) fail as a client command timeout does
+ * (E_BACKEND_UNAVAILABLE, "Command timed out"), or with `error`, without
+ * reaching the store; every other call answers.
  */
-function slowOnce(store: Backend, method: keyof Backend, times = 1, error = (): Error => new BackendUnavailableError(`${String(method)}: Redis unreachable: Command timed out`)): Backend {
+function slowOnce(
+  store: Backend,
+  method: keyof Backend,
+  times = 1,
+  error = (): Error => new BackendUnavailableError(`${String(method)}: Redis unreachable: Command timed out`),
+  armed = (): boolean => true,
+): Backend {
   let left = times;
   return new Proxy(store, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (prop === method && left > 0) {
+        if (prop === method && left > 0 && armed()) {
           left--;
           return Promise.reject(error());
         }
@@ -127,20 +133,12 @@ describe('one backend call times out while the backend still answers', () => {
     // After start: one slot claim times out, then the re-plan's upsert does too (slow both times, never down).
     let armed = false;
     const failed: string[] = [];
-    const store = world.backend;
-    const backend = new Proxy(store, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (armed && (prop === 'claimSlots' || prop === 'upsertJobs') && !failed.includes(prop)) {
-            failed.push(prop);
-            return Promise.reject(new BackendUnavailableError(`${String(prop)}: Redis unreachable: Command timed out`));
-          }
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const timeout = (method: keyof Backend) => (): Error => {
+      failed.push(method);
+      return new BackendUnavailableError(`${method}: Redis unreachable: Command timed out`);
+    };
+    const slowClaim = slowOnce(world.backend, 'claimSlots', 1, timeout('claimSlots'), () => armed);
+    const backend = slowOnce(slowClaim, 'upsertJobs', 1, timeout('upsertJobs'), () => armed);
     const a = world.instance({ instanceId: 'a', pollIntervalMs: 1_000 }, { backend });
     const downs: unknown[] = [];
     a.scheduler.on('backend:down', (e) => downs.push(e));
