@@ -19,7 +19,7 @@ export const JITTER_PERIOD_SLOTS = 64;
 
 /** The feature options of a job, checked, with their defaults. */
 export interface JobFeatures {
-  /** The lock group, or null: the job locks itself (see `runLockName`). */
+  /** The lock group, or null: the job locks itself (see `groupLockName`). */
   readonly lockKey: string | null;
   readonly runOnStart: boolean;
   readonly rateLimit: RateLimit | null;

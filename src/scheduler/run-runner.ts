@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { ActiveRunRef, CancelledRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
-import { CancelledError, LockLostError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { CancelledError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
 import { storedErrorText } from '../errors/error-text.js';
 import { jobLabel, messages, runLabel } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
@@ -12,9 +12,9 @@ import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { jitterOffset } from '../schedule/jitter.js';
-import { runLockName } from './lock-name.js';
-import { acquireRunLock } from './run-lock.js';
+import { acquireGroupLock, groupLockName } from './run-lock.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
+import { RunLeases, type LeasedRun } from './run-leases.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
 
@@ -24,22 +24,29 @@ export interface RunRunnerDeps extends SchedulerDeps {
   onBackendError: (error: unknown) => void;
 }
 
-/** A run between its claim and the release of its lock. */
+/** A run between its claim and the record of its outcome (and, in a lock group, the release of the group's lock). */
 interface InFlight {
   /** The job's key and the run's id, for `cancelInFlight`. */
   readonly key: string;
   readonly id: string;
   /** Resolves when the outcome is recorded (or recording failed). */
   readonly recorded: Promise<void>;
+  /** The lock of the run's lock group, and what keeps it alive. */
   keeper: LeaseKeeper | undefined;
   lease: LockLease | undefined;
-  /** Aborts the handler: lock lost (by the keeper), shutdown (by `abortAll`) or cancel (`cancelInFlight`). */
+  /** Aborts the handler: lease lost, shutdown (by `abortAll`) or cancel (`cancelInFlight`). */
   readonly abort: AbortController;
 }
 
+/** What the next attempt of a run is, decided once per attempt (a retry delay may be random). */
+interface NextAttempt {
+  retryInMs: number | undefined;
+  requeueInMs: number | undefined;
+}
+
 /**
- * Takes a claimed run through its life: lock, heartbeat, handler, outcome,
- * retry decision, history, events. One instance per scheduler; it also knows
+ * Takes a claimed run through its life: lease, handler, outcome, retry
+ * decision, history, events. One instance per scheduler; it also knows
  * every run in flight, for a graceful stop.
  */
 export class RunRunner {
@@ -47,9 +54,12 @@ export class RunRunner {
   private shutdown = shutdownController();
   /** Outcomes go to the backend through it, batched, and are kept when it does not take them. */
   private readonly outcomes: OutcomeRecorder;
+  /** The leases of the runs in flight, refreshed together. */
+  private readonly leases: RunLeases;
 
   constructor(private readonly deps: RunRunnerDeps) {
     this.outcomes = new OutcomeRecorder(deps);
+    this.leases = new RunLeases(deps.backend, deps.clock);
   }
 
   /** Outcomes waiting for the backend to come back. */
@@ -136,9 +146,14 @@ export class RunRunner {
     }
   }
 
-  /** Stops refreshing and releases every lock still held (handlers that never settled). */
+  /**
+   * Stops refreshing leases and releases every group lock still held
+   * (handlers that never settled): their runs' leases run out in the store,
+   * and another instance reaps them as stalled.
+   */
   async releaseAll(): Promise<void> {
     this.outcomes.stopResending();
+    await this.leases.stop();
     await Promise.all(
       [...this.inFlight].map(async (entry) => {
         await entry.keeper?.stop();
@@ -148,50 +163,30 @@ export class RunRunner {
   }
 
   private async runTracked(job: NormalizedJob, claimed: ClaimedRun, entry: InFlight, markRecorded: () => void): Promise<void> {
-    const { backend, clock, metrics, config } = this.deps;
-    const resource = runLockName(job.key, claimed.id, claimed.exclusive, job.lockKey);
+    const { clock, metrics, config } = this.deps;
     const ref: ActiveRunRef = { key: job.key, id: claimed.id, fencingToken: claimed.fencingToken };
 
-    const waitStart = clock.now();
-    let lease: LockLease | null;
-    try {
-      // Wait for the lock rather than give up at once: the run was claimed,
-      // so whoever holds it is finishing the previous run (a buffered slot, or
-      // a one-off run handed back by an instance that is shutting down and
-      // has not released yet). The release wakes us.
-      lease = await acquireRunLock(this.deps, job, ref, resource, this.shutdown.signal);
-    } catch (error) {
-      // Nothing runs unlocked: give the run back and let the outage logic report it.
-      this.deps.onBackendError(error);
-      await this.putBack(job, ref, job.lockRefreshMs, `lock unavailable: ${errorMessage(error)}`);
-      return;
+    // The claim leased the run to this instance: that lease is its lock (see
+    // RunLeases). Only a run of a lock group also takes the group's lock.
+    let groupLease: LockLease | undefined;
+    const resource = job.lockKey === null ? undefined : groupLockName(job.lockKey);
+    if (resource !== undefined) {
+      const lease = await this.takeGroupLock(job, ref, resource);
+      if (lease === undefined) return;
+      groupLease = lease;
+      entry.lease = lease;
+      entry.keeper = new LeaseKeeper(clock, job.lockRefreshMs, () => lease.extend(), resource, entry.abort).start();
     }
-    if (lease === null) {
-      metrics.lockContended();
-      await this.putBack(job, ref, job.lockRefreshMs, `lock "${resource}" is held by another run`);
-      return;
-    }
-    metrics.lockAcquired(clock.now() - waitStart);
-    entry.lease = lease;
-
-    let recorded = false;
-    const heldLease = lease;
-    const keeper = new LeaseKeeper(
-      clock,
-      job.lockRefreshMs,
-      async () => {
-        // Once the outcome is recorded only the lock matters: an abandoned
-        // handler keeps it so nothing else runs the job alongside it.
-        if (recorded) return heldLease.extend();
-        const [[alive]] = await Promise.all([backend.heartbeat([ref], job.lockTtlMs), heldLease.extend()]);
-        // Still held, and `cancel(id, { abort: true })` asked for it to stop (a missed notice).
-        if (alive === 'cancel') abortCancelled(entry);
-        if (!alive && !recorded) throw new LockLostError(messages.lockLost(resource, 'the run was reaped as stalled by another instance'));
+    const leased: LeasedRun = {
+      ref,
+      leaseMs: job.lockTtlMs,
+      refreshMs: job.lockRefreshMs,
+      lost: (error) => {
+        if (!entry.abort.signal.aborted) entry.abort.abort(error);
       },
-      resource,
-      entry.abort,
-    ).start();
-    entry.keeper = keeper;
+      cancel: () => abortCancelled(entry),
+    };
+    this.leases.add(leased);
 
     const startedAt = clock.now();
     const event: RunEvent = {
@@ -222,64 +217,85 @@ export class RunRunner {
         attempt: claimed.attempt,
         params: paramsText === undefined ? undefined : parseStoredParams(paramsText),
         fencingToken: claimed.fencingToken,
-        logger: this.deps.logger.child({ job: job.name, tenantId: job.tenantId, runId: claimed.runId, attempt: claimed.attempt }),
+        logger: this.deps.logger.child(runLogFields(job, claimed)),
       },
       timeoutMs: job.timeoutMs,
       signal: entry.abort.signal,
     });
 
-    const unlock = async (): Promise<void> => {
-      await keeper.stop();
-      entry.keeper = undefined;
-      await heldLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
-      entry.lease = undefined;
-    };
-    if (!result.abandoned) {
-      // The handler is done: record the outcome and give the lock back in the
-      // same round trip.
-      recorded = true;
-      await Promise.all([this.record(job, claimed, ref, result, event), unlock()]);
-      markRecorded();
-      return;
+    const endedAt = clock.now();
+    const next = this.nextAttempt(job, claimed, result);
+    if (result.abandoned) {
+      // The handler ignored its abort and goes on: its run stays active,
+      // leased (and its group lock held), so nothing else runs it or, for an
+      // exclusive job, its job alongside it (SPEC §3). What it came to is
+      // told now; the store records it when the handler has really settled.
+      this.announce(job, claimed, result, event, endedAt, next);
+      await result.settled;
     }
-    await this.record(job, claimed, ref, result, event);
-    recorded = true;
+    // Recording the outcome ends the lease in the store: no release call.
+    await this.record(job, claimed, ref, result, endedAt, next);
+    this.leases.delete(leased);
+    if (!result.abandoned) this.announce(job, claimed, result, event, endedAt, next);
     markRecorded();
-    // The concurrency permit and the lock stay taken until the handler has
-    // really settled (an abandoned handler may still be writing).
-    await result.settled;
-    await unlock();
+    if (groupLease !== undefined) {
+      await entry.keeper?.stop();
+      entry.keeper = undefined;
+      await groupLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
+      entry.lease = undefined;
+    }
   }
 
-  private async record(
-    job: NormalizedJob,
-    claimed: ClaimedRun,
-    ref: ActiveRunRef,
-    result: ExecutionResult,
-    event: RunEvent,
-  ): Promise<void> {
-    const { clock, metrics, events, config } = this.deps;
-    const endedAt = clock.now();
+  /**
+   * Takes the lock of the run's lock group; undefined when the run was put
+   * back instead (the lock stayed held, or could not be reached).
+   */
+  private async takeGroupLock(job: NormalizedJob, ref: ActiveRunRef, resource: string): Promise<LockLease | undefined> {
+    const { clock, metrics } = this.deps;
+    const waitStart = clock.now();
+    let lease: LockLease | null;
+    try {
+      lease = await acquireGroupLock(this.deps, job, ref, resource, this.shutdown.signal);
+    } catch (error) {
+      // Nothing runs unlocked: give the run back and let the outage logic report it.
+      this.deps.onBackendError(error);
+      await this.putBack(job, ref, job.lockRefreshMs, `lock unavailable: ${errorMessage(error)}`);
+      return undefined;
+    }
+    if (lease === null) {
+      metrics.lockContended();
+      await this.putBack(job, ref, job.lockRefreshMs, `lock "${resource}" is held by another run`);
+      return undefined;
+    }
+    metrics.lockAcquired(clock.now() - waitStart);
+    return lease;
+  }
+
+  /** Whether the attempt goes back to the store for another attempt (`retryInMs`) or the same one (`requeueInMs`). */
+  private nextAttempt(job: NormalizedJob, claimed: ClaimedRun, result: ExecutionResult): NextAttempt {
     const failed = result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'lock-lost';
     // Delays, not instants: the backend makes them due on its own clock.
     const retryInMs = failed && claimed.attempt <= job.retry.maxRetries ? retryDelayMs(job.retry, claimed.attempt) : undefined;
     // A run cut short by shutdown goes back for another instance, unless it is
     // a slot whose job says missed slots are skipped.
     const requeueInMs = result.outcome === 'interrupted' && (claimed.kind === 'trigger' || job.misfire !== 'skip') ? 0 : undefined;
-    const durationMs = result.finishedAt - result.startedAt;
+    return { retryInMs, requeueInMs };
+  }
 
+  /** Records the attempt's outcome in the store, which ends its lease there. */
+  private async record(job: NormalizedJob, claimed: ClaimedRun, ref: ActiveRunRef, result: ExecutionResult, endedAt: number, next: NextAttempt): Promise<void> {
     // Fields listed, not spread: a spread object takes V8's slow path, and
     // this runs once per run.
     const finish: RunFinish = {
       key: ref.key,
       id: ref.id,
       fencingToken: ref.fencingToken,
-      instanceId: config.instanceId,
+      instanceId: this.deps.config.instanceId,
       outcome: result.outcome,
       error: result.error === null ? null : storedErrorText(result.error.message),
-      durationMs,
-      retryInMs,
-      requeueInMs,
+      durationMs: result.finishedAt - result.startedAt,
+      retryInMs: next.retryInMs,
+      requeueInMs: next.requeueInMs,
     };
     const recorded = await this.outcomes.record(finish, endedAt, { job: job.name, tenantId: job.tenantId, runId: claimed.runId });
     if (recorded === false) {
@@ -290,7 +306,12 @@ export class RunRunner {
         outcome: result.outcome,
       });
     }
+  }
 
+  /** Emits the events of the attempt's outcome (and counts a retry and a lost lock). */
+  private announce(job: NormalizedJob, claimed: ClaimedRun, result: ExecutionResult, event: RunEvent, endedAt: number, next: NextAttempt): void {
+    const { metrics, events } = this.deps;
+    const durationMs = result.finishedAt - result.startedAt;
     if (result.outcome === 'success') {
       if (events.has('run:success')) events.emit('run:success', { ...event, durationMs });
       return;
@@ -300,6 +321,7 @@ export class RunRunner {
       return;
     }
     const error = result.error ?? new SchedkitError('E_HANDLER', `${jobLabel(job.name, job.tenantId)} failed`);
+    const { retryInMs } = next;
     if (result.outcome === 'timeout') events.emit('run:timeout', { ...event, error, durationMs });
     if (result.outcome === 'lock-lost') {
       metrics.lockLost();
@@ -308,7 +330,8 @@ export class RunRunner {
     events.emit('run:failure', { ...event, error, durationMs, outcome: result.outcome, willRetry: retryInMs !== undefined });
     if (retryInMs !== undefined) {
       metrics.runRetried(job.name, job.tenantId);
-      // The backend's due time, as the aligned clock estimates it.
+      // The backend's due time, as the aligned clock estimates it (for an
+      // abandoned handler, the delay runs from when it settles).
       events.emit('run:retry', { ...event, error, retryAt: new Date(endedAt + retryInMs), nextAttempt: claimed.attempt + 1 });
     }
   }
@@ -336,6 +359,13 @@ function abortCancelled(entry: InFlight): void {
   if (entry.abort.signal.aborted) return;
   const { name, tenantId } = parseJobKey(entry.key);
   entry.abort.abort(new CancelledError(messages.runCancelled(runLabel(entry.id, name, tenantId))));
+}
+
+/** The fields of a handler's `ctx.logger`; `tenantId` only when the job has one. */
+function runLogFields(job: NormalizedJob, claimed: ClaimedRun): Record<string, unknown> {
+  return job.tenantId === undefined
+    ? { job: job.name, runId: claimed.runId, attempt: claimed.attempt }
+    : { job: job.name, tenantId: job.tenantId, runId: claimed.runId, attempt: claimed.attempt };
 }
 
 function errorMessage(error: unknown): string {

@@ -132,7 +132,7 @@ describe('failures, retries and timeouts', () => {
     expect(history.map((h) => h.outcome)).toEqual(['timeout', 'timeout']);
   });
 
-  it('does not let a never-settling handler hold the scheduler; its permit stays taken until it settles', async () => {
+  it('does not let a never-settling handler hold the scheduler; its permit and its run stay taken until it settles', async () => {
     world = createWorld();
     const { scheduler, metrics } = world.instance({ maxConcurrent: 2 });
     const hang = deferred();
@@ -140,14 +140,22 @@ describe('failures, retries and timeouts', () => {
     const other = recorder(world.clock);
     await scheduler.register({ name: 'other', schedule: '* * * * * *', handler: other.handler });
     await scheduler.start();
+    const timeouts: string[] = [];
+    scheduler.on('run:timeout', (e) => timeouts.push(e.name));
     await world.clock.advance(10_000);
     expect(other.calls).toHaveLength(10);
-    expect((await scheduler.history('hangs'))[0]?.outcome).toBe('timeout');
+    // Told at once; the run stays active, leased, until the handler settles, so nothing runs it alongside.
+    expect(timeouts).toEqual(['hangs']);
     expect(metrics.snapshot().counters.runAbandoned).toBe(1);
     expect(scheduler.inFlight).toBe(1);
+    const [running] = (await scheduler.listRuns({ name: 'hangs' })).runs;
+    expect(running?.state).toBe('running');
+    expect(await scheduler.history('hangs')).toEqual([]);
     hang.resolve();
     await world.clock.advance(1);
     expect(scheduler.inFlight).toBe(0);
+    expect((await scheduler.history('hangs')).map((h) => h.outcome)).toEqual(['timeout']);
+    expect((await scheduler.listRuns({ name: 'hangs' })).runs).toEqual([]);
   });
 
   it('runs due slots that exceed maxConcurrent later instead of dropping them', async () => {

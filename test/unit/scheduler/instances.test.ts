@@ -143,10 +143,14 @@ describe('several instances on one backend', () => {
     ]);
   });
 
-  it('aborts a run whose lock cannot be refreshed with E_LOCK_LOST, records lock-lost and retries', async () => {
+  it('aborts a run whose lease cannot be refreshed with E_LOCK_LOST, records lock-lost and retries', async () => {
     world = createWorld();
-    const flaky = new FlakyLock(world.lock);
-    const { scheduler } = world.instance({ lockTtlMs: 3_000, lockRefreshMs: 1_000 }, { lock: flaky });
+    // The store answers that the run's lease is gone (as after a reap by another instance).
+    const backend = world.backend;
+    const heartbeat = backend.heartbeat.bind(backend);
+    let failHeartbeats = false;
+    backend.heartbeat = (runs, leaseMs) => (failHeartbeats ? Promise.resolve(runs.map(() => false)) : heartbeat(runs, leaseMs));
+    const { scheduler } = world.instance({ lockTtlMs: 3_000, lockRefreshMs: 1_000 });
     const reasons: unknown[] = [];
     let attempt = 0;
     await scheduler.register({
@@ -157,11 +161,11 @@ describe('several instances on one backend', () => {
       handler: (ctx) => {
         attempt++;
         if (attempt > 1) return;
-        flaky.failExtends = true;
+        failHeartbeats = true;
         return new Promise<void>((resolve) =>
           ctx.signal.addEventListener('abort', () => {
             reasons.push(ctx.signal.reason);
-            flaky.failExtends = false;
+            failHeartbeats = false;
             resolve(); // resolves after the loss: must still not count as a success
           }),
         );
@@ -174,6 +178,34 @@ describe('several instances on one backend', () => {
     expect(SchedkitError.is(reasons[0], 'E_LOCK_LOST')).toBe(true);
     expect(lost).toHaveLength(1);
     expect((await scheduler.history('guarded')).map((h) => h.outcome)).toEqual(['success', 'lock-lost']);
+  });
+
+  it('aborts a run of a lock group whose group lock cannot be refreshed with E_LOCK_LOST', async () => {
+    world = createWorld();
+    const flaky = new FlakyLock(world.lock);
+    const { scheduler } = world.instance({ lockTtlMs: 3_000, lockRefreshMs: 1_000 }, { lock: flaky });
+    const reasons: unknown[] = [];
+    await scheduler.register({
+      name: 'grouped',
+      schedule: { at: '2026-01-01T00:00:01.000Z' },
+      lockKey: 'reports',
+      lockTtlMs: 3_000,
+      retry: false,
+      handler: (ctx) => {
+        flaky.failExtends = true;
+        return new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            flaky.failExtends = false;
+            resolve();
+          }),
+        );
+      },
+    });
+    await scheduler.start();
+    await world.clock.advance(10_000);
+    expect(SchedkitError.is(reasons[0], 'E_LOCK_LOST')).toBe(true);
+    expect((await scheduler.history('grouped')).map((h) => h.outcome)).toEqual(['lock-lost']);
   });
 
   it('stops runs during a backend outage, logs it once, and applies the misfire policy when it returns', async () => {

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runLockName } from '../../../src/scheduler/lock-name.js';
+import { groupLockName } from '../../../src/scheduler/run-lock.js';
 import { createWorld, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
 afterEach(async () => world?.stopAll());
 
-describe('runs waiting for their locks', () => {
+describe('runs waiting for their lock group', () => {
   it('many runs waiting at once on the shared shutdown signal raise no "possible leak" warning', async () => {
     world = createWorld();
     const warnings: Error[] = [];
@@ -13,20 +13,19 @@ describe('runs waiting for their locks', () => {
     process.on('warning', onWarning);
     try {
       const { scheduler } = world.instance({ maxConcurrent: 20 });
-      await scheduler.register({ name: 'post', handler: () => undefined });
-      await scheduler.start();
-      // Someone else holds the lock of each run: each of the 15 runs waits on it.
+      // 15 jobs, each in its own lock group, whose lock someone else holds: each run waits on it.
       const ids = Array.from({ length: 15 }, (_, i) => `p${i}`);
-      const held = await Promise.all(ids.map((id) => world.lock.acquire(runLockName('/post', id, false), { ttlMs: 60_000 })));
-      for (const id of ids) await scheduler.trigger('post', { id });
+      for (const id of ids) await scheduler.register({ name: id, lockKey: id, handler: () => undefined });
+      await scheduler.start();
+      const held = await Promise.all(ids.map((id) => world.lock.acquire(groupLockName(id), { ttlMs: 60_000 })));
+      for (const id of ids) await scheduler.trigger(id);
       await world.clock.advance(1_000);
       for (const lease of held) await lease!.release();
       await world.clock.advance(1_000);
       // Warnings are emitted on the next tick.
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
-      const history = await scheduler.history('post', { limit: 20 });
-      expect(history.filter((h) => h.outcome === 'success')).toHaveLength(15);
+      for (const id of ids) expect((await scheduler.history(id)).map((h) => h.outcome)).toEqual(['success']);
     } finally {
       process.off('warning', onWarning);
     }

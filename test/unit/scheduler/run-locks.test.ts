@@ -1,30 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DistributedLock } from '../../../src/lock/distributed-lock.js';
-import { runLockName } from '../../../src/scheduler/lock-name.js';
 import { createWorld, deferred, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
 afterEach(async () => world?.stopAll());
 
-describe('run lock names', () => {
-  it('differ for every (job, run) pair, even when job keys and run ids contain ":"', () => {
-    const pairs: Array<[string, string]> = [
-      ['/a:b', 'c'],
-      ['/a', 'b:c'],
-      ['t:/a', 'b'],
-      ['t/a:b', 'c'],
-      ['t/a', 'b:c'],
-      ['/1:a', 'b'],
-      ['/1', 'a:b'],
-    ];
-    const names = pairs.map(([key, id]) => runLockName(key, id, false));
-    expect(new Set(names).size).toBe(pairs.length);
-    // An exclusive run locks its job, never a name a run lock can take.
-    expect(runLockName('/a:b', 'c', true)).toBe('job:/a:b');
-    expect(names).not.toContain(runLockName('/a:b', 'c', true));
-  });
-
-  it('job "a:b" run "c" and job "a" run "b:c" take different locks and run at the same time', async () => {
+describe('run locks', () => {
+  it('a run takes no lock of its own (its claim is its lease); a run of a lock group takes group:<lockKey>', async () => {
     world = createWorld();
     const taken: string[] = [];
     const shared = world.lock;
@@ -47,16 +29,16 @@ describe('run lock names', () => {
         },
       });
     }
+    await scheduler.register({ name: 'grouped', lockKey: 'reports', handler: () => void running.push('grouped') });
     await scheduler.start();
     await scheduler.trigger('a:b', { id: 'c' });
     await scheduler.trigger('a', { id: 'b:c' });
-    // Well below lockTtlMs (30 s), the time a run waits for a held lock before it is put back.
+    await scheduler.trigger('grouped');
     await world.clock.advance(1_000);
 
     try {
-      expect(taken).toHaveLength(2);
-      expect(taken[0]).not.toBe(taken[1]);
-      expect(running.sort()).toEqual(['a', 'a:b']);
+      expect(taken.filter((resource) => !resource.startsWith('probe:'))).toEqual(['group:reports']);
+      expect(running.sort()).toEqual(['a', 'a:b', 'grouped']);
     } finally {
       release.resolve();
     }

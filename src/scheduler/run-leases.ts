@@ -1,0 +1,147 @@
+/**
+ * The leases of every run this instance holds, refreshed together.
+ *
+ * A claimed run is its own lock: the backend's claim leased it to this
+ * instance (fencing token, lease until claim + `lockTtlMs`), and no other
+ * instance can start it, nor another exclusive run of its job, while that
+ * lease lives. So a run needs no lock of its own; what it needs is its lease
+ * kept alive while its handler runs. Rather than one timer and one store
+ * call per run, runs that share a refresh period share one timer, and each
+ * tick extends all of them in one `Backend.heartbeat` call (per 1,000 runs):
+ * the store work of keeping runs alive is one call per refresh period,
+ * whatever the number of runs.
+ *
+ * A run whose lease could not be extended (the store answered that the run
+ * was reaped or its job removed, or the store could not be reached) is told
+ * at once through `lost`, which aborts its handler with `LockLostError`
+ * (SPEC §4.4); a run `cancel(id, { abort: true })` asked to stop is told
+ * through `cancel`.
+ */
+import type { ActiveRunRef, Backend } from '../backend/backend.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import { LockLostError } from '../errors/schedkit-error.js';
+import { messages } from '../errors/messages.js';
+
+/** Runs extended per heartbeat call. */
+const HEARTBEAT_BATCH = 1_000;
+
+/** One run whose lease is kept alive, and how to tell it what became of it. */
+export interface LeasedRun {
+  readonly ref: ActiveRunRef;
+  /** How far each refresh extends the lease (the job's `lockTtlMs`). */
+  readonly leaseMs: number;
+  /** How often the lease is refreshed (the job's `lockRefreshMs`). */
+  readonly refreshMs: number;
+  /** The lease is lost: stop the handler. */
+  lost(error: LockLostError): void;
+  /** `cancelRun` asked this run to stop. */
+  cancel(): void;
+}
+
+/** Runs sharing one refresh period, and their timer. */
+interface RefreshGroup {
+  readonly runs: Set<LeasedRun>;
+  timer: TimerHandle | undefined;
+  /** The refresh in flight, if any. */
+  inFlight: Promise<void> | undefined;
+}
+
+export class RunLeases {
+  private readonly groups = new Map<number, RefreshGroup>();
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Starts keeping `run`'s lease alive. */
+  add(run: LeasedRun): void {
+    let group = this.groups.get(run.refreshMs);
+    if (group === undefined) {
+      group = { runs: new Set(), timer: undefined, inFlight: undefined };
+      this.groups.set(run.refreshMs, group);
+    }
+    group.runs.add(run);
+    if (group.timer === undefined && group.inFlight === undefined) this.arm(run.refreshMs, group);
+  }
+
+  /** Stops keeping `run`'s lease alive (its outcome is recorded, or it was given up). A reply still in flight is ignored. */
+  delete(run: LeasedRun): void {
+    const group = this.groups.get(run.refreshMs);
+    if (group === undefined || !group.runs.delete(run) || group.runs.size > 0) return;
+    if (group.timer !== undefined) this.clock.clearTimeout(group.timer);
+    group.timer = undefined;
+    if (group.inFlight === undefined) this.groups.delete(run.refreshMs);
+  }
+
+  /** Stops every refresh and waits for the ones in flight; the runs' leases then run out in the store. */
+  async stop(): Promise<void> {
+    const inFlight: Array<Promise<void>> = [];
+    for (const group of this.groups.values()) {
+      if (group.timer !== undefined) this.clock.clearTimeout(group.timer);
+      group.timer = undefined;
+      group.runs.clear();
+      if (group.inFlight !== undefined) inFlight.push(group.inFlight);
+    }
+    this.groups.clear();
+    await Promise.all(inFlight);
+  }
+
+  private arm(refreshMs: number, group: RefreshGroup): void {
+    group.timer = this.clock.setTimeout(() => {
+      group.timer = undefined;
+      group.inFlight = this.refresh(group).finally(() => {
+        group.inFlight = undefined;
+        if (group.runs.size > 0) this.arm(refreshMs, group);
+        else if (this.groups.get(refreshMs) === group) this.groups.delete(refreshMs);
+      });
+    }, refreshMs);
+  }
+
+  private async refresh(group: RefreshGroup): Promise<void> {
+    // Runs of one refresh period nearly always share one lease length too;
+    // a call per length keeps the backend's contract (one lease per call).
+    const byLease = new Map<number, LeasedRun[]>();
+    for (const run of group.runs) {
+      const runs = byLease.get(run.leaseMs);
+      if (runs === undefined) byLease.set(run.leaseMs, [run]);
+      else runs.push(run);
+    }
+    const calls: Array<Promise<void>> = [];
+    for (const [leaseMs, runs] of byLease) {
+      for (let i = 0; i < runs.length; i += HEARTBEAT_BATCH) calls.push(this.extend(group, runs.slice(i, i + HEARTBEAT_BATCH), leaseMs));
+    }
+    await Promise.all(calls);
+  }
+
+  private async extend(group: RefreshGroup, runs: LeasedRun[], leaseMs: number): Promise<void> {
+    let replies;
+    try {
+      replies = await this.backend.heartbeat(
+        runs.map((run) => run.ref),
+        leaseMs,
+      );
+    } catch (error) {
+      // Unreachable store: the lease cannot be known to hold, so nothing may go on running under it.
+      for (const run of runs) {
+        if (group.runs.delete(run)) run.lost(lostError(run, error instanceof Error ? error.message : String(error), error));
+      }
+      return;
+    }
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      // Recorded (or given up) while the call was in flight: the reply no longer matters.
+      if (!group.runs.has(run)) continue;
+      const reply = replies[i];
+      if (reply === 'cancel') run.cancel();
+      else if (reply !== true) {
+        group.runs.delete(run);
+        run.lost(lostError(run, 'the run was reaped as stalled by another instance, or its job was removed'));
+      }
+    }
+  }
+}
+
+function lostError(run: LeasedRun, why: string, cause?: unknown): LockLostError {
+  return new LockLostError(messages.lockLost(`run ${run.ref.key}#${run.ref.id}`, why), cause === undefined ? undefined : { cause });
+}
