@@ -179,14 +179,15 @@ export class JobTimeline {
       for (const slot of dueNow) void this.dispatchSlot(entry, slot, overlap, true);
     };
     const delay = this.membership.claimDelay(job.key, dueNow[0]!);
+    if (delay === null) return;
     if (delay > 0) this.clock.setTimeout(dispatchAll, delay);
     else dispatchAll();
   }
 
   /**
    * Claims one slot and runs it if this instance won. Never rejects. Unless
-   * `now`, an instance that is not the slot's preferred one (see
-   * `Membership`) lets the preferred one go first. `rateLimited`: the rate
+   * `now`, an instance that is not the slot's first (see `Membership`) lets
+   * the first go first, or leaves the slot to the first two. `rateLimited`: the rate
    * limit had no room for the slot until its next slot: record it skipped.
    */
   private async dispatchSlot(
@@ -197,6 +198,7 @@ export class JobTimeline {
     rateLimited = false,
   ): Promise<void> {
     const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
+    if (delay === null) return;
     if (delay > 0) {
       this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), delay);
       return;

@@ -231,7 +231,9 @@ export class RunRunner {
       // exclusive job, its job alongside it (SPEC §3). What it came to is
       // told now; the store records it when the handler has really settled.
       this.announce(job, claimed, result, event, endedAt, next);
-      await result.settled;
+      // Unless this instance stops first: it records now and leaves, the
+      // handler's run then is the next claimer's, as it would be after a crash.
+      await Promise.race([result.settled, aborted(this.shutdown.signal)]);
     }
     // Recording the outcome ends the lease in the store: no release call.
     await this.record(job, claimed, ref, result, endedAt, next);
@@ -352,6 +354,12 @@ export class RunRunner {
     };
     await this.outcomes.record(finish, now, { job: job.name, tenantId: job.tenantId });
   }
+}
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** Aborts a run in flight with `CancelledError`, unless something aborted it first. */

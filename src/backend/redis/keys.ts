@@ -19,7 +19,7 @@ import { NAME_CHARSET, NAME_PATTERN } from '../../job/job-key.js';
  * | `{p}:runs:<key>` | ZSET | the run ids of a job (pending, active, or done and not yet swept), score 0 (lexicographic order for `listRuns`) |
  * | `{p}:trigger-ids:<tenant>` | HASH | one-off run id → job key among the jobs of a tenant (`''` = no tenant), so `getRun` finds a one-off run by id |
  * | `{p}:rate:<rate key>` | ZSET | a rate limit's window: runId of each attempt started under it → start time (expires after a window idle) |
- * | `{p}:history:<key>` | LIST | history entries as JSON, newest first, capped |
+ * | `{p}:history:<key>` | LIST | history entries as JSON, newest first, capped at the history limit (trimmed in steps: up to an eighth more are stored, never read) |
  * | `{p}:pending` | ZSET | the due index: `<seq:16 digits><key>#<id>` → dueAt of pending runs a poll may claim (ties in the order runs became pending) |
  * | `{p}:parked:<key>` | ZSET | pending runs of a paused job, members and scores as in `pending`, moved back on resume |
  * | `{p}:waiting:<key>` | ZSET | pending exclusive runs held back (an exclusive run of the job is active, or the job is paused); the earliest goes back to `pending` when it may run |

@@ -311,8 +311,9 @@ export class RedisBackend implements Backend {
   async history(key: string, limit: number): Promise<HistoryEntry[]> {
     return this.exec('history', async (client) => {
       if (!isValidJobKey(key) || !(limit > 0)) return [];
-      const stop = Number.isFinite(limit) ? Math.min(Math.floor(limit), 2 ** 31) - 1 : -1;
-      if (stop < 0 && Number.isFinite(limit)) return [];
+      // The list may hold a few entries past the limit (push_history trims in steps).
+      const stop = Math.min(Number.isFinite(limit) ? Math.floor(limit) : Infinity, this.historyLimit) - 1;
+      if (stop < 0) return [];
       const entries = await client.lrange(this.keys.history(key), 0, stop);
       return entries.map((entry) => decodeHistoryEntry(entry, 'history'));
     });

@@ -94,8 +94,11 @@ local function push_history(key, e, limit)
     .. ',"instanceId":' .. json_string(e.instanceId)
     .. ',"attempt":' .. json_number(e.attempt) .. '}'
   local hk = history_key(key)
-  redis.call('LPUSH', hk, json)
-  redis.call('LTRIM', hk, 0, limit - 1)
+  -- Trimmed once the list is an eighth (at least 8) past the limit, not at
+  -- every push: one LTRIM per many entries. Readers stop at the limit.
+  if redis.call('LPUSH', hk, json) > limit + math.max(8, math.ceil(limit / 8)) then
+    redis.call('LTRIM', hk, 0, limit - 1)
+  end
 end
 
 --- The buffered slot of `buffer-one`: a pending, exclusive, first-attempt slot run.
