@@ -83,12 +83,17 @@ export class RunRunner {
   }
 
   /**
-   * Runs `claimed` to the end. Resolves once the handler has settled and the
-   * lock is released — for a handler that ignores its abort signal that may be
-   * never, which is what keeps its concurrency permit taken. Never rejects.
+   * Runs `claimed` to the end. Resolves once the handler has settled (or the
+   * run was given back without starting): what the caller's concurrency
+   * permit guards. For a handler that ignores its abort signal that may be
+   * never, which is what keeps its permit taken. The outcome is recorded
+   * after that, batched with other runs' (`drain` waits for it), so the next
+   * claims need not wait for this run's bookkeeping. Never rejects.
    */
-  async run(job: NormalizedJob, claimed: ClaimedRun): Promise<void> {
+  run(job: NormalizedJob, claimed: ClaimedRun): Promise<void> {
     let markRecorded!: () => void;
+    let markSettled!: () => void;
+    const settled = new Promise<void>((r) => (markSettled = r));
     const entry: InFlight = {
       key: job.key,
       id: claimed.id,
@@ -99,15 +104,17 @@ export class RunRunner {
     };
     if (this.shutdown.signal.aborted) entry.abort.abort(this.shutdown.signal.reason);
     this.inFlight.add(entry);
-    try {
-      await this.runTracked(job, claimed, entry, markRecorded);
-    } catch (error) {
-      // Only a bug gets here; it must not take the process down.
-      this.deps.logger.error('run failed unexpectedly', { job: job.name, tenantId: job.tenantId, err: error });
-    } finally {
-      markRecorded();
-      this.inFlight.delete(entry);
-    }
+    this.runTracked(job, claimed, entry, markSettled, markRecorded)
+      .catch((error: unknown) => {
+        // Only a bug gets here; it must not take the process down.
+        this.deps.logger.error('run failed unexpectedly', { job: job.name, tenantId: job.tenantId, err: error });
+      })
+      .finally(() => {
+        markSettled();
+        markRecorded();
+        this.inFlight.delete(entry);
+      });
+    return settled;
   }
 
   /**
@@ -162,7 +169,7 @@ export class RunRunner {
     );
   }
 
-  private async runTracked(job: NormalizedJob, claimed: ClaimedRun, entry: InFlight, markRecorded: () => void): Promise<void> {
+  private async runTracked(job: NormalizedJob, claimed: ClaimedRun, entry: InFlight, markSettled: () => void, markRecorded: () => void): Promise<void> {
     const { clock, metrics, config } = this.deps;
     const ref: ActiveRunRef = { key: job.key, id: claimed.id, fencingToken: claimed.fencingToken };
 
@@ -225,7 +232,8 @@ export class RunRunner {
 
     const endedAt = clock.now();
     const next = this.nextAttempt(job, claimed, result);
-    if (result.abandoned) {
+    if (!result.abandoned) markSettled();
+    else {
       // The handler ignored its abort and goes on: its run stays active,
       // leased (and its group lock held), so nothing else runs it or, for an
       // exclusive job, its job alongside it (SPEC §3). What it came to is
@@ -233,7 +241,7 @@ export class RunRunner {
       this.announce(job, claimed, result, event, endedAt, next);
       // Unless this instance stops first: it records now and leaves, the
       // handler's run then is the next claimer's, as it would be after a crash.
-      await Promise.race([result.settled, aborted(this.shutdown.signal)]);
+      await Promise.race([result.settled.then(markSettled), aborted(this.shutdown.signal)]);
     }
     // Recording the outcome ends the lease in the store: no release call.
     await this.record(job, claimed, ref, result, endedAt, next);

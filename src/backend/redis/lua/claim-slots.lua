@@ -52,17 +52,21 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
                      skip)
   local jk = job_key(key)
   local slot = tonumber(slot_s)
-  local job = hmget(jk, 'hash', 'completed', 'paused', 'lastSlot', 'activeExclusive', 'buffered', 'limit', 'slotCount',
-    'fence', 'active', 'rateKey', 'rateMax', 'ratePer')
-  if not job.hash then return { 'removed' } end
-  if job.hash ~= definition_hash then return { 'superseded', redis.call('HGETALL', jk) } end
+  -- Positional, not the hmget() table: this runs once per slot of every job.
+  local v = redis.call('HMGET', jk, 'hash', 'completed', 'paused', 'lastSlot', 'activeExclusive', 'buffered', 'limit',
+    'slotCount', 'fence', 'active', 'rateKey', 'rateMax', 'ratePer')
+  local hash, last_slot = v[1], v[4]
+  if not hash then return { 'removed' } end
+  if hash ~= definition_hash then return { 'superseded', redis.call('HGETALL', jk) } end
   if now < slot then return { 'early', fmt(slot - now) } end
-  if job.lastSlot and slot <= tonumber(job.lastSlot) then return { 'taken' } end
-  if job.completed == '1' then return { 'completed' } end
+  if last_slot and slot <= tonumber(last_slot) then return { 'taken' } end
+  if v[2] == '1' then return { 'completed' } end
+  local paused, active_exclusive, buffered, limit, slot_count, fence, active, rate_key, rate_max, rate_per =
+    v[3], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]
   -- A job's last slot (no next one) ends it.
   local last = next_run_at == '' and '1' or '0'
 
-  if job.paused == '1' then
+  if paused == '1' then
     -- The slot is consumed without running; a paused job's last slot ends it.
     update_job(jk, slot_s, next_run_at, 'completed', last)
     return { 'paused' }
@@ -80,12 +84,12 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
   end
 
   -- Counts the slot toward `limit`; the job is completed at its end.
-  local count = tonumber(job.slotCount or '0') + 1
-  local ended = (last == '1' or (job.limit and count >= tonumber(job.limit))) and '1' or '0'
+  local count = tonumber(slot_count or '0') + 1
+  local ended = (last == '1' or (limit and count >= tonumber(limit))) and '1' or '0'
 
-  if tonumber(job.activeExclusive or '0') > 0 and overlap ~= 'allow' then
+  if tonumber(active_exclusive or '0') > 0 and overlap ~= 'allow' then
     -- `queue` (misfire catch-up) waits like `buffer-one`, without the limit of one.
-    if overlap == 'queue' or (overlap == 'buffer-one' and tonumber(job.buffered or '0') == 0) then
+    if overlap == 'queue' or (overlap == 'buffer-one' and tonumber(buffered or '0') == 0) then
       update_job(jk, slot_s, next_run_at, 'slotCount', fmt(count), 'completed', ended)
       redis.call('HSET', run_key(key, run_id), 'kind', 'slot', 'scheduledAt', slot_s, 'dueAt', slot_s, 'attempt', '1',
         'exclusive', '1', 'requeueOnStall', requeue, 'maxAttempts', max_attempts,
@@ -106,25 +110,25 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
     return { 'skipped' }
   end
 
-  if job.rateKey then
-    local wait = take_rate(job.rateKey, tonumber(job.rateMax), tonumber(job.ratePer), now, run_id)
+  if rate_key then
+    local wait = take_rate(rate_key, tonumber(rate_max), tonumber(rate_per), now, run_id)
     if wait > 0 then return { 'limited', fmt(wait) } end
   end
 
   -- The common path, fused: one write of the job's fields (what
   -- count_slot + activate would do in seven), one of the run, one ZADD.
   local exclusive = overlap ~= 'allow' and '1' or '0'
-  local fence = fmt(tonumber(job.fence or '0') + 1)
+  local token = fmt(tonumber(fence or '0') + 1)
   local lease = fmt(now + lease_ms)
-  update_job(jk, slot_s, next_run_at, 'slotCount', fmt(count), 'completed', ended, 'fence', fence,
-    'active', fmt(tonumber(job.active or '0') + 1),
-    'activeExclusive', fmt(tonumber(job.activeExclusive or '0') + (exclusive == '1' and 1 or 0)))
+  update_job(jk, slot_s, next_run_at, 'slotCount', fmt(count), 'completed', ended, 'fence', token,
+    'active', fmt(tonumber(active or '0') + 1),
+    'activeExclusive', fmt(tonumber(active_exclusive or '0') + (exclusive == '1' and 1 or 0)))
   redis.call('HSET', run_key(key, run_id), 'kind', 'slot', 'scheduledAt', slot_s, 'dueAt', slot_s, 'attempt', '1',
     'exclusive', exclusive, 'requeueOnStall', requeue, 'maxAttempts', max_attempts,
-    'state', 'active', 'runId', run_id, 'instanceId', instance_id, 'fence', fence, 'claimedAt', now_s, 'leaseUntil', lease)
+    'state', 'active', 'runId', run_id, 'instanceId', instance_id, 'fence', token, 'claimedAt', now_s, 'leaseUntil', lease)
   redis.call('ZADD', runs_key(key), 0, run_id)
   redis.call('ZADD', ACTIVE, lease, run_ref(key, run_id))
-  return { 'claimed', run_id, run_id, 'slot', slot_s, '1', false, exclusive, fence, now_s }
+  return { 'claimed', run_id, run_id, 'slot', slot_s, '1', false, exclusive, token, now_s }
 end
 
 local out = {}

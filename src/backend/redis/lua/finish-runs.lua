@@ -45,8 +45,11 @@ end
 local function finish(key, id, fencing_token, instance_id, outcome, has_error, error_text, duration_ms, ended_ms_ago,
                       retry_in_ms, requeue_in_ms)
   local jk, rk = job_key(key), run_key(key, id)
-  local r = hmget(rk, 'state', 'fence', 'runId', 'kind', 'scheduledAt', 'attempt', 'exclusive', 'cancelRequested')
-  if r.state ~= 'active' or tonumber(r.fence) ~= tonumber(fencing_token) then return 0 end
+  -- Positional, not the hmget() table: this runs once per run.
+  local v = redis.call('HMGET', rk, 'state', 'fence', 'runId', 'kind', 'scheduledAt', 'attempt', 'exclusive',
+    'cancelRequested')
+  if v[1] ~= 'active' or tonumber(v[2]) ~= tonumber(fencing_token) then return 0 end
+  local r = { runId = v[3], kind = v[4], scheduledAt = v[5], attempt = v[6], exclusive = v[7], cancelRequested = v[8] }
   local finished = finished_now() - math.max(0, tonumber(ended_ms_ago))
   local duration = math.max(0, tonumber(duration_ms))
   local finished_at, started_at = fmt(finished), fmt(finished - duration)
@@ -61,31 +64,41 @@ local function finish(key, id, fencing_token, instance_id, outcome, has_error, e
 
   -- The job's counters and last-run fields in one write (the common path
   -- would otherwise take six commands).
-  local job = hmget(jk, 'runCount', 'failCount', 'active', 'activeExclusive', 'pendingExclusive', 'lastError')
-  local fields = { 'active', fmt(tonumber(job.active or '0') - 1) }
-  local function set(field, value)
-    fields[#fields + 1] = field
-    fields[#fields + 1] = value
-  end
-  if r.exclusive == '1' then set('activeExclusive', fmt(tonumber(job.activeExclusive or '0') - 1)) end
-  if outcome ~= 'interrupted' then
-    set('runCount', fmt(tonumber(job.runCount or '0') + 1))
-    if outcome ~= 'success' then set('failCount', fmt(tonumber(job.failCount or '0') + 1)) end
-    set('lastRunAt', started_at)
-    set('lastDurationMs', fmt(duration))
-    set('lastOutcome', outcome)
-    if outcome ~= 'success' and err then
-      set('lastError', err)
-    elseif job.lastError then
-      redis.call('HDEL', jk, 'lastError')
+  local j = redis.call('HMGET', jk, 'runCount', 'failCount', 'active', 'activeExclusive', 'pendingExclusive', 'lastError')
+  local run_count, fail_count, active, active_exclusive, pending_exclusive, last_error = j[1], j[2], j[3], j[4], j[5], j[6]
+  local active_left = fmt(tonumber(active or '0') - 1)
+  if outcome == 'success' and r.exclusive == '1' then
+    -- The common path: one write, no table.
+    redis.call('HSET', jk, 'active', active_left, 'activeExclusive', fmt(tonumber(active_exclusive or '0') - 1),
+      'runCount', fmt(tonumber(run_count or '0') + 1), 'lastRunAt', started_at, 'lastDurationMs', fmt(duration),
+      'lastOutcome', outcome)
+    if last_error then redis.call('HDEL', jk, 'lastError') end
+  else
+    local fields = { 'active', active_left }
+    local function set(field, value)
+      fields[#fields + 1] = field
+      fields[#fields + 1] = value
     end
+    if r.exclusive == '1' then set('activeExclusive', fmt(tonumber(active_exclusive or '0') - 1)) end
+    if outcome ~= 'interrupted' then
+      set('runCount', fmt(tonumber(run_count or '0') + 1))
+      if outcome ~= 'success' then set('failCount', fmt(tonumber(fail_count or '0') + 1)) end
+      set('lastRunAt', started_at)
+      set('lastDurationMs', fmt(duration))
+      set('lastOutcome', outcome)
+      if outcome ~= 'success' and err then
+        set('lastError', err)
+      elseif last_error then
+        redis.call('HDEL', jk, 'lastError')
+      end
+    end
+    redis.call('HSET', jk, unpack(fields))
   end
-  redis.call('HSET', jk, unpack(fields))
   redis.call('ZREM', ACTIVE, run_ref(key, id))
 
   -- The end of an exclusive run lets the earliest waiting one of its job into
   -- the due index (promote reads nothing when none waits).
-  local wake = r.exclusive == '1' and tonumber(job.pendingExclusive or '0') > 0 and promote(key)
+  local wake = r.exclusive == '1' and tonumber(pending_exclusive or '0') > 0 and promote(key)
   if r.cancelRequested then
     -- cancelRun asked for it: it ends here, whatever the caller would retry.
     retire(key, id, r.kind, outcome, finished_now(), true)
