@@ -13,7 +13,8 @@
  * (benchmarks/readme-figures.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { machine, markdownSuite, provenance, writeResult, type SuiteResult } from './lib/result.js';
+import { resolve } from 'node:path';
+import { machine, markdownSuite, measuredBuild, provenance, writeResult, type SuiteResult } from './lib/result.js';
 import { README, loadStoredResults, renderReadme } from './readme-figures.js';
 import { renderReport } from './report.js';
 
@@ -25,6 +26,9 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   cluster: async () => (await import('./suites/cluster-throughput.js')).run,
   scale: async () => (await import('./suites/scale.js')).run,
 };
+
+// The instance and contender processes inherit it: absolute, so it holds whatever their working directory.
+if (process.env.TSX_TSCONFIG_PATH !== undefined) process.env.TSX_TSCONFIG_PATH = resolve(process.env.TSX_TSCONFIG_PATH);
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -38,7 +42,7 @@ for (const name of selected) {
 }
 
 console.log(`# schedkit benchmarks${quick ? ' (quick)' : ''}\n`);
-console.log(`machine: ${JSON.stringify(machine())}\n`);
+console.log(`machine: ${JSON.stringify(machine())}; schedkit: ${measuredBuild() === 'dist' ? 'as built (dist/)' : 'from its TypeScript sources (tsx)'}\n`);
 const started = Date.now();
 // Which code is measured: read before the suites run, not when each one ends.
 const stamp = provenance();

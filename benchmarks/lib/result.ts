@@ -60,6 +60,19 @@ export interface Provenance {
   dirty: boolean;
   /** The command as typed: the program (node, tsx) dropped, paths relative to the repository. */
   command: string;
+  /**
+   * Which schedkit the run imported: `dist` (the built package, as users run
+   * it: `npm run bench` builds first and points `schedkit` at dist/ through
+   * benchmarks/tsconfig.dist.json) or `source` (the TypeScript sources
+   * through tsx, whose esbuild transform wraps every closure it creates in a
+   * naming call: slower on the fire path than what users run).
+   */
+  build: 'dist' | 'source';
+}
+
+/** benchmarks/tsconfig.dist.json (maps `schedkit` to dist/) is what tsx reads when the run measures the built package. */
+export function measuredBuild(): 'dist' | 'source' {
+  return process.env.TSX_TSCONFIG_PATH?.endsWith('tsconfig.dist.json') === true ? 'dist' : 'source';
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -86,7 +99,7 @@ export function provenance(argv: readonly string[] = process.argv.slice(1)): Pro
   const direct = `${words[0]?.endsWith('.ts') === true ? 'tsx ' : ''}${words.join(' ')}`;
   // Started through npm (`npm run bench:quick -- --suite=fire`): name the script too.
   const script = process.env.npm_command === 'run-script' ? process.env.npm_lifecycle_event : undefined;
-  return { commit, dirty, command: script === undefined ? direct : `npm run ${script} (${direct})` };
+  return { commit, dirty, command: script === undefined ? direct : `npm run ${script} (${direct})`, build: measuredBuild() };
 }
 
 /** "commit abc1234 (uncommitted changes)" / "commit unknown". */
@@ -161,8 +174,9 @@ export function markdownSuite(result: SuiteResult): string {
 }
 
 /** One line naming what a result was measured on: commit, date, machine, command. */
-export function provenanceLine(result: Pick<SuiteResult, 'startedAt' | 'machine' | 'commit' | 'dirty' | 'command'>): string {
+export function provenanceLine(result: Pick<SuiteResult, 'startedAt' | 'machine' | 'commit' | 'dirty' | 'command' | 'build'>): string {
   const m = result.machine;
   const command = result.command === undefined ? 'command not recorded' : `\`${result.command}\``;
-  return `_Measured on ${commitText(result)}, ${result.startedAt}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.redis}; ${command}._`;
+  const build = result.build === undefined ? '' : result.build === 'dist' ? ', schedkit as built (dist/)' : ', schedkit from its TypeScript sources (tsx)';
+  return `_Measured on ${commitText(result)}${build}, ${result.startedAt}, ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.redis}; ${command}._`;
 }

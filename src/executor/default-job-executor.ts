@@ -20,6 +20,8 @@ export interface DefaultJobExecutorDeps {
 // Shared by every run that ends without an abandoned handler: no allocation.
 const SETTLED: Promise<void> = Promise.resolve();
 const ONCE = { once: true } as const;
+/** Signals whose listener limit is already lifted: `setMaxListeners` costs more than the rest of a run's setup. */
+const unlimited = new WeakSet<AbortSignal>();
 
 /**
  * The default `JobExecutor`: runs one attempt of a handler with a timeout
@@ -147,7 +149,10 @@ export class DefaultJobExecutor implements JobExecutor {
       // One shutdown signal is commonly shared by every run in flight; each
       // run removes its listener when it ends, so Node's "possible leak"
       // warning at 11 listeners would be noise here.
-      setMaxListeners(0, external);
+      if (!unlimited.has(external)) {
+        setMaxListeners(0, external);
+        unlimited.add(external);
+      }
       external.addEventListener('abort', onExternalAbort, ONCE);
     }
     // A timeout beyond the timer ceiling (or Infinity) arms no timer at all
