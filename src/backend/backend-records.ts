@@ -157,6 +157,17 @@ export interface SlotClaim {
    * its next slot was due (the claimer decides; the store records it once).
    */
   skip?: 'excluded' | 'rate-limited';
+  /**
+   * Slots before this one in the job's schedule that other instances were
+   * to claim, newest first (at most 8; absent or empty when the claimer does
+   * not know them, or would have claimed them itself). A claim of a later
+   * slot makes them `taken` for good, so each one never claimed (the
+   * instances that were to claim it died, or its claim is late behind an
+   * overloaded instance) is recorded in history by this claim, once:
+   * `skipped` with reason `missed` (id `missed-<slot ms>`), and is consumed.
+   * Nothing is recorded for a slot before the job was created.
+   */
+  previousSlots?: readonly number[];
 }
 
 /** What a slot claim came to: claimed (the run to execute), skipped, already taken, or too early. */

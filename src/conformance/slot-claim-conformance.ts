@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, SlotClaimResult } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
 import { LEASE, MINUTE, type BackendSuiteContext } from './backend-suite-context.js';
+import type { BackendHarness } from './harness.js';
 
 /**
  * Scheduled slots: `claimSlot` answers (claimed, taken, early, completed,
@@ -11,8 +12,10 @@ import { LEASE, MINUTE, type BackendSuiteContext } from './backend-suite-context
 export function describeSlotClaims(suite: BackendSuiteContext): void {
   const { upsert, slotClaim, claimOk, finishOf, ids, stored } = suite;
   let backend: Backend;
+  let harness: BackendHarness;
   suite.onHarness((current) => {
     backend = current.backend;
+    harness = current;
   });
 
   describe('claimSlot', () => {
@@ -68,6 +71,24 @@ export function describeSlotClaims(suite: BackendSuiteContext): void {
       const s = await stored('/t');
       expect(s.slotCount).toBe(1);
       expect(s.fence).toBe(1);
+    });
+
+    it('records previous slots nobody claimed as skipped with reason missed, once, and makes them taken', async () => {
+      const created = (await upsert('/gap')).createdAt;
+      await harness.advance(5_000);
+      const [s1, s2, s3, s4, s5] = [1_000, 2_000, 3_000, 4_000, 5_000].map((ms) => created + ms) as [number, number, number, number, number];
+      // A previous slot from before the job existed is nobody's miss.
+      await claimOk('/gap', s1, { overlap: 'allow', previousSlots: [created - 1_000] });
+      expect(await backend.history('/gap', 10)).toEqual([]);
+      await claimOk('/gap', s4, { overlap: 'allow', previousSlots: [s3, s2, s1], instanceId: 'instance-b' });
+      const missed = (slot: number) => ({ runId: `missed-${slot}`, id: `missed-${slot}`, kind: 'slot', scheduledAt: slot, outcome: 'skipped', reason: 'missed', instanceId: 'instance-b', attempt: 1 });
+      expect(await backend.history('/gap', 10)).toMatchObject([missed(s3), missed(s2)]);
+      expect((await backend.claimSlot(slotClaim('/gap', s2, { overlap: 'allow' }))).status).toBe('taken');
+      expect((await backend.claimSlot(slotClaim('/gap', s3, { overlap: 'allow' }))).status).toBe('taken');
+      // Previous slots that were claimed (or recorded) are not recorded again.
+      await claimOk('/gap', s5, { overlap: 'allow', previousSlots: [s4, s3] });
+      expect(await backend.history('/gap', 10)).toMatchObject([missed(s3), missed(s2)]);
+      expect(await stored('/gap')).toMatchObject({ lastSlot: s5, slotCount: 3 });
     });
 
     it('exactly one of ten concurrent claims of one slot wins', async () => {

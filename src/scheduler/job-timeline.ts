@@ -49,10 +49,19 @@ export interface QueueItem {
   entry: JobEntry;
   token: number;
   slot: number;
+  /**
+   * The slots fired just before this one that other instances were to
+   * claim, newest first (see `SlotClaim.previousSlots`); empty after a plan.
+   */
+  previous: readonly number[];
 }
 
 /** Earliest representable instant: the baseline of a once job that never ran. */
 const BEGINNING_OF_TIME = -8.64e15;
+/** No previous slots: shared, never written. */
+const NONE: readonly number[] = Object.freeze([]);
+/** Most previous slots one claim vouches for (`SlotClaim.previousSlots`). */
+const MAX_PREVIOUS = 8;
 
 /** What the timeline works with, shared with the scheduler that owns it. */
 export interface JobTimelineDeps {
@@ -127,8 +136,12 @@ export class JobTimeline {
         // from the backend's newest claimed slot and applies the misfire policy.
         this.queueNext(entry, nextAfter(entry.job, Math.max(slot, now)));
       } else if (now - at < this.config.misfireGraceMs) {
-        this.queueNext(entry, nextAfter(entry.job, slot));
-        void this.dispatchSlot(entry, slot, entry.job.overlap);
+        // This claim vouches for the slots before it that other instances
+        // were to claim (up to MAX_PREVIOUS); the next one, for this slot too
+        // unless this instance claims it.
+        const others = this.membership.claimDelay(entry.job.key, slot) === null;
+        this.queueNext(entry, nextAfter(entry.job, slot), others ? [slot, ...item.previous].slice(0, MAX_PREVIOUS) : NONE);
+        void this.dispatchSlot(entry, slot, entry.job.overlap, false, false, item.previous);
       } else {
         // Woke far too late (suspended machine, blocked event loop): missed slots.
         this.plan(entry, slot - 1, now, this.config.misfireGraceMs);
@@ -142,10 +155,10 @@ export class JobTimeline {
    * Queues `slot` as the entry's next slot (or nothing when null), to fire at
    * the slot plus its jitter offset: the same instant on every instance.
    */
-  queueNext(entry: JobEntry, slot: number | null): void {
+  queueNext(entry: JobEntry, slot: number | null, previous: readonly number[] = NONE): void {
     entry.nextSlot = slot;
     entry.token++;
-    if (slot !== null && !entry.done) this.queue.push(slot + jitterOffset(entry.job.key, slot, entry.job.jitterMs), { entry, token: entry.token, slot });
+    if (slot !== null && !entry.done) this.queue.push(slot + jitterOffset(entry.job.key, slot, entry.job.jitterMs), { entry, token: entry.token, slot, previous });
   }
 
   /**
@@ -187,7 +200,8 @@ export class JobTimeline {
   /**
    * Claims one slot and runs it if this instance won. Never rejects. Unless
    * `now`, an instance that is not the slot's first (see `Membership`) lets
-   * the first go first, or leaves the slot to the first two. `rateLimited`: the rate
+   * the first go first, or leaves the slot to the first two. `previous`:
+   * slots before this one other instances were to claim (see `SlotClaim.previousSlots`). `rateLimited`: the rate
    * limit had no room for the slot until its next slot: record it skipped.
    */
   private async dispatchSlot(
@@ -196,11 +210,12 @@ export class JobTimeline {
     overlap: NormalizedJob['overlap'] | 'queue',
     now = false,
     rateLimited = false,
+    previous: readonly number[] = NONE,
   ): Promise<void> {
     const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
     if (delay === null) return;
     if (delay > 0) {
-      this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), delay);
+      this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true, false, previous), delay);
       return;
     }
     if (!(await this.limiter.acquire())) return;
@@ -224,6 +239,7 @@ export class JobTimeline {
           requeueOnStall: job.misfire !== 'skip',
           maxAttempts: stallAttempts(job),
           ...(skip === undefined ? {} : { skip }),
+          ...(previous.length === 0 ? {} : { previousSlots: previous }),
         });
       } catch (error) {
         this.unanswered.failed([runId], error);
@@ -242,7 +258,7 @@ export class JobTimeline {
           return;
         case 'early':
           // Our clock is ahead of the backend's: come back when the slot is due there.
-          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
+          this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true, false, previous), result.retryInMs);
           return;
         case 'limited': {
           // The rate limit is used up: nothing was claimed, so the slot waits
@@ -253,8 +269,8 @@ export class JobTimeline {
           this.metrics.rateLimitWait(job.rateLimit?.key ?? '', result.retryInMs);
           const following = nextAfter(job, slot);
           const giveUp = following !== null && this.clock.now() + result.retryInMs >= following;
-          if (giveUp) void this.dispatchSlot(entry, slot, overlap, true, true);
-          else this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true), result.retryInMs);
+          if (giveUp) void this.dispatchSlot(entry, slot, overlap, true, true, previous);
+          else this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true, false, previous), result.retryInMs);
           return;
         }
         case 'completed':

@@ -1,7 +1,8 @@
 /**
  * The decision a slot claim makes for one job (`claim` in claim-slots.lua):
  * removed, superseded, early, taken, completed, paused, excluded (skipped),
- * buffered, skipped, limited or claimed. Separate because it is the densest rule set of the backend
+ * buffered, skipped, limited or claimed; and the record of a previous slot
+ * nobody claimed. Separate because it is the densest rule set of the backend
  * (overlap policies, limits, the dedup mark) and reads best as one function
  * over a job and the run ledger.
  */
@@ -25,6 +26,7 @@ export function claimSlot(
   if (job.lastSlot !== null && claim.slot <= job.lastSlot) return { status: 'taken' };
   if (job.completed) return { status: 'completed' };
 
+  recordMissed(runs, job, claim);
   job.lastSeenAt = now;
   if (job.paused) {
     job.lastSlot = claim.slot;
@@ -104,8 +106,24 @@ export function claimSlot(
   return { status: 'claimed', run: record.claimed() };
 }
 
+/**
+ * Records the slots of `claim.previousSlots` nobody claimed (a claim of a
+ * later slot makes them taken): skipped with reason missed, oldest first,
+ * and consumed, so a repeat of the claim records nothing.
+ */
+function recordMissed(runs: RunLedger, job: JobState, claim: SlotClaim): void {
+  const previous = claim.previousSlots;
+  if (previous === undefined) return;
+  for (let i = previous.length - 1; i >= 0; i--) {
+    const slot = previous[i]!;
+    if (slot < job.createdAt || (job.lastSlot !== null && slot <= job.lastSlot)) continue;
+    job.lastSlot = slot;
+    runs.pushHistory(job, { ...skippedEntry(claim, 'missed'), runId: `missed-${slot}`, id: `missed-${slot}`, scheduledAt: slot });
+  }
+}
+
 /** The history entry of a slot consumed without running. */
-function skippedEntry(claim: SlotClaim, reason: 'overlap' | NonNullable<SlotClaim['skip']>): HistoryEntry {
+function skippedEntry(claim: SlotClaim, reason: 'overlap' | 'missed' | NonNullable<SlotClaim['skip']>): HistoryEntry {
   return {
     runId: claim.runId,
     id: claim.runId,

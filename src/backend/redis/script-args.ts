@@ -83,7 +83,7 @@ function encodeRateLimit(rate: RateLimit | null): string[] {
   return [rate.key, numArg('upsertJobs', 'rateLimit.max', rate.max), numArg('upsertJobs', 'rateLimit.perMs', rate.perMs)];
 }
 
-/** One claim's arguments to claim-slots.lua (eleven per claim). */
+/** One claim's arguments to claim-slots.lua (twelve per claim). */
 export function encodeSlotClaim(claim: SlotClaim): ScriptArg[] {
   assertRunId('claimSlot', claim.runId);
   return [
@@ -98,6 +98,7 @@ export function encodeSlotClaim(claim: SlotClaim): ScriptArg[] {
     claim.requeueOnStall ? '1' : '0',
     numArg('claimSlot', 'maxAttempts', claim.maxAttempts),
     claim.skip === 'excluded' || claim.skip === 'rate-limited' ? claim.skip : '',
+    (claim.previousSlots ?? []).map((slot) => numArg('claimSlot', 'previousSlots', slot)).join(','),
   ];
 }
 

@@ -83,6 +83,39 @@ describe('several instances on one backend', () => {
     expect(lateness.every((ms) => ms === 0 || ms === 100)).toBe(true);
   });
 
+  it('leaves a slot to its first two instances only; a slot both of them drop is on the record as missed, not lost', async () => {
+    world = createWorld();
+    const { scheduler } = world.instance({ takeoverDelayMs: 100 });
+    const { calls, handler } = recorder(world.clock);
+    for (let j = 0; j < 10; j++) await scheduler.register({ name: `job-${j}`, schedule: '* * * * * *', handler });
+    await scheduler.start();
+    // Two ghosts: listed alive, never claiming. Slots they both rank above us are claimed by nobody.
+    await world.backend.heartbeatInstance('ghost-1', 3_600_000);
+    await world.backend.heartbeatInstance('ghost-2', 3_600_000);
+    const since = world.clock.now() + 5_000; // the next heartbeat round tells our instance about them
+    await world.clock.advance(16_000);
+    // The ghosts leave: every later slot is ours, and our next claims vouch for the ones they dropped.
+    await world.backend.removeInstance('ghost-1');
+    await world.backend.removeInstance('ghost-2');
+    await world.clock.advance(5_000);
+    const window = (slot: number): boolean => slot > since && slot <= since + 10_000;
+    const ran = calls.filter((c) => window(c.ctx.scheduledAt.getTime()));
+    let missed = 0;
+    for (let j = 0; j < 10; j++) {
+      const history = await scheduler.history(`job-${j}`, { limit: 100 });
+      const recorded = history.filter((h) => window(h.scheduledAt.getTime()));
+      missed += recorded.filter((h) => h.outcome === 'skipped' && h.reason === 'missed').length;
+      // Every slot of the window is in the ledger: run, or missed. None silently gone.
+      expect([...new Set(recorded.map((h) => h.scheduledAt.getTime() - since))].sort((a, b) => a - b), `job-${j}`).toEqual(
+        Array.from({ length: 10 }, (_, k) => (k + 1) * 1_000),
+      );
+    }
+    expect(ran.length + missed).toBe(10 * 10);
+    // About a third of the slots rank both ghosts first (1 in 3 for 3 instances).
+    expect(missed).toBeGreaterThan(0);
+    expect(ran.length).toBeGreaterThan(0);
+  });
+
   it('propagates pause, resume, remove everywhere and trigger to every instance', async () => {
     world = createWorld();
     const a = world.instance();

@@ -10,12 +10,15 @@
   tag of KEYS, so the call stays in one Cluster slot)
   ARGV[1]  namespace prefix `{p}:`
   ARGV[2]  history limit
-  then 11 per claim, from ARGV[3]:
+  then 12 per claim, from ARGV[3]:
     job key, slot (epoch ms), runId (also the run's id), instanceId, leaseMs,
     the claimer's definitionHash, overlap ('skip' | 'buffer-one' | 'allow' |
     'queue'), nextRunAt ('' = null), requeueOnStall ('1'|'0'), maxAttempts,
     skip ('' | 'excluded' | 'rate-limited': consume the slot without running
-    it, recorded as skipped with that reason)
+    it, recorded as skipped with that reason), previousSlots (comma-separated,
+    newest first, '' for none: slots before this one other instances were to
+    claim; each never claimed and not before the job's creation is recorded
+    skipped with reason 'missed' and consumed)
 
   Output: one reply per claim, in order, by status (first element):
     { 'removed' } | { 'taken' } | { 'completed' } | { 'paused' } | { 'skipped' }
@@ -49,18 +52,36 @@ local function update_job(jk, slot_s, next_run_at, ...)
 end
 
 local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash, overlap, next_run_at, requeue, max_attempts,
-                     skip)
+                     skip, previous_slots)
   local jk = job_key(key)
   local slot = tonumber(slot_s)
   -- Positional, not the hmget() table: this runs once per slot of every job.
   local v = redis.call('HMGET', jk, 'hash', 'completed', 'paused', 'lastSlot', 'activeExclusive', 'buffered', 'limit',
-    'slotCount', 'fence', 'active', 'rateKey', 'rateMax', 'ratePer')
+    'slotCount', 'fence', 'active', 'rateKey', 'rateMax', 'ratePer', 'createdAt')
   local hash, last_slot = v[1], v[4]
   if not hash then return { 'removed' } end
   if hash ~= definition_hash then return { 'superseded', redis.call('HGETALL', jk) } end
   if now < slot then return { 'early', fmt(slot - now) } end
   if last_slot and slot <= tonumber(last_slot) then return { 'taken' } end
   if v[2] == '1' then return { 'completed' } end
+  if previous_slots ~= '' then
+    -- Oldest first; each never claimed (and after the job's creation) is on
+    -- the record as missed, once: this claim makes it taken for good.
+    local created, newest = tonumber(v[14] or '0'), tonumber(last_slot or '-1e300')
+    local list = {}
+    for s in string.gmatch(previous_slots, '[^,]+') do list[#list + 1] = s end
+    for i = #list, 1, -1 do
+      local previous = tonumber(list[i])
+      if previous >= created and previous > newest then
+        newest = previous
+        redis.call('HSET', jk, 'lastSlot', list[i])
+        push_history(key, {
+          runId = 'missed-' .. list[i], id = 'missed-' .. list[i], kind = 'slot', scheduledAt = list[i],
+          outcome = 'skipped', reason = 'missed', instanceId = instance_id, attempt = '1',
+        }, history_limit)
+      end
+    end
+  end
   local paused, active_exclusive, buffered, limit, slot_count, fence, active, rate_key, rate_max, rate_per =
     v[3], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]
   -- A job's last slot (no next one) ends it.
@@ -132,8 +153,8 @@ local function claim(key, slot_s, run_id, instance_id, lease_ms, definition_hash
 end
 
 local out = {}
-for i = 3, #ARGV, 11 do
+for i = 3, #ARGV, 12 do
   out[#out + 1] = claim(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4]), ARGV[i + 5], ARGV[i + 6],
-    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
+    ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11])
 end
 return out
