@@ -34,9 +34,10 @@ export interface SchedulerConfig {
   /** How often a running run refreshes its lock (the heartbeat). Must be below lockTtlMs / 2. @default lockTtlMs / 3 */
   readonly lockRefreshMs: number;
   /**
-   * Spreading runs over instances: for each slot one live instance (chosen by
-   * hashing) claims at the slot time, the others wait this long before trying
-   * (in case it is dead or busy). 0 turns spreading off. @default 100
+   * Spreading runs over instances: for each slot the live instances are
+   * ranked by hashing; the first claims at the slot time, the second this
+   * long after (in case the first is dead or busy), the others never. 0
+   * turns spreading off: every instance claims every slot at once. @default 100
    */
   readonly takeoverDelayMs: number;
   /** Local clocks further than this from the backend's clock are logged as a warning. @default 5000 */
