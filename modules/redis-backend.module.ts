@@ -21,6 +21,9 @@ export interface RedisBackendModuleOptions {
   connection?: RedisConnection;
   /**
    * Masters of the Redlock quorum, for locks on N independent Redis servers.
+   * They guard lock groups and your own `DistributedLock` calls; to guard
+   * every run by the quorum too (on top of its claim's lease in the
+   * backend), set the scheduler's `lockRuns: true`.
    * @default the backend's own Redis (one master)
    */
   lockMasters?: RedisConnection[];
@@ -37,8 +40,8 @@ export interface RedisBackendModuleOptions {
  *
  * @example
  * container.load(schedulerModule(), redisBackendModule({ url: process.env.REDIS_URL }));
- * // three independent masters for the lock quorum:
- * container.load(schedulerModule(), redisBackendModule({ url, lockMasters: [{ url: a }, { url: b }, { url: c }] }));
+ * // three independent masters for the lock quorum, guarding every run:
+ * container.load(schedulerModule({ lockRuns: true }), redisBackendModule({ url, lockMasters: [{ url: a }, { url: b }, { url: c }] }));
  */
 export function redisBackendModule(options: RedisBackendModuleOptions = {}): ContainerModule {
   checkOptions(options);

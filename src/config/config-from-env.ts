@@ -4,6 +4,7 @@ import { defaultConfig, type SchedulerConfigInput } from './config.js';
 
 const STRING_FIELDS = new Set(['instanceId', 'defaultOverlap', 'defaultMisfire', 'redisUrl']);
 const NOT_FROM_ENV = new Set(['defaultRetry']);
+const BOOLEAN_FIELDS = new Set(['lockRuns']);
 
 /** `maxConcurrent` → `SCHEDKIT_MAX_CONCURRENT`. */
 export function envName(field: string): string {
@@ -14,7 +15,8 @@ export function envName(field: string): string {
  * Reads `SCHEDKIT_*` variables into a config input (pass it to
  * `resolveConfig` or `schedulerModule`, which validate it). Numbers must be
  * plain decimal numbers; a variable that is not one is reported in a
- * `ConfigError` naming the variable. Unset and empty variables are ignored.
+ * `ConfigError` naming the variable; booleans are `true`, `false`, `1` or
+ * `0`. Unset and empty variables are ignored.
  *
  * @example
  * // SCHEDKIT_MAX_CONCURRENT=20 SCHEDKIT_REDIS_URL=redis://127.0.0.1:6379
@@ -36,6 +38,10 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
       problems.push(`${name} must be a string, got ${show(env[name])}`);
     } else if (STRING_FIELDS.has(field)) {
       input[field] = raw;
+    } else if (BOOLEAN_FIELDS.has(field)) {
+      if (raw === 'true' || raw === '1') input[field] = true;
+      else if (raw === 'false' || raw === '0') input[field] = false;
+      else problems.push(`${name} must be true, false, 1 or 0, got ${JSON.stringify(raw.slice(0, 40))}`);
     } else if (/^-?\d+(\.\d+)?$/.test(raw) && Number.isFinite(Number(raw))) {
       // A run of 400 digits is "a decimal number" but Infinity as a double.
       input[field] = Number(raw);

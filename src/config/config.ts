@@ -40,6 +40,16 @@ export interface SchedulerConfig {
    * turns spreading off: every instance claims every slot at once. @default 100
    */
   readonly takeoverDelayMs: number;
+  /**
+   * Also guard every run by a lock of its own on the `DistributedLock`
+   * (`job:<key>` for an exclusive run, else one per run), taken after the
+   * claim and held until its outcome is recorded. A run is always guarded by
+   * its claim's lease in the backend; this adds the lock's guarantee on top,
+   * for teams whose lock lives on other servers than the backend (a Redlock
+   * quorum of independent masters: `lockMasters`), at two lock calls per
+   * run. @default false
+   */
+  readonly lockRuns: boolean;
   /** Local clocks further than this from the backend's clock are logged as a warning. @default 5000 */
   readonly maxClockSkewMs: number;
   /** How long `stop` lets in-flight runs finish before aborting them with `ShutdownError`. @default 10000 */
@@ -82,6 +92,7 @@ export function defaultConfig(): SchedulerConfig {
     lockTtlMs,
     lockRefreshMs: Math.floor(lockTtlMs / 3),
     takeoverDelayMs: 100,
+    lockRuns: false,
     maxClockSkewMs: 5_000,
     shutdownTimeoutMs: 10_000,
     historyLimit: 100,
@@ -167,6 +178,7 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
   if (!MISFIRES.includes(merged.defaultMisfire as MisfirePolicy)) {
     problems.push(`defaultMisfire must be one of ${MISFIRES.join(', ')}, got ${show(merged.defaultMisfire)}`);
   }
+  if (typeof merged.lockRuns !== 'boolean') problems.push(`lockRuns must be true or false, got ${show(merged.lockRuns)}`);
   if (merged.redisUrl !== undefined && (typeof merged.redisUrl !== 'string' || !/^rediss?:\/\//.test(merged.redisUrl))) {
     problems.push(`redisUrl must start with redis:// or rediss://, got ${show(merged.redisUrl)}`);
   }

@@ -14,8 +14,11 @@
  * A run whose lease could not be extended (the store answered that the run
  * was reaped or its job removed, or the store could not be reached) is told
  * at once through `lost`, which aborts its handler with `LockLostError`
- * (SPEC §4.4); a run `cancel(id, { abort: true })` asked to stop is told
- * through `cancel`.
+ * (SPEC §4.4); so is a run whose lease runs out while a refresh waits for a
+ * store that does not answer (frozen, partitioned): it is lost when its
+ * lease ends by this instance's clock (aligned on the store's, less a drift
+ * margin), not when the call gives up. A run `cancel(id, { abort: true })`
+ * asked to stop is told through `cancel`.
  */
 import type { ActiveRunRef, Backend } from '../backend/backend.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
@@ -32,6 +35,12 @@ export interface LeasedRun {
   readonly leaseMs: number;
   /** How often the lease is refreshed (the job's `lockRefreshMs`). */
   readonly refreshMs: number;
+  /**
+   * Until when the lease surely holds, by the runs' clock: the claim's time
+   * (or the send time of the last refresh the store took) + `leaseMs`, less
+   * `driftMs(leaseMs)`. Moved on by each refresh taken.
+   */
+  validUntil: number;
   /** The lease is lost: stop the handler. */
   lost(error: LockLostError): void;
   /** `cancelRun` asked this run to stop. */
@@ -74,17 +83,18 @@ export class RunLeases {
     if (group.inFlight === undefined) this.groups.delete(run.refreshMs);
   }
 
-  /** Stops every refresh and waits for the ones in flight; the runs' leases then run out in the store. */
-  async stop(): Promise<void> {
-    const inFlight: Array<Promise<void>> = [];
+  /**
+   * Stops every refresh; the runs' leases then run out in the store. A
+   * refresh in flight is not waited for (a frozen store may never answer
+   * it): its reply is ignored.
+   */
+  stop(): void {
     for (const group of this.groups.values()) {
       if (group.timer !== undefined) this.clock.clearTimeout(group.timer);
       group.timer = undefined;
       group.runs.clear();
-      if (group.inFlight !== undefined) inFlight.push(group.inFlight);
     }
     this.groups.clear();
-    await Promise.all(inFlight);
   }
 
   private arm(refreshMs: number, group: RefreshGroup): void {
@@ -115,6 +125,23 @@ export class RunLeases {
   }
 
   private async extend(group: RefreshGroup, runs: LeasedRun[], leaseMs: number): Promise<void> {
+    const sentAt = this.clock.now();
+    let expiry: TimerHandle | undefined;
+    // A store that does not answer (frozen) must not keep a run going past its lease.
+    const expireDue = (): void => {
+      expiry = undefined;
+      const now = this.clock.now();
+      let next = Infinity;
+      for (const run of runs) {
+        if (!group.runs.has(run)) continue;
+        if (run.validUntil <= now) {
+          group.runs.delete(run);
+          run.lost(lostError(run, `its lease ran out (${leaseMs} ms) before the store answered a refresh`));
+        } else next = Math.min(next, run.validUntil);
+      }
+      if (next !== Infinity) expiry = this.clock.setTimeout(expireDue, next - now);
+    };
+    expiry = this.clock.setTimeout(expireDue, Math.max(0, Math.min(...runs.map((run) => run.validUntil)) - sentAt));
     let replies;
     try {
       replies = await this.backend.heartbeat(
@@ -127,12 +154,16 @@ export class RunLeases {
         if (group.runs.delete(run)) run.lost(lostError(run, error instanceof Error ? error.message : String(error), error));
       }
       return;
+    } finally {
+      if (expiry !== undefined) this.clock.clearTimeout(expiry);
     }
+    const validUntil = sentAt + leaseMs - driftMs(leaseMs);
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i]!;
       // Recorded (or given up) while the call was in flight: the reply no longer matters.
       if (!group.runs.has(run)) continue;
       const reply = replies[i];
+      if (reply === true || reply === 'cancel') run.validUntil = validUntil;
       if (reply === 'cancel') run.cancel();
       else if (reply !== true) {
         group.runs.delete(run);
@@ -140,6 +171,15 @@ export class RunLeases {
       }
     }
   }
+}
+
+/**
+ * How much earlier than its end a lease is taken as gone: clocks drift and
+ * the aligned clock is off the store's by up to half a round trip (Redlock's
+ * rule: 1 % of the TTL + 2 ms).
+ */
+export function driftMs(leaseMs: number): number {
+  return Math.floor(leaseMs * 0.01) + 2;
 }
 
 function lostError(run: LeasedRun, why: string, cause?: unknown): LockLostError {

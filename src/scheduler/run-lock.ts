@@ -1,19 +1,20 @@
 /**
- * Taking the lock of a lock group for a claimed run. A run needs no lock of
- * its own (the claim's lease is its lock, see `RunLeases`); a run of a job
- * with a `lockKey` also takes `group:<lockKey>`, so runs of every job that
- * names the key exclude each other (whatever their overlap policy),
- * cluster-wide. A lock key is one name from the name charset after its own
- * prefix, so a group lock never shares its name with any other lock of the
- * namespace (`probe:<instance>`, or the user's own resources).
+ * Taking the lock of a claimed run, for the runs that take one (see
+ * `runLockName`): a run of a lock group, and every run when the scheduler's
+ * `lockRuns` is set. A run needs no lock otherwise: its claim's lease is its
+ * lock (see `RunLeases`).
  *
- * A run waits for its group's lock rather than give up at once: another
- * job's run of the group may hold it for as long as that run takes, so a run
- * waits up to its own `timeoutMs` (at least `lockTtlMs`) — the wait a user
- * expects from "these jobs never run at once": the later one starts when the
- * earlier one ends, its lateness showing the wait. While it waits it
- * heartbeats its claim so no instance reaps it as stalled; when the wait
- * runs out it is put back (the runner's `interrupted`) and claimed again.
+ * A run waits for its lock rather than give up at once: the run was claimed,
+ * so whoever holds the lock is finishing another run (a buffered slot, a
+ * one-off run handed back by an instance that is shutting down, or, in a lock
+ * group, a run of another job of the group). A job's own lock is waited for
+ * up to `lockTtlMs`. A group lock may be held by another job's run for as
+ * long as that run takes, so a run of a group waits up to its own
+ * `timeoutMs` (at least `lockTtlMs`) — the wait a user expects from "these
+ * jobs never run at once": the later one starts when the earlier one ends,
+ * its lateness showing the wait. While it waits it heartbeats its claim so no
+ * instance reaps it as stalled; when the wait runs out it is put back (the
+ * runner's `interrupted`) and claimed again.
  */
 import type { ActiveRunRef, Backend } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
@@ -28,24 +29,19 @@ export interface RunLockDeps {
   clock: Clock;
 }
 
-/** The lock resource of a lock group. */
-export function groupLockName(lockKey: string): string {
-  return `group:${lockKey}`;
-}
-
 /**
- * Takes `resource` (the group's lock) for the run `ref` of `job`; null when
- * it stayed held for the whole wait, or when the run was reaped or removed
- * meanwhile. Rejects when the lock cannot be reached. `signal` (shutdown)
- * ends the wait.
+ * Takes `resource` for the run `ref` of `job`; null when it stayed held for
+ * the whole wait, or (group) when the run was reaped or removed meanwhile.
+ * Rejects when the lock cannot be reached. `signal` (shutdown) ends the wait.
  */
-export async function acquireGroupLock(
+export async function acquireRunLock(
   deps: RunLockDeps,
   job: NormalizedJob,
   ref: ActiveRunRef,
   resource: string,
   signal: AbortSignal,
 ): Promise<LockLease | null> {
+  if (job.lockKey === null) return deps.lock.acquire(resource, { ttlMs: job.lockTtlMs, waitMs: job.lockTtlMs, signal });
   const waitMs = Math.max(job.lockTtlMs, job.timeoutMs);
   // The wait may outlast the claim's lease (lockTtlMs): heartbeat the claim
   // meanwhile. One controller for both reasons to stop.

@@ -12,9 +12,10 @@ import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { jitterOffset } from '../schedule/jitter.js';
-import { acquireGroupLock, groupLockName } from './run-lock.js';
+import { runLockName } from './lock-name.js';
+import { acquireRunLock } from './run-lock.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
-import { RunLeases, type LeasedRun } from './run-leases.js';
+import { driftMs, RunLeases, type LeasedRun } from './run-leases.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
 
@@ -24,14 +25,14 @@ export interface RunRunnerDeps extends SchedulerDeps {
   onBackendError: (error: unknown) => void;
 }
 
-/** A run between its claim and the record of its outcome (and, in a lock group, the release of the group's lock). */
+/** A run between its claim and the record of its outcome (and the release of its lock, when it takes one). */
 interface InFlight {
   /** The job's key and the run's id, for `cancelInFlight`. */
   readonly key: string;
   readonly id: string;
   /** Resolves when the outcome is recorded (or recording failed). */
   readonly recorded: Promise<void>;
-  /** The lock of the run's lock group, and what keeps it alive. */
+  /** The run's lock, when it takes one (see `runLockName`), and what keeps it alive. */
   keeper: LeaseKeeper | undefined;
   lease: LockLease | undefined;
   /** Aborts the handler: lease lost, shutdown (by `abortAll`) or cancel (`cancelInFlight`). */
@@ -160,7 +161,7 @@ export class RunRunner {
    */
   async releaseAll(): Promise<void> {
     this.outcomes.stopResending();
-    await this.leases.stop();
+    this.leases.stop();
     await Promise.all(
       [...this.inFlight].map(async (entry) => {
         await entry.keeper?.stop();
@@ -174,13 +175,14 @@ export class RunRunner {
     const ref: ActiveRunRef = { key: job.key, id: claimed.id, fencingToken: claimed.fencingToken };
 
     // The claim leased the run to this instance: that lease is its lock (see
-    // RunLeases). Only a run of a lock group also takes the group's lock.
-    let groupLease: LockLease | undefined;
-    const resource = job.lockKey === null ? undefined : groupLockName(job.lockKey);
+    // RunLeases). A run of a lock group also takes the group's lock, and with
+    // `lockRuns` every run takes its own on the DistributedLock.
+    let runLease: LockLease | undefined;
+    const resource = job.lockKey !== null || config.lockRuns ? runLockName(job.key, claimed.id, claimed.exclusive, job.lockKey) : undefined;
     if (resource !== undefined) {
-      const lease = await this.takeGroupLock(job, ref, resource);
+      const lease = await this.takeRunLock(job, ref, resource);
       if (lease === undefined) return;
-      groupLease = lease;
+      runLease = lease;
       entry.lease = lease;
       entry.keeper = new LeaseKeeper(clock, job.lockRefreshMs, () => lease.extend(), resource, entry.abort).start();
     }
@@ -188,6 +190,8 @@ export class RunRunner {
       ref,
       leaseMs: job.lockTtlMs,
       refreshMs: job.lockRefreshMs,
+      // The claim's lease started at the store's time of the claim, on the clock the runs use.
+      validUntil: claimed.claimedAt + job.lockTtlMs - driftMs(job.lockTtlMs),
       lost: (error) => {
         if (!entry.abort.signal.aborted) entry.abort.abort(error);
       },
@@ -248,24 +252,25 @@ export class RunRunner {
     this.leases.delete(leased);
     if (!result.abandoned) this.announce(job, claimed, result, event, endedAt, next);
     markRecorded();
-    if (groupLease !== undefined) {
+    if (runLease !== undefined) {
       await entry.keeper?.stop();
       entry.keeper = undefined;
-      await groupLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
+      await runLease.release().catch((error: unknown) => this.deps.logger.warn('lock release failed', { resource, err: error }));
       entry.lease = undefined;
     }
   }
 
   /**
-   * Takes the lock of the run's lock group; undefined when the run was put
-   * back instead (the lock stayed held, or could not be reached).
+   * Takes the run's lock (its lock group's, or with `lockRuns` its own);
+   * undefined when the run was put back instead (the lock stayed held, or
+   * could not be reached).
    */
-  private async takeGroupLock(job: NormalizedJob, ref: ActiveRunRef, resource: string): Promise<LockLease | undefined> {
+  private async takeRunLock(job: NormalizedJob, ref: ActiveRunRef, resource: string): Promise<LockLease | undefined> {
     const { clock, metrics } = this.deps;
     const waitStart = clock.now();
     let lease: LockLease | null;
     try {
-      lease = await acquireGroupLock(this.deps, job, ref, resource, this.shutdown.signal);
+      lease = await acquireRunLock(this.deps, job, ref, resource, this.shutdown.signal);
     } catch (error) {
       // Nothing runs unlocked: give the run back and let the outage logic report it.
       this.deps.onBackendError(error);

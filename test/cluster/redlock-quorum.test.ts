@@ -19,7 +19,7 @@ describe('cluster: Redlock over three masters', () => {
     const prefix = randomPrefix('quorum');
     const lockMasters = masters.map((m) => m.url);
     const jobs = [{ name: 'tick', schedule: '* * * * * *' }];
-    const config = { pollIntervalMs: 500 };
+    const config = { pollIntervalMs: 500, lockRuns: true }; // runs locked on the quorum, not only leased in the backend
     await Promise.all(
       ['node-1', 'node-2'].map((instanceId) => workers.start({ instanceId, redisUrl: backend.url, lockMasters, prefix, jobs, config })),
     );

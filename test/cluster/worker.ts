@@ -13,6 +13,7 @@ import {
   redisBackendModule,
   schedulerModule,
   winstonLoggerModule,
+  type Backend,
   type DistributedLock,
   type JobDefinition,
   type JobRegistrar,
@@ -137,10 +138,29 @@ container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({
   },
 });
 
-// Every lock refresh a run's lease sends, when it was sent and whether the
-// lock store took it: the lock can expire no sooner than TTL after the last
-// refresh it took, which is what the frozen-Redis test bounds the abort by.
+// Every refresh a run's lease sends (its claim's lease in the backend, and
+// with lockRuns its lock), when it was sent and whether the store took it:
+// the lease can expire no sooner than TTL after the last refresh it took,
+// which is what the frozen-Redis test bounds the abort by.
 container.onActivation<DistributedLock>(TOKENS.DistributedLock, (_context, lock) => watchRefreshes(lock));
+container.onActivation<Backend>(TOKENS.Backend, (_context, backend) => watchHeartbeats(backend));
+
+function watchHeartbeats(backend: Backend): Backend {
+  return bound(backend, (prop) => {
+    if (prop !== 'heartbeat') return undefined;
+    return async (...[runs, leaseMs]: Parameters<Backend['heartbeat']>) => {
+      const sentAt = Date.now();
+      try {
+        const replies = await backend.heartbeat(runs, leaseMs);
+        runs.forEach((run, i) => emit('refresh', { resource: `run ${run.key}#${run.id}`, sentAt, ok: replies[i] !== false }));
+        return replies;
+      } catch (error) {
+        for (const run of runs) emit('refresh', { resource: `run ${run.key}#${run.id}`, sentAt, ok: false, error: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
+    };
+  });
+}
 
 function bound<T extends object>(target: T, wrap: (prop: string | symbol) => unknown): T {
   // Methods are bound to the real object: lock classes keep #private state.

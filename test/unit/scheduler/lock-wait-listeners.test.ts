@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { groupLockName } from '../../../src/scheduler/run-lock.js';
+import { groupLockName } from '../../../src/scheduler/lock-name.js';
 import { createWorld, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
