@@ -1,11 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { ActiveRunRef, CancelledRunRef, ClaimedRun, RunFinish } from '../backend/backend.js';
 import type { Clock } from '../clock/clock.js';
-import { CancelledError, SchedkitError, ShutdownError } from '../errors/schedkit-error.js';
+import { CancelledError, ShutdownError } from '../errors/schedkit-error.js';
 import { storedErrorText } from '../errors/error-text.js';
-import { jobLabel, messages, runLabel } from '../errors/messages.js';
+import { messages, runLabel } from '../errors/messages.js';
 import type { ExecutionResult } from '../executor/job-executor.js';
-import { retryDelayMs } from '../executor/retry-policy.js';
 import { parseStoredParams } from '../job/json-params.js';
 import { parseJobKey } from '../job/job-key.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
@@ -15,6 +14,7 @@ import { jitterOffset } from '../schedule/jitter.js';
 import { runLockName } from './lock-name.js';
 import { acquireRunLock } from './run-lock.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
+import { announceOutcome, nextAttempt, type NextAttempt } from './run-outcome.js';
 import { driftMs, RunLeases, type LeasedRun } from './run-leases.js';
 import type { RunEvent, SchedulerEventEmitter } from './events.js';
 import type { SchedulerDeps } from './scheduler.js';
@@ -37,12 +37,6 @@ interface InFlight {
   lease: LockLease | undefined;
   /** Aborts the handler: lease lost, shutdown (by `abortAll`) or cancel (`cancelInFlight`). */
   readonly abort: AbortController;
-}
-
-/** What the next attempt of a run is, decided once per attempt (a retry delay may be random). */
-interface NextAttempt {
-  retryInMs: number | undefined;
-  requeueInMs: number | undefined;
 }
 
 /**
@@ -235,14 +229,14 @@ export class RunRunner {
     });
 
     const endedAt = clock.now();
-    const next = this.nextAttempt(job, claimed, result);
+    const next = nextAttempt(job, claimed, result);
     if (!result.abandoned) markSettled();
     else {
       // The handler ignored its abort and goes on: its run stays active,
       // leased (and its group lock held), so nothing else runs it or, for an
       // exclusive job, its job alongside it (SPEC §3). What it came to is
       // told now; the store records it when the handler has really settled.
-      this.announce(job, claimed, result, event, endedAt, next);
+      announceOutcome(this.deps, job, claimed, result, event, endedAt, next);
       // Unless this instance stops first: it records now and leaves, the
       // handler's run then is the next claimer's, as it would be after a crash.
       await Promise.race([result.settled.then(markSettled), aborted(this.shutdown.signal)]);
@@ -250,7 +244,7 @@ export class RunRunner {
     // Recording the outcome ends the lease in the store: no release call.
     await this.record(job, claimed, ref, result, endedAt, next);
     this.leases.delete(leased);
-    if (!result.abandoned) this.announce(job, claimed, result, event, endedAt, next);
+    if (!result.abandoned) announceOutcome(this.deps, job, claimed, result, event, endedAt, next);
     markRecorded();
     if (runLease !== undefined) {
       await entry.keeper?.stop();
@@ -286,17 +280,6 @@ export class RunRunner {
     return lease;
   }
 
-  /** Whether the attempt goes back to the store for another attempt (`retryInMs`) or the same one (`requeueInMs`). */
-  private nextAttempt(job: NormalizedJob, claimed: ClaimedRun, result: ExecutionResult): NextAttempt {
-    const failed = result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'lock-lost';
-    // Delays, not instants: the backend makes them due on its own clock.
-    const retryInMs = failed && claimed.attempt <= job.retry.maxRetries ? retryDelayMs(job.retry, claimed.attempt) : undefined;
-    // A run cut short by shutdown goes back for another instance, unless it is
-    // a slot whose job says missed slots are skipped.
-    const requeueInMs = result.outcome === 'interrupted' && (claimed.kind === 'trigger' || job.misfire !== 'skip') ? 0 : undefined;
-    return { retryInMs, requeueInMs };
-  }
-
   /** Records the attempt's outcome in the store, which ends its lease there. */
   private async record(job: NormalizedJob, claimed: ClaimedRun, ref: ActiveRunRef, result: ExecutionResult, endedAt: number, next: NextAttempt): Promise<void> {
     // Fields listed, not spread: a spread object takes V8's slow path, and
@@ -320,34 +303,6 @@ export class RunRunner {
         runId: claimed.runId,
         outcome: result.outcome,
       });
-    }
-  }
-
-  /** Emits the events of the attempt's outcome (and counts a retry and a lost lock). */
-  private announce(job: NormalizedJob, claimed: ClaimedRun, result: ExecutionResult, event: RunEvent, endedAt: number, next: NextAttempt): void {
-    const { metrics, events } = this.deps;
-    const durationMs = result.finishedAt - result.startedAt;
-    if (result.outcome === 'success') {
-      if (events.has('run:success')) events.emit('run:success', { ...event, durationMs });
-      return;
-    }
-    if (result.outcome === 'cancelled') {
-      events.emit('run:cancelled', { ...event, while: 'running' });
-      return;
-    }
-    const error = result.error ?? new SchedkitError('E_HANDLER', `${jobLabel(job.name, job.tenantId)} failed`);
-    const { retryInMs } = next;
-    if (result.outcome === 'timeout') events.emit('run:timeout', { ...event, error, durationMs });
-    if (result.outcome === 'lock-lost') {
-      metrics.lockLost();
-      events.emit('lock:lost', { ...event, error });
-    }
-    events.emit('run:failure', { ...event, error, durationMs, outcome: result.outcome, willRetry: retryInMs !== undefined });
-    if (retryInMs !== undefined) {
-      metrics.runRetried(job.name, job.tenantId);
-      // The backend's due time, as the aligned clock estimates it (for an
-      // abandoned handler, the delay runs from when it settles).
-      events.emit('run:retry', { ...event, error, retryAt: new Date(endedAt + retryInMs), nextAttempt: claimed.attempt + 1 });
     }
   }
 
