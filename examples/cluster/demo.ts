@@ -1,6 +1,6 @@
 /**
  * Three instances of examples/cluster/main.ts on one private Redis, for
- * about 12 seconds: `npx tsx examples/cluster/demo.ts` (needs `redis-server`
+ * 12 seconds once all three run: `npx tsx examples/cluster/demo.ts` (needs `redis-server`
  * on PATH). Prints who ran each slot, then stops everything and checks that
  * no slot ran twice.
  */
@@ -21,6 +21,7 @@ redis.once('error', () => {
 await sleep(300);
 
 const runs: Array<{ job: string; slot: string; by: string }> = [];
+const started: Array<Promise<void>> = [];
 const instances = ['a', 'b', 'c'].map((id) => startInstance(id));
 // Interrupted: take the instances and Redis down with us.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -29,7 +30,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
-console.log(`Redis on 127.0.0.1:${port}; instances a, b, c running for ${RUN_FOR_MS / 1000} s...`);
+console.log(`Redis on 127.0.0.1:${port}; instances a, b, c starting...`);
+// The clock starts once all three run (a loaded machine takes seconds to start three Node processes).
+await Promise.race([Promise.all(started), sleep(30_000)]);
+console.log(`instances a, b, c running for ${RUN_FOR_MS / 1000} s...`);
 await sleep(RUN_FOR_MS);
 
 for (const child of instances) child.kill('SIGTERM');
@@ -47,9 +51,12 @@ function startInstance(id: string): ChildProcess {
     env: { ...process.env, SCHEDKIT_REDIS_URL: `redis://127.0.0.1:${port}`, SCHEDKIT_INSTANCE_ID: id },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let markStarted!: () => void;
+  started.push(new Promise<void>((resolve) => (markStarted = resolve)));
   createInterface({ input: child.stdout! }).on('line', (text) => {
     try {
       const line = JSON.parse(text) as { message?: string; job?: string; slot?: string };
+      if (line.message === 'lifecycle started') markStarted();
       if (line.message !== 'digest sent' && line.message !== 'index rebuilt') return;
       runs.push({ job: line.job!, slot: line.slot!, by: id });
       console.log(`${line.slot!.slice(11, 19)}  ${line.job!.padEnd(14)} ran on ${id}`);
