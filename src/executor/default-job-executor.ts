@@ -184,7 +184,10 @@ export class DefaultJobExecutor implements JobExecutor {
         attempt: context.attempt,
         params: context.params,
         fencingToken: context.fencingToken,
-        logger: context.logger,
+        // Read on use: a caller may build the run's logger only when asked.
+        get logger() {
+          return context.logger;
+        },
         get signal() {
           return controller.signal;
         },
@@ -215,7 +218,7 @@ export class DefaultJobExecutor implements JobExecutor {
     abandoned: boolean,
   ): void {
     const { metrics } = this;
-    const { name, tenantId, logger: runLogger } = context;
+    const { name, tenantId } = context;
     if (outcome === 'success') {
       metrics.runCompleted(name, tenantId, durationMs);
       return;
@@ -230,7 +233,7 @@ export class DefaultJobExecutor implements JobExecutor {
     // itself is logged where it is detected (the lease keeper). A cancel is
     // what someone asked for.
     const level = outcome === 'cancelled' ? 'info' : outcome === 'interrupted' || outcome === 'lock-lost' ? 'warn' : 'error';
-    this.log(runLogger, level, MESSAGES[outcome], fields);
+    this.log(context.logger, level, MESSAGES[outcome], fields);
   }
 
   private reportLateSettle(runLogger: Logger, error: Error | null, durationMs: number): void {

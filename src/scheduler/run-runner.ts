@@ -9,6 +9,7 @@ import { parseStoredParams } from '../job/json-params.js';
 import { parseJobKey } from '../job/job-key.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
 import type { LockLease } from '../lock/distributed-lock.js';
+import type { Logger } from '../observability/logger.js';
 import { LeaseKeeper } from '../lock/lease-keeper.js';
 import { jitterOffset } from '../schedule/jitter.js';
 import { runLockName } from './lock-name.js';
@@ -211,6 +212,8 @@ export class RunRunner {
     if (this.deps.events.has('run:start')) this.deps.events.emit('run:start', { ...event, latenessMs, fencingToken: claimed.fencingToken });
 
     const paramsText = claimed.params ?? job.paramsText;
+    const parent = this.deps.logger;
+    let runLogger: Logger | undefined;
     const result = await this.deps.executor.execute({
       handler: job.handler,
       context: {
@@ -222,7 +225,10 @@ export class RunRunner {
         attempt: claimed.attempt,
         params: paramsText === undefined ? undefined : parseStoredParams(paramsText),
         fencingToken: claimed.fencingToken,
-        logger: this.deps.logger.child(runLogFields(job, claimed)),
+        // Built on first use: most handlers never log, and a child logger per run costs.
+        get logger() {
+          return (runLogger ??= parent.child(runLogFields(job, claimed)));
+        },
       },
       timeoutMs: job.timeoutMs,
       signal: entry.abort.signal,
