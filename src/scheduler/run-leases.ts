@@ -109,6 +109,15 @@ export class RunLeases {
   }
 
   private async refresh(group: RefreshGroup): Promise<void> {
+    // A lease already over (the event loop was blocked past it) is lost now,
+    // before anything else this turn: a handler's write must not win the race
+    // against the news.
+    const now = this.clock.now();
+    for (const run of group.runs) {
+      if (run.validUntil > now) continue;
+      group.runs.delete(run);
+      run.lost(lostError(run, 'its lease ran out before it could be refreshed (this process was held up past it)'));
+    }
     // Runs of one refresh period nearly always share one lease length too;
     // a call per length keeps the backend's contract (one lease per call).
     const byLease = new Map<number, LeasedRun[]>();
