@@ -63,7 +63,7 @@ export { intervalSchedule, type IntervalScheduleOptions } from './src/schedule/i
 export { onceSchedule } from './src/schedule/once-schedule.js';
 
 // The parts a scheduler is built from (by hand, or rebound in the container)
-export type { JobExecutor, ExecutionRequest, ExecutionResult, ExecutionOutcome } from './src/executor/job-executor.js';
+export type { JobExecutor, ExecutionAttempt, ExecutionRequest, ExecutionResult, ExecutionOutcome } from './src/executor/job-executor.js';
 export { DefaultJobExecutor, type DefaultJobExecutorDeps } from './src/executor/default-job-executor.js';
 export type { Backend } from './src/backend/backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './src/backend/memory/memory-backend.js';

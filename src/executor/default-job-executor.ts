@@ -7,7 +7,7 @@ import { ErrorCode, SchedkitError, TimeoutError } from '../errors/schedkit-error
 import type { RunContext } from '../job/job-definition.js';
 import type { Logger, LogFields } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
-import type { ExecutionOutcome, ExecutionRequest, ExecutionResult, JobExecutor } from './job-executor.js';
+import type { ExecutionAttempt, ExecutionOutcome, ExecutionRequest, ExecutionResult, JobExecutor } from './job-executor.js';
 
 /** What `DefaultJobExecutor` is built from. */
 export interface DefaultJobExecutorDeps {
@@ -70,20 +70,47 @@ export class DefaultJobExecutor implements JobExecutor {
     });
   }
 
+  start(request: ExecutionRequest): ExecutionAttempt {
+    let abort!: (reason: unknown) => void;
+    const result = new Promise<ExecutionResult>((resolve) => {
+      abort = this.run(request, resolve);
+    });
+    return { result, abort };
+  }
+
   // One closure scope per run instead of a state object plus bound methods:
-  // the fire path runs thousands of these per second.
-  private run(request: ExecutionRequest, resolve: (result: ExecutionResult) => void): void {
+  // the fire path runs thousands of these per second. Returns what aborts
+  // the attempt from outside.
+  private run(request: ExecutionRequest, resolve: (result: ExecutionResult) => void): (reason: unknown) => void {
     const { clock, metrics } = this;
     const { context, timeoutMs } = request;
     const external = request.signal;
     const startedAt = clock.now();
     metrics.runStarted(context.name, context.tenantId);
 
-    const controller = new AbortController();
+    // The handler's signal is made when it first reads `ctx.signal`: most
+    // handlers never do, and an AbortSignal costs more to create than the
+    // rest of the run's setup. Until then an abort is only remembered.
+    let controller: AbortController | undefined;
+    let aborted = false;
+    let abortReason: unknown;
     let decided = false;
     let handlerRunning = false;
     let timer: TimerHandle | undefined;
     let resolveSettled: (() => void) | undefined;
+
+    const abortSignal = (reason: unknown): void => {
+      aborted = true;
+      abortReason = reason;
+      controller?.abort(reason);
+    };
+    const signal = (): AbortSignal => {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (aborted) controller.abort(abortReason);
+      }
+      return controller.signal;
+    };
 
     const decide = (outcome: ExecutionOutcome, error: Error | null, aborting = false): void => {
       if (decided) return;
@@ -116,11 +143,12 @@ export class DefaultJobExecutor implements JobExecutor {
     // Decide before aborting the run's signal: the handler's abort listeners
     // run synchronously inside abort() and must not be able to change the
     // outcome (say, by triggering another abort) after its cause.
-    const onExternalAbort = (): void => {
-      const reason: unknown = external?.reason;
+    const abortFromOutside = (reason: unknown): void => {
+      if (decided) return;
       decide(outcomeOfAbort(reason), abortError(reason, context.name, context.tenantId), handlerRunning);
-      controller.abort(reason);
+      abortSignal(reason);
     };
+    const onExternalAbort = (): void => abortFromOutside(external?.reason);
 
     const onHandlerSettled = (error: Error | null): void => {
       handlerRunning = false;
@@ -143,7 +171,7 @@ export class DefaultJobExecutor implements JobExecutor {
     if (external?.aborted) {
       // Never start a handler whose run is already given up.
       onExternalAbort();
-      return;
+      return abortFromOutside;
     }
     if (external !== undefined) {
       // One shutdown signal is commonly shared by every run in flight; each
@@ -165,15 +193,13 @@ export class DefaultJobExecutor implements JobExecutor {
           timeoutMs,
         });
         decide('timeout', error, true);
-        controller.abort(error);
+        abortSignal(error);
       }, timeoutMs);
     }
 
     handlerRunning = true;
     let returned: unknown;
     try {
-      // `signal` is made on first read: most handlers never look at it, and an
-      // AbortSignal costs more to create than the rest of the run's setup.
       // Fields listed rather than spread: a spread object takes V8's slow path.
       returned = request.handler({
         name: context.name,
@@ -189,12 +215,12 @@ export class DefaultJobExecutor implements JobExecutor {
           return context.logger;
         },
         get signal() {
-          return controller.signal;
+          return signal();
         },
       } as RunContext<never>);
     } catch (thrown) {
       onHandlerSettled(toError(thrown, context.name, context.tenantId));
-      return;
+      return abortFromOutside;
     }
     if (returned !== null && (typeof returned === 'object' || typeof returned === 'function')) {
       // Promise.resolve adopts native promises without a copy and runs a
@@ -208,6 +234,7 @@ export class DefaultJobExecutor implements JobExecutor {
     } else {
       onHandlerSettled(null);
     }
+    return abortFromOutside;
   }
 
   private report(

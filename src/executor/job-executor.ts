@@ -6,6 +6,22 @@ import type { JobHandler, RunContext } from '../job/job-definition.js';
  */
 export interface JobExecutor {
   execute(request: ExecutionRequest): Promise<ExecutionResult>;
+  /**
+   * Starts one attempt and hands back a way to abort it, instead of taking
+   * an `AbortSignal` (`request.signal` may still be given). Optional: the
+   * scheduler uses it when present, and otherwise calls `execute` with a
+   * signal of its own per run; a signal and its listener per run are a large
+   * share of what a run costs in one process.
+   */
+  start?(request: ExecutionRequest): ExecutionAttempt;
+}
+
+/** An attempt started by `JobExecutor.start`. */
+export interface ExecutionAttempt {
+  /** What `execute` would resolve to. Never rejects. */
+  readonly result: Promise<ExecutionResult>;
+  /** Aborts the attempt as an abort of `request.signal` with this reason would. Later calls do nothing. */
+  abort(reason: unknown): void;
 }
 
 /** One attempt to run: the handler, its context, its timeout and the signal that aborts it from outside (lock lost, shutdown). */

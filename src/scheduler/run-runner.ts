@@ -4,7 +4,7 @@ import type { Clock } from '../clock/clock.js';
 import { CancelledError, ShutdownError } from '../errors/schedkit-error.js';
 import { storedErrorText } from '../errors/error-text.js';
 import { messages, runLabel } from '../errors/messages.js';
-import type { ExecutionResult } from '../executor/job-executor.js';
+import type { ExecutionAttempt, ExecutionRequest, ExecutionResult, JobExecutor } from '../executor/job-executor.js';
 import { parseStoredParams } from '../job/json-params.js';
 import { parseJobKey } from '../job/job-key.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
@@ -36,8 +36,13 @@ interface InFlight {
   /** The run's lock, when it takes one (see `runLockName`), and what keeps it alive. */
   keeper: LeaseKeeper | undefined;
   lease: LockLease | undefined;
-  /** Aborts the handler: lease lost, shutdown (by `abortAll`) or cancel (`cancelInFlight`). */
-  readonly abort: AbortController;
+  /**
+   * Why the run was given up (lease lost, shutdown by `abortAll`, cancel by
+   * `cancelInFlight`), once it was: see `abortRun`.
+   */
+  aborted: { reason: unknown } | undefined;
+  /** Its handler's attempt, once started: what `abortRun` aborts. */
+  attempt: ExecutionAttempt | undefined;
 }
 
 /**
@@ -96,9 +101,10 @@ export class RunRunner {
       recorded: new Promise<void>((r) => (markRecorded = r)),
       keeper: undefined,
       lease: undefined,
-      abort: new AbortController(),
+      aborted: undefined,
+      attempt: undefined,
     };
-    if (this.shutdown.signal.aborted) entry.abort.abort(this.shutdown.signal.reason);
+    if (this.shutdown.signal.aborted) abortRun(entry, this.shutdown.signal.reason);
     this.inFlight.add(entry);
     this.runTracked(job, claimed, entry, markSettled, markRecorded)
       .catch((error: unknown) => {
@@ -133,9 +139,7 @@ export class RunRunner {
   abortAll(): void {
     const reason = new ShutdownError();
     this.shutdown.abort(reason);
-    // One controller per run rather than AbortSignal.any(lease, shutdown) per
-    // run: the fire path makes thousands a second.
-    for (const entry of this.inFlight) if (!entry.abort.signal.aborted) entry.abort.abort(reason);
+    for (const entry of this.inFlight) abortRun(entry, reason);
   }
 
   /**
@@ -179,7 +183,9 @@ export class RunRunner {
       if (lease === undefined) return;
       runLease = lease;
       entry.lease = lease;
-      entry.keeper = new LeaseKeeper(clock, job.lockRefreshMs, () => lease.extend(), resource, entry.abort).start();
+      const keeper = new LeaseKeeper(clock, job.lockRefreshMs, () => lease.extend(), resource).start();
+      keeper.signal.addEventListener('abort', () => abortRun(entry, keeper.signal.reason), { once: true });
+      entry.keeper = keeper;
     }
     const leased: LeasedRun = {
       ref,
@@ -187,9 +193,7 @@ export class RunRunner {
       refreshMs: job.lockRefreshMs,
       // The claim's lease started at the store's time of the claim, on the clock the runs use.
       validUntil: claimed.claimedAt + job.lockTtlMs - driftMs(job.lockTtlMs),
-      lost: (error) => {
-        if (!entry.abort.signal.aborted) entry.abort.abort(error);
-      },
+      lost: (error) => abortRun(entry, error),
       cancel: () => abortCancelled(entry),
     };
     this.leases.add(leased);
@@ -214,7 +218,7 @@ export class RunRunner {
     const paramsText = claimed.params ?? job.paramsText;
     const parent = this.deps.logger;
     let runLogger: Logger | undefined;
-    const result = await this.deps.executor.execute({
+    entry.attempt = startAttempt(this.deps.executor, entry, {
       handler: job.handler,
       context: {
         name: job.name,
@@ -231,8 +235,8 @@ export class RunRunner {
         },
       },
       timeoutMs: job.timeoutMs,
-      signal: entry.abort.signal,
     });
+    const result = await entry.attempt.result;
 
     const endedAt = clock.now();
     const next = nextAttempt(job, claimed, result);
@@ -336,11 +340,36 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
+/**
+ * Gives up a run in flight with `reason`, unless something gave it up first:
+ * aborts its attempt, or keeps the reason for the attempt to start aborted.
+ * A record and a call per run, not an AbortController: the fire path makes
+ * thousands a second, and a signal with its listeners costs more than the
+ * rest of a run's setup.
+ */
+function abortRun(entry: InFlight, reason: unknown): void {
+  if (entry.aborted !== undefined) return;
+  entry.aborted = { reason };
+  entry.attempt?.abort(reason);
+}
+
+/**
+ * Starts the run's attempt, aborted already when the run was given up
+ * before its handler could start (the executor then never starts it). An
+ * executor without `start` gets a signal of its own for the run.
+ */
+function startAttempt(executor: JobExecutor, entry: InFlight, request: ExecutionRequest): ExecutionAttempt {
+  if (entry.aborted !== undefined) return { result: executor.execute({ ...request, signal: AbortSignal.abort(entry.aborted.reason) }), abort: () => undefined };
+  if (executor.start !== undefined) return executor.start(request);
+  const controller = new AbortController();
+  return { result: executor.execute({ ...request, signal: controller.signal }), abort: (reason) => controller.abort(reason) };
+}
+
 /** Aborts a run in flight with `CancelledError`, unless something aborted it first. */
 function abortCancelled(entry: InFlight): void {
-  if (entry.abort.signal.aborted) return;
+  if (entry.aborted !== undefined) return;
   const { name, tenantId } = parseJobKey(entry.key);
-  entry.abort.abort(new CancelledError(messages.runCancelled(runLabel(entry.id, name, tenantId))));
+  abortRun(entry, new CancelledError(messages.runCancelled(runLabel(entry.id, name, tenantId))));
 }
 
 /** The fields of a handler's `ctx.logger`; `tenantId` only when the job has one. */

@@ -3,7 +3,8 @@ import type { Backend } from '../../src/backend/backend.js';
 import type { Clock } from '../../src/clock/clock.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { resolveConfig, type SchedulerConfigInput } from '../../src/config/config.js';
-import { DefaultJobExecutor } from '../../src/executor/default-job-executor.js';
+import { DefaultJobExecutor, type DefaultJobExecutorDeps } from '../../src/executor/default-job-executor.js';
+import type { JobExecutor } from '../../src/executor/job-executor.js';
 import type { DistributedLock } from '../../src/lock/distributed-lock.js';
 import { MemoryLock } from '../../src/lock/memory-lock.js';
 import { InMemoryMetrics } from '../../src/observability/in-memory-metrics.js';
@@ -25,7 +26,10 @@ export interface World {
   backend: Backend;
   lock: DistributedLock;
   /** Builds another instance sharing the backend, lock and clock. */
-  instance(config?: SchedulerConfigInput, overrides?: { clock?: Clock; backend?: Backend; lock?: DistributedLock }): Instance;
+  instance(
+    config?: SchedulerConfigInput,
+    overrides?: { clock?: Clock; backend?: Backend; lock?: DistributedLock; executor?: (deps: DefaultJobExecutorDeps) => JobExecutor },
+  ): Instance;
   /** Stops every instance built. */
   stopAll(): Promise<void>;
 }
@@ -49,7 +53,7 @@ export function createWorld(start: string = T0, backendOptions: { historyLimit?:
         config: resolveConfig({ instanceId: `instance-${++n}`, ...config }),
         backend: overrides.backend ?? backend,
         lock: overrides.lock ?? lock,
-        executor: new DefaultJobExecutor({ clock: instanceClock, logger, metrics }),
+        executor: (overrides.executor ?? ((deps) => new DefaultJobExecutor(deps)))({ clock: instanceClock, logger, metrics }),
         clock: instanceClock,
         logger,
         metrics,

@@ -606,3 +606,65 @@ describe('DefaultJobExecutor: external abort', () => {
     await expect(result.settled).resolves.toBeUndefined();
   });
 });
+
+describe('DefaultJobExecutor: start (an abort handle instead of a signal)', () => {
+  it('aborts through the handle as through a signal: outcome, reason, listeners', async () => {
+    const d = deferredHandler();
+    const attempt = executor.start(request(d.handler));
+    const heard: unknown[] = [];
+    d.ctx()?.signal.addEventListener('abort', () => heard.push(d.ctx()?.signal.reason));
+    const lost = new LockLostError('lock "x" was lost: expired');
+    attempt.abort(lost);
+    attempt.abort(new ShutdownError());
+    const result = await attempt.result;
+    expect(result).toMatchObject({ outcome: 'lock-lost', abandoned: true });
+    expect(result.error).toBe(lost);
+    expect(heard).toEqual([lost]);
+    expect(clock.pendingTimers).toBe(0);
+    d.resolve();
+  });
+
+  it('hands a handler that first reads its signal after the abort an aborted signal with the reason', async () => {
+    let ctx: RunContext<unknown> | undefined;
+    let release!: () => void;
+    const attempt = executor.start(
+      request((c) => {
+        ctx = c;
+        return new Promise<void>((r) => (release = r));
+      }),
+    );
+    const shutdown = new ShutdownError();
+    attempt.abort(shutdown);
+    expect(ctx?.signal.aborted).toBe(true);
+    expect(ctx?.signal.reason).toBe(shutdown);
+    release();
+    expect((await attempt.result).outcome).toBe('interrupted');
+  });
+
+  it('makes the signal of a timed-out run aborted with the TimeoutError, also when read after the timeout', async () => {
+    let ctx: RunContext<unknown> | undefined;
+    const attempt = executor.start(request((c) => ((ctx = c), new Promise<void>(() => undefined)), { timeoutMs: 500 }));
+    await clock.advance(500);
+    await settle();
+    const result = await attempt.result;
+    expect(result.outcome).toBe('timeout');
+    expect(ctx?.signal.reason).toBe(result.error);
+  });
+
+  it('ignores an abort after the handler settled: the outcome stays, the signal never aborts', async () => {
+    let ctx: RunContext<unknown> | undefined;
+    const attempt = executor.start(request((c) => void (ctx = c)));
+    const result = await attempt.result;
+    attempt.abort(new ShutdownError());
+    expect(result.outcome).toBe('success');
+    expect(ctx?.signal.aborted).toBe(false);
+    expect(metrics.count('runFailed')).toBe(0);
+  });
+
+  it('never starts the handler when the request signal was aborted before start', async () => {
+    let called = false;
+    const attempt = executor.start(request(() => void (called = true), { signal: AbortSignal.abort(new ShutdownError()) }));
+    expect((await attempt.result).outcome).toBe('interrupted');
+    expect(called).toBe(false);
+  });
+});

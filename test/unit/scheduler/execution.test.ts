@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SchedkitError } from '../../../src/errors/schedkit-error.js';
+import { DefaultJobExecutor } from '../../../src/executor/default-job-executor.js';
 import { createWorld, deferred, iso, recorder, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
@@ -130,6 +131,50 @@ describe('failures, retries and timeouts', () => {
     expect(metrics.snapshot().counters.runTimedOut).toBe(2);
     const history = await scheduler.history('slow');
     expect(history.map((h) => h.outcome)).toEqual(['timeout', 'timeout']);
+  });
+
+  it('gives an executor without start() a signal per run, aborted by a cancel and by the stop', async () => {
+    world = createWorld();
+    const signals: Array<AbortSignal | undefined> = [];
+    const { scheduler } = world.instance(
+      {},
+      {
+        executor: (deps) => {
+          const inner = new DefaultJobExecutor(deps);
+          return {
+            execute: (request) => {
+              signals.push(request.signal);
+              return inner.execute(request);
+            },
+          };
+        },
+      },
+    );
+    const reasons: unknown[] = [];
+    await scheduler.register({
+      name: 'export',
+      retry: false,
+      handler: (ctx) =>
+        new Promise<void>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+    });
+    await scheduler.start();
+    await scheduler.trigger('export', { id: 'cancelled-1' });
+    await scheduler.trigger('export', { id: 'stopped-1' });
+    await world.clock.advance(10);
+    expect(signals).toHaveLength(2);
+    expect(signals.every((s) => s instanceof AbortSignal && !s.aborted)).toBe(true);
+    await scheduler.cancel('cancelled-1', { abort: true });
+    await world.clock.advance(10);
+    const stopped = scheduler.stop();
+    await world.clock.advance(60_000);
+    await stopped;
+    expect(reasons.map((r) => (r as SchedkitError).code)).toEqual(['E_CANCELLED', 'E_SHUTDOWN']);
+    expect(await world.backend.getRun({ id: 'cancelled-1' })).toMatchObject({ state: 'done', outcome: 'cancelled' });
   });
 
   it('does not let a never-settling handler hold the scheduler; its permit and its run stay taken until it settles', async () => {
