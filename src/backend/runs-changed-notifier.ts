@@ -8,6 +8,8 @@
 /** Listeners told, best effort and asynchronously, that runs may have become claimable. */
 export class RunsChangedNotifier {
   private readonly listeners = new Set<() => void>();
+  /** A notice is queued and not told yet. */
+  private pending = false;
 
   /** Adds `listener`; the returned function removes it. */
   subscribe(listener: () => void): () => void {
@@ -22,17 +24,23 @@ export class RunsChangedNotifier {
     this.listeners.clear();
   }
 
-  /** Calls every listener in its own microtask. */
+  /**
+   * Calls every listener once in a later microtask: the notices of one turn
+   * (a batch of a thousand outcomes) are told once, not once each.
+   */
   notify(): void {
-    for (const listener of this.listeners) {
-      queueMicrotask(() => {
-        if (!this.listeners.has(listener)) return;
+    if (this.pending) return;
+    this.pending = true;
+    queueMicrotask(() => {
+      this.pending = false;
+      for (const listener of [...this.listeners]) {
+        if (!this.listeners.has(listener)) continue;
         try {
           listener();
         } catch {
           // Best effort by contract: a listener's failure is its own business.
         }
-      });
-    }
+      }
+    });
   }
 }

@@ -218,7 +218,8 @@ export class JobTimeline {
       this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true, false, previous), delay);
       return;
     }
-    if (!(await this.limiter.acquire())) return;
+    // A free permit is taken without an await: most slots find one.
+    if (!this.limiter.tryAcquire() && !(await this.limiter.acquire())) return;
     try {
       if (!this.isStarted() || entry.done || this.health.isDown) return;
       const { job } = entry;
