@@ -56,6 +56,14 @@ export interface QueueItem {
   previous: readonly number[];
 }
 
+/** A claim this instance makes later, as a slot's second (see `Membership`). */
+interface DelayedClaim {
+  entry: JobEntry;
+  slot: number;
+  overlap: NormalizedJob['overlap'] | 'queue';
+  previous: readonly number[];
+}
+
 /** Earliest representable instant: the baseline of a once job that never ran. */
 const BEGINNING_OF_TIME = -8.64e15;
 /** No previous slots: shared, never written. */
@@ -103,8 +111,16 @@ export class JobTimeline {
   private readonly jobs: KeyTable<JobEntry>;
   private readonly claimFailed: Set<JobEntry>;
   private readonly isStarted: () => boolean;
-  /** Fires each queued slot at its time; started and stopped with the scheduler. */
-  readonly queue: DueQueue<QueueItem>;
+  /** Fires each queued slot at its time. */
+  private readonly queue: DueQueue<QueueItem>;
+  /**
+   * The claims this instance makes after `takeoverDelayMs`, as the second of
+   * their slots: in one queue, so the claims due in one wake go to the
+   * backend in one batch. A timer each would send each alone (microtasks run
+   * between timer callbacks), and with N instances that is about one script
+   * call per run.
+   */
+  private readonly delayed: DueQueue<DelayedClaim>;
 
   constructor(deps: JobTimelineDeps) {
     this.config = deps.config;
@@ -122,6 +138,20 @@ export class JobTimeline {
     this.isStarted = deps.isStarted;
     this.claims = new CallBatcher('claimSlots', (claims) => deps.backend.claimSlots(claims));
     this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
+    this.delayed = new DueQueue(this.clock, (claim) => void this.dispatchSlot(claim.entry, claim.slot, claim.overlap, true, false, claim.previous));
+  }
+
+  /** Starts firing slots (with the scheduler). */
+  start(): void {
+    this.queue.start();
+    this.delayed.start();
+  }
+
+  /** Stops firing slots; queued slots stay for the next start, delayed claims are dropped (their slots are past by then). */
+  stop(): void {
+    this.queue.stop();
+    this.delayed.stop();
+    this.delayed.clear();
   }
 
   /** `at`: when the slot was queued to fire (the slot plus its jitter offset). */
@@ -215,7 +245,7 @@ export class JobTimeline {
     const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
     if (delay === null) return;
     if (delay > 0) {
-      this.clock.setTimeout(() => void this.dispatchSlot(entry, slot, overlap, true, false, previous), delay);
+      this.delayed.push(this.clock.now() + delay, { entry, slot, overlap, previous });
       return;
     }
     // A free permit is taken without an await: most slots find one.

@@ -134,7 +134,7 @@ export class SchedulerLifecycle {
       this.unsubscribeCancels = this.backend.onRunCancelled((run) => this.runner.cancelInFlight(run));
       this.current = 'started';
       this.health.start();
-      this.timeline.queue.start();
+      this.timeline.start();
       await this.sync.syncJobs([...this.jobs.values()]);
     } catch (error) {
       this.current = 'stopping';
@@ -184,7 +184,7 @@ export class SchedulerLifecycle {
   }
 
   private teardownTimers(): void {
-    this.timeline.queue.stop();
+    this.timeline.stop();
     this.health.stop();
     this.poller.stop();
     this.maintenance.stop();
