@@ -418,7 +418,7 @@ describe('RedlockLock on three masters', () => {
 });
 
 describe('RedlockLock on one master: the queue served by the release', () => {
-  it('serves 8 queued waiters (two instances) in arrival order: handed over locally, woken remotely', async () => {
+  it('serves 8 queued waiters (two instances) in arrival order: granted by the release, told by its reply locally and over pub/sub remotely', async () => {
     const prefix = randomPrefix('lock1');
     const [a, b] = [await newLock(prefix, 1), await newLock(prefix, 1)];
     const queueKey = `{${prefix}}:lock-queue:fifo`;
@@ -465,7 +465,7 @@ describe('RedlockLock on one master: the queue served by the release', () => {
     // The ticket is visible on our inspecting connection before the lock's own
     // connection has delivered the reply that makes the waiter known in this
     // process (no public event says so); a release in between finds no local
-    // waiter and wakes it through Redis instead (one PUBLISH, one more attempt).
+    // waiter and tells it of the grant through Redis instead (one PUBLISH).
     await wait(50);
     await holder.release();
     // A waiter renews its ticket every second (one script call each): on a slow
@@ -556,11 +556,11 @@ describe('RedlockLock cost', () => {
     const { info = 0, 'config|resetstat': reset = 0, ...stats } = await commandStats(redis);
     void info;
     void reset;
-    // Top level, 2 scripts per cycle, one round trip each: acquire (EXISTS
-    // queue, SET NX PX, INCR fence) and release (GET, EXISTS queue, DEL).
-    // Nobody waits: no queue writes, no PUBLISH, no fence raise.
+    // Top level, 2 scripts per cycle, one round trip each: acquire (ZRANGE
+    // queue head, SET NX PX, INCR fence) and release (GET, DEL, ZRANGE queue
+    // head). Nobody waits: no queue writes, no PUBLISH, no fence raise.
     const n = CYCLES;
-    expect(stats).toEqual({ evalsha: 2 * n, exists: 2 * n, set: n, incr: n, get: n, del: n });
+    expect(stats).toEqual({ evalsha: 2 * n, zrange: 2 * n, set: n, incr: n, get: n, del: n });
   });
 
   it('sequential acquire + release, next to a hand-written SET NX PX lock and redlock used directly', async () => {

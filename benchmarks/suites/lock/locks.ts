@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import Redlock, { ExecutionError } from 'redlock';
-import { RedlockLock } from '../../../src/lock/redlock/redlock-lock.js';
+// schedkit as built (dist/) under `npm run bench` (benchmarks/tsconfig.dist.json), as users run it: peers are published JavaScript too.
+import { RedlockLock } from 'schedkit';
 import { HandWrittenLock, type HandWrittenRetry } from './hand-written-lock.js';
 
 /**

@@ -2,7 +2,7 @@ import type { Clock } from '../../clock/clock.js';
 import type { RedisClient } from '../../redis/connection.js';
 import { QuorumAttempt, type AttemptOutcome, type QueueQuery } from './quorum-attempt.js';
 import { QuorumMasters } from './quorum-masters.js';
-import { QuorumRelease, type HandOver, type ReleaseOutcome } from './quorum-release.js';
+import { QuorumRelease, type ReleaseOutcome } from './quorum-release.js';
 import { RedlockExtension, type ExtendOutcome, type QuorumHold } from './redlock-extension.js';
 import type { LockKeys } from './scripts.js';
 
@@ -15,7 +15,8 @@ import type { LockKeys } from './scripts.js';
  *  - extend: `RedlockExtension` (redlock's extend, on the redlock `Lock` each
  *    hold carries);
  *  - release: `QuorumRelease` (our release-4.lua: compare-and-delete, and
- *    hand-over to the next waiter or waking it).
+ *    with one master the lock granted to the next waiter in the same step;
+ *    with several, the next waiter woken).
  */
 export class LockQuorum {
   readonly clients: readonly RedisClient[];
@@ -36,7 +37,7 @@ export class LockQuorum {
   ) {
     this.#masters = new QuorumMasters(clients, labels, clock, driftFactor);
     this.#extension = new RedlockExtension(this.#masters);
-    this.#releases = new QuorumRelease(this.#masters, this.#extension, channel);
+    this.#releases = new QuorumRelease(this.#masters, channel);
     this.#attempts = new QuorumAttempt(this.#masters, this.#extension, this.#releases);
     this.clients = clients;
     this.size = this.#masters.size;
@@ -54,8 +55,18 @@ export class LockQuorum {
   }
 
   /** Gives a hold back and serves the queue: see `QuorumRelease.release`. Never rejects. */
-  release(keys: LockKeys, hold: QuorumHold, handOver: HandOver | undefined): Promise<ReleaseOutcome> {
-    return this.#releases.release(keys, hold, handOver);
+  release(keys: LockKeys, hold: QuorumHold, quiet: string): Promise<ReleaseOutcome> {
+    return this.#releases.release(keys, hold, quiet);
+  }
+
+  /** The hold of a lock a release granted to one of our waiters (one master only). */
+  grantedHold(keys: LockKeys, value: string): QuorumHold {
+    return this.#extension.hold(keys, value);
+  }
+
+  /** Until when a key set with `ttlMs` after `since` (our clock) is ours: see `QuorumMasters.validUntil`. */
+  validUntil(since: number, ttlMs: number): number {
+    return this.#masters.validUntil(since, ttlMs);
   }
 
   /** The master that holds waiting queues: see `MasterHealth.queueMaster`. */

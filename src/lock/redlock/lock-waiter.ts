@@ -1,25 +1,23 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../clock/clock.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { isConnectionError, toBackendError } from '../../redis/connection.js';
+import { GrantDating, type Grant } from './lock-grant.js';
 import type { LockQuorum } from './lock-quorum.js';
-import type { AttemptOutcome } from './quorum-attempt.js';
+import type { AttemptOutcome, QueueView } from './quorum-attempt.js';
 import type { QuorumHold } from './redlock-extension.js';
 import { queueJoin, queueLeave, type LockKeys } from './scripts.js';
 import type { WakeBus } from './wake-bus.js';
 
 /** A waiter's ticket lives this long on the queue unless renewed: a dead waiter blocks the queue at most this long. */
 export const TICKET_LEASE_MS = 3_000;
-/** A waiter's ticket: random, unique per wait. */
-export function newTicket(): string {
-  return randomUUID();
-}
 
-/** A live waiter renews its ticket (and re-reads its place) this often. */
+/** A live waiter renews its ticket (and re-reads its place, or finds a grant whose message was lost) this often. */
 const RENEW_MS = 1_000;
 /** No timer is armed longer than this (suspended machines drift). */
 const MAX_ARM_MS = 30_000;
+/** Quick retries (2, 4, 8, 16 ms) of a head whose attempt right after a wake-up failed. */
+const WOKEN_RETRIES = 4;
 
 /** What a waiter needs from its lock. */
 export interface WaitContext {
@@ -34,52 +32,64 @@ export interface WaitContext {
 
 /** Where a waiter whose first attempt already queued its ticket stands (acquire-4.lua joins as it refuses). */
 export interface QueuedStart {
-  readonly ticket: string;
   readonly master: number;
   readonly rank: number;
   /** When a quorum should be free, from that attempt. */
   readonly freeInMs: number;
+  /** When that attempt was sent, and the fencing counter it saw (see `GrantDating`). */
+  readonly sentAt: number;
+  readonly counter: number;
 }
 
 export type Won = Extract<AttemptOutcome, { acquired: true }>;
 
+/** Where a waiter granted the lock by a release stands: off the queue. */
+const TAKEN_OFF: QueueView = { known: true, ahead: 0, queued: false, counter: 0 };
+
 /**
- * One caller waiting for a held lock: first come, first served, woken by the
- * release rather than by polling.
+ * One caller waiting for a held lock: first come, first served, served by
+ * the release rather than by polling.
  *
  * The waiter puts a ticket on the resource's queue on the queue master and
- * sleeps. Only the head of the queue tries the lock, when
- *  - the release (or a head that gave up) publishes its ticket on the
- *    wake-up channel, or
- *  - the holder's TTL runs out without a release (a crashed holder): the
- *    head sleeps until a quorum of masters should be free, from the PTTLs
- *    its last attempt saw.
- * With one master, a release in this process may also hand the lock straight
- * over to the waiter at the head (`grant`): then no attempt is needed at all.
- * The ticket is renewed every second (with the waiter's place re-read, which
- * also covers a lost wake-up); a waiter that died stops renewing, and its
- * ticket is dropped once its lease runs out. Giving up (waitMs, abort, close)
- * removes the ticket and, from the head, wakes the next waiter.
+ * sleeps.
+ *  - With one master, the release grants the lock straight to the head of
+ *    the queue (lua/includes/grant.lua), whichever process it lives in, and
+ *    publishes the grant: the waiter then holds the lock (`offer`) without
+ *    an attempt of its own. If the message is lost, its next renewal finds
+ *    the lock key holding its grant.
+ *  - With several masters, the queue master's release publishes the head's
+ *    ticket (`wake`), and the head tries the lock on every master, again
+ *    within milliseconds if a release had not reached them all yet.
+ * When the holder's TTL runs out without a release (a crashed holder), the
+ * head tries the lock when a quorum of masters should be free, from the
+ * PTTLs its last call saw. The ticket is renewed every second (with the
+ * waiter's place re-read, which also covers a lost wake-up); a waiter that
+ * died stops renewing, and its ticket is dropped once its lease runs out.
+ * Giving up (waitMs, abort, close) removes the ticket and passes the turn on,
+ * giving back a lock granted in the meantime.
  */
 export class LockWaiter {
-  readonly ticket: string;
   /** Settles once the ticket was first put on the queue (or that failed): the next local waiter joins behind it. */
   readonly joined: Promise<void>;
   #markJoined!: () => void;
   #woken = false;
   #poked = false;
+  /** Renew now: a grant or wake-up may have been missed, or a grant needs a fresher date. */
+  #recheck = false;
   #interruptSleep: (() => void) | undefined;
-  /** The queue master holding our ticket, once joined. */
+  /** The queue master holding our ticket, once a reply said so: renewals go there. */
   #master: number | undefined;
+  /** The master that may hold our ticket or a lock granted to it, which a waiter that gives up must tell. */
+  #ticketAt: number | undefined;
   #rank = -1;
   #attemptAt = Number.POSITIVE_INFINITY;
   #renewAt = 0;
   #failures = 0;
-  /** Joins sent so far: a join sent after a hand-over was decided may have queued the ticket again. */
-  #joinsSent = 0;
-  /** A lock handed over by a release, and whether that took the ticket off the queue for good. */
-  #granted: { readonly won: Won; readonly ticketGone: boolean } | undefined;
-  /** The wait is over (run's loop returned): grants are refused from then on. */
+  #wokenRetries = 0;
+  readonly #dating = new GrantDating();
+  /** A lock granted to us (one master), not yet returned by the loop. */
+  #granted: Won | undefined;
+  /** The wait is over (run's loop returned): grants are left to the leave script from then on. */
   #done = false;
 
   constructor(
@@ -92,41 +102,53 @@ export class LockWaiter {
     private readonly where: string,
     /** The previous local waiter on this resource has joined. */
     private readonly after: Promise<void> | undefined,
+    /** See `newTicket`. */
+    readonly ticket: string,
+    /** Where the ticket stands when an acquire's first attempt queued it already. */
     start?: QueuedStart,
   ) {
     this.joined = new Promise((resolve) => (this.#markJoined = resolve));
-    this.ticket = start?.ticket ?? newTicket();
     if (start !== undefined) {
       const now = ctx.clock.now();
-      this.#master = start.master;
+      this.#master = this.#ticketAt = start.master;
       this.#rank = start.rank;
       this.#renewAt = now + RENEW_MS;
+      this.#dating.waiting(start.sentAt, start.counter);
       if (start.rank === 0) this.#attemptAt = now + start.freeInMs;
       this.#markJoined();
     }
   }
 
-  /** Joins sent so far; a release that hands the lock over passes the count it saw to `grant`. */
-  get joinsSent(): number {
-    return this.#joinsSent;
-  }
-
-  /** Whether a release may hand the lock over to this waiter: it waits, and its ticket is on `master`'s queue. */
-  canTakeOver(master: number): boolean {
-    return !this.#done && this.#granted === undefined && this.#master === master && !this.gaveUp();
+  /** Still waiting: a release may name it as the local waiter it serves quietly. */
+  get waiting(): boolean {
+    return !this.#done && this.#granted === undefined;
   }
 
   /**
-   * A release handed the lock over to us (our ticket was the head; the
-   * release took it off the queue). False when the wait is already over: the
-   * caller then gives the lock back. `joinsSeen` is `joinsSent` when the
-   * release was sent: a join sent since may have queued the ticket again.
+   * A lock granted to our ticket (one master): from the wake-up channel, or
+   * from a release of this process, which passes `sentAt` (before the grant
+   * was made, by our clock). Held from now on, with no attempt of our own,
+   * when it can be dated (see `GrantDating`); a grant too old to date
+   * well is re-read from the master first.
    */
-  grant(won: Won, joinsSeen: number): boolean {
-    if (this.#done || this.#granted !== undefined) return false;
-    this.#granted = { won, ticketGone: joinsSeen === this.#joinsSent };
-    this.poke();
-    return true;
+  offer(grant: Grant, sentAt?: number): void {
+    if (this.#done || this.#granted !== undefined) return;
+    if (this.ctx.quorum.size !== 1) {
+      // Only a lock on one master grants; take it as a wake-up.
+      this.wake();
+      return;
+    }
+    const since = this.#dating.since(grant.fence);
+    if (since === undefined) return; // stale: a later reply found it gone
+    const validUntil = this.ctx.quorum.validUntil(Math.max(since, sentAt ?? since), this.ttlMs);
+    // A bound older than half the TTL (a long wait since the last renewal)
+    // would hand out a lease about to end: read the key's PTTL instead.
+    if (validUntil - this.ctx.clock.now() < this.ttlMs / 2) {
+      this.#recheck = true;
+      this.poke();
+      return;
+    }
+    this.hold(grant, validUntil);
   }
 
   /** Our ticket was published: we are at the head and the lock was just given up. */
@@ -135,10 +157,16 @@ export class LockWaiter {
     this.poke();
   }
 
-  /** Re-check now (abort, close, a resubscription). */
+  /** Re-check now (abort, close). */
   poke(): void {
     this.#poked = true;
     this.#interruptSleep?.();
+  }
+
+  /** Renew and re-read our place now: the wake-up channel was away, a message may be lost. */
+  missedMessages(): void {
+    this.#recheck = true;
+    this.poke();
   }
 
   /** The lock (acquired), or null when the wait ended without it. Rejects when a quorum of masters is unreachable. */
@@ -153,12 +181,9 @@ export class LockWaiter {
       this.#done = true;
       this.#markJoined();
       this.signal?.removeEventListener('abort', onAbort);
-      // A hand-over that came in while the loop was ending (gave up, failed).
+      // A grant that came in while the loop was ending (gave up, failed).
       const late = this.#granted;
-      if (late !== undefined && late.won !== won) {
-        if (late.ticketGone) this.#master = undefined;
-        await this.ctx.releaseHold(this.resource, this.keys, late.won.hold);
-      }
+      if (late !== undefined && late !== won) await this.ctx.releaseHold(this.resource, this.keys, late.hold);
       await this.leave(won !== null);
     }
   }
@@ -167,24 +192,35 @@ export class LockWaiter {
     return this.ctx.isClosed() || this.signal?.aborted === true;
   }
 
+  private hold(grant: Grant, validUntil: number): void {
+    const hold = this.ctx.quorum.grantedHold(this.keys, grant.value);
+    this.#granted = { acquired: true, hold, fencingToken: grant.fence, expiresAt: validUntil, queue: TAKEN_OFF };
+    // The grant took the ticket off the queue.
+    this.#master = this.#ticketAt = undefined;
+    this.poke();
+  }
+
   private async loop(): Promise<Won | null> {
     const { clock, quorum } = this.ctx;
     for (;;) {
       const granted = this.#granted;
       if (granted !== undefined) {
-        if (granted.ticketGone) this.#master = undefined;
-        if (!this.gaveUp()) return granted.won;
-        await this.ctx.releaseHold(this.resource, this.keys, granted.won.hold);
-        return null;
+        if (!this.gaveUp() && clock.now() < granted.expiresAt) return granted;
+        // Given up, or stalled past its validity before we could use it: pass it on.
+        this.#granted = undefined;
+        await this.ctx.releaseHold(this.resource, this.keys, granted.hold);
+        if (this.gaveUp()) return null;
       }
       if (this.gaveUp()) return null;
       if (clock.now() >= this.deadline && !this.#woken) return null;
       const master = quorum.queueMaster();
-      if (this.#master === undefined || this.#master !== master || clock.now() >= this.#renewAt) {
+      if (this.#master === undefined || this.#master !== master || this.#recheck || clock.now() >= this.#renewAt) {
+        this.#recheck = false;
         await this.join(master);
         continue;
       }
       if (this.#woken || (this.#rank === 0 && clock.now() >= this.#attemptAt)) {
+        if (this.#woken) this.#wokenRetries = WOKEN_RETRIES;
         this.#woken = false;
         const won = await this.attempt(this.#master);
         if (won !== undefined) return won;
@@ -194,24 +230,41 @@ export class LockWaiter {
     }
   }
 
-  /** Puts the ticket on the queue (or renews it) and reads our place. */
+  /** Puts the ticket on the queue (or renews it) and reads our place, or finds the lock granted to us. */
   private async join(master: number | undefined): Promise<void> {
     const { clock, quorum, bus } = this.ctx;
     if (master === undefined) {
       throw new BackendUnavailableError(messages.lockQuorumUnavailable(this.where, 0, quorum.size, quorum.quorum, 'no master is connected'));
     }
-    if (this.#master !== undefined && this.#master !== master) {
+    const previous = this.#ticketAt;
+    if (previous !== undefined && previous !== master) {
       // The queue master moved (the old one failed): queue up again there.
-      void queueLeave(quorum.clients[this.#master]!, this.keys, this.ticket, this.ctx.channel, true).catch(() => undefined);
-      this.#master = undefined;
+      void queueLeave(quorum.clients[previous]!, this.keys, this.ticket, this.ctx.channel, this.giveUpMode()).catch(() => undefined);
+      this.#master = this.#ticketAt = undefined;
     }
     try {
-      // Listening before joining, so no wake-up for our ticket can be missed.
+      // Listening before joining, so no message for our ticket can be missed.
       await bus.listenOn(master);
-      if (this.#master === undefined) await this.after;
-      this.#joinsSent++;
+      if (this.#ticketAt === undefined) await this.after;
+      const sentAt = clock.now();
+      this.#dating.sending(sentAt);
+      this.#ticketAt = master;
       const place = await queueJoin(quorum.clients[master]!, this.keys, this.ticket, TICKET_LEASE_MS);
       const now = clock.now();
+      if (place.granted) {
+        // Granted already (its message lost or not here yet): the key's PTTL dates it.
+        if (this.#granted === undefined && place.pttl > 0) this.hold({ ticket: this.ticket, value: place.value, fence: fenceOf(place.value) }, quorum.validUntil(sentAt, place.pttl));
+        return;
+      }
+      this.#dating.waiting(sentAt, place.counter);
+      if (this.#granted !== undefined) {
+        // A grant came in while this call was out. A reply from before it
+        // leaves the ticket gone (the grant took it off); one from after it
+        // queued the ticket again, so that grant had expired (the loop finds
+        // it past its validity).
+        if (place.counter >= this.#granted.fencingToken) this.#master = this.#ticketAt = master;
+        return;
+      }
       this.#master = master;
       this.#rank = place.rank;
       this.#renewAt = now + RENEW_MS;
@@ -238,44 +291,59 @@ export class LockWaiter {
   /** Tries the lock as the head. Resolves the win, or undefined to keep waiting. */
   private async attempt(master: number): Promise<Won | null | undefined> {
     const { clock, quorum } = this.ctx;
+    const sentAt = clock.now();
     const out = await quorum.attempt(this.keys, this.ttlMs, { master, ticket: this.ticket, leaseMs: TICKET_LEASE_MS, join: false }, this.where);
     const now = clock.now();
     if (out.queue.known) this.#renewAt = now + RENEW_MS;
     if (out.acquired) {
       // With one master the grant took the ticket off the queue.
-      if (quorum.size === 1) this.#master = undefined;
+      if (quorum.size === 1) this.#master = this.#ticketAt = undefined;
       if (!out.queue.known || out.queue.ahead === 0) {
         if (!this.gaveUp()) return out;
         await this.ctx.releaseHold(this.resource, this.keys, out.hold);
         return null;
       }
       // Someone is ahead of us (our ticket had lapsed and went to the tail):
-      // hand the lock back and wake the head.
+      // hand the lock back, which serves the head.
       await this.ctx.releaseHold(this.resource, this.keys, out.hold);
     }
     this.#failures++;
     if (out.queue.known) {
-      if (!out.queue.queued) this.#master = undefined; // lapsed: join again
+      if (out.queue.queued) this.#dating.waiting(sentAt, out.queue.counter);
+      // Not queued: lapsed, or a grant to us took it off (then the join finds the grant).
+      else this.#master = undefined;
       this.#rank = out.queue.ahead;
     }
     const retryFloor = Math.min(2 ** this.#failures, 250);
-    this.#attemptAt = this.#rank === 0 && !out.acquired ? now + Math.max(out.freeInMs, retryFloor) : Number.POSITIVE_INFINITY;
+    if (this.#rank !== 0 || out.acquired) this.#attemptAt = Number.POSITIVE_INFINITY;
+    // Woken by a release on several masters, which may not have reached them
+    // all yet: try again soon rather than when the old holder's key would expire.
+    else if (this.#wokenRetries-- > 0) this.#attemptAt = now + 2 ** (WOKEN_RETRIES - this.#wokenRetries);
+    else this.#attemptAt = now + Math.max(out.freeInMs, retryFloor);
     return undefined;
   }
 
-  /** Takes the ticket off the queue (unless it is gone already): a winner's quietly (its release serves the next), a quitter's waking the next head. */
+  private giveUpMode(): 'gave-up-serve' | 'gave-up-wake' {
+    return this.ctx.quorum.size === 1 ? 'gave-up-serve' : 'gave-up-wake';
+  }
+
+  /**
+   * Takes the ticket off the queue (unless it is gone already): a winner's
+   * quietly (its release serves the next), a quitter's passing its turn on,
+   * and giving back a lock granted to it whose message has not arrived.
+   */
   private async leave(won: boolean): Promise<void> {
-    const master = this.#master;
-    this.#master = undefined;
+    const master = this.#ticketAt;
+    this.#master = this.#ticketAt = undefined;
     if (master === undefined) return;
-    const leaving = queueLeave(this.ctx.quorum.clients[master]!, this.keys, this.ticket, this.ctx.channel, !won).catch(() => undefined);
+    const leaving = queueLeave(this.ctx.quorum.clients[master]!, this.keys, this.ticket, this.ctx.channel, won ? 'won' : this.giveUpMode()).catch(() => undefined);
     // A winner's removal goes out on the queue master's connection before its
-    // release's wake-up, so it need not be awaited; a quitter's ticket must be
-    // gone when acquire resolves null.
+    // release, so it need not be awaited; a quitter's ticket (and any grant)
+    // must be gone when acquire resolves null.
     if (!won) await leaving;
   }
 
-  /** Sleeps up to `ms`; a wake-up, abort or close ends it early. */
+  /** Sleeps up to `ms`; a message, abort or close ends it early. */
   private sleep(ms: number): Promise<void> {
     if (this.#poked) {
       this.#poked = false;
@@ -293,4 +361,9 @@ export class LockWaiter {
       timer = this.ctx.clock.setTimeout(done, Math.min(Math.max(0, ms), MAX_ARM_MS));
     });
   }
+}
+
+/** The fence of a granted lock value (`<ticket>#<fence>`). */
+function fenceOf(value: string): number {
+  return Number(value.slice(value.lastIndexOf('#') + 1));
 }

@@ -15,9 +15,11 @@ export interface QueueView {
   readonly ahead: number;
   /** The caller's ticket is on the queue. */
   readonly queued: boolean;
+  /** The queue master's fencing counter as this call saw it (when not granted there; see `GrantDating`). */
+  readonly counter: number;
 }
 
-const NO_QUEUE_VIEW: QueueView = { known: false, ahead: 0, queued: false };
+const NO_QUEUE_VIEW: QueueView = { known: false, ahead: 0, queued: false, counter: 0 };
 
 export type AttemptOutcome =
   | { readonly acquired: true; readonly hold: QuorumHold; readonly fencingToken: number; readonly expiresAt: number; readonly queue: QueueView }
@@ -149,9 +151,15 @@ export class QuorumAttempt {
         }
       } else {
         // Not needed for this token; brings the laggards up to date so the next
-        // holder does not pay the extra round trip.
+        // holder does not pay the extra round trip. A master whose reply is
+        // still on its way is raised only if it granted below the token (it
+        // almost always granted the same): a raise where the key is not ours
+        // would do nothing anyway.
         for (const i of laggards) {
-          if (clients[i]!.status === 'ready') raiseFence(clients[i]!, keys, value, token).catch(() => undefined);
+          void calls[i]!.then((outcome) => {
+            const behind = outcome.ok && outcome.value.granted && outcome.value.fence < token;
+            if (behind && clients[i]!.status === 'ready') raiseFence(clients[i]!, keys, value, token).catch(() => undefined);
+          });
         }
       }
     }
@@ -162,7 +170,7 @@ export class QuorumAttempt {
       await this.releases.releaseValue(keys, value);
       return { acquired: false, freeInMs: 0, queue: queueView };
     }
-    return { acquired: true, hold: this.holds.hold(keys, value, expiresAt), fencingToken: token, expiresAt, queue: queueView };
+    return { acquired: true, hold: this.holds.hold(keys, value), fencingToken: token, expiresAt, queue: queueView };
   }
 
   /** `attempt` with one master: its answer is the outcome (and the uncontended path stays lean). */
@@ -189,20 +197,20 @@ export class QuorumAttempt {
       void this.releases.releaseValue(keys, value);
       throw masters.unavailable(where, [{ ok: false, error }], error);
     }
-    const queueView: QueueView = queue === undefined ? NO_QUEUE_VIEW : { known: true, ahead: reply.ahead, queued: reply.queued };
+    const queueView: QueueView = queue === undefined ? NO_QUEUE_VIEW : { known: true, ahead: reply.ahead, queued: reply.queued, counter: reply.counter };
     if (!reply.granted) return { acquired: false, freeInMs: this.freeIn([{ ok: true, value: reply }]), queue: queueView };
     const expiresAt = masters.validUntil(started, ttlMs);
     if (masters.clock.now() >= expiresAt) {
       await this.releases.releaseValue(keys, value);
       return { acquired: false, freeInMs: 0, queue: queueView };
     }
-    return { acquired: true, hold: this.holds.hold(keys, value, expiresAt), fencingToken: reply.fence, expiresAt, queue: queueView };
+    return { acquired: true, hold: this.holds.hold(keys, value), fencingToken: reply.fence, expiresAt, queue: queueView };
   }
 
   private queueView(snapshot: Snapshot<AttemptReply>, queue: QueueQuery | undefined): QueueView {
     const reply = queue === undefined ? undefined : snapshot[queue.master];
     if (reply?.ok !== true) return NO_QUEUE_VIEW;
-    return { known: true, ahead: reply.value.ahead, queued: reply.value.queued };
+    return { known: true, ahead: reply.value.ahead, queued: reply.value.queued, counter: reply.value.counter };
   }
 
   /** When a quorum of masters should have no key, from the holder's PTTL on each. */

@@ -1,87 +1,94 @@
 import { isConnectionError } from '../../redis/connection.js';
 import type { QuorumMasters } from './quorum-masters.js';
-import { newLockValue, type QuorumHold, type RedlockExtension } from './redlock-extension.js';
-import { lockRelease, queueWake, type LockKeys, type ReleaseReply } from './scripts.js';
-import { count, settle } from './settle.js';
+import type { QuorumHold } from './redlock-extension.js';
+import { grantOf, type Grant } from './lock-grant.js';
+import { lockRelease, type LockKeys, type ReleaseReply } from './scripts.js';
+import { count, gather, settle } from './settle.js';
 
 /**
  * Giving a lock back: release-4.lua on every master at once, which deletes
  * the key where it still holds our value and serves the waiting queue in the
- * same step. Not redlock's release: that one only deletes the key, so waking
- * (or handing the lock over to) the next waiter would cost a second round
+ * same step. Not redlock's release: that one only deletes the key, so
+ * granting the lock to (or waking) the next waiter would cost a second round
  * trip, and it rejects when a quorum does not answer, where an unreleased
  * key is simply left to expire.
  */
 
-/** A local waiter the release may hand the lock straight over to (one master only, see release-4.lua). */
-export interface HandOver {
-  readonly ticket: string;
-  readonly ttlMs: number;
-}
-
-/** What a release did: with one master, it may have handed the lock over. */
+/**
+ * What a release did: with one master, it may have granted the lock to the
+ * waiter at the head of the queue (in this process or another).
+ */
 export type ReleaseOutcome =
-  | { readonly handedOver: false }
-  | { readonly handedOver: true; readonly hold: QuorumHold; readonly fencingToken: number; readonly expiresAt: number };
+  | {
+      readonly granted: false;
+      /** With several masters: resolves true when the queue master woke the `quiet` waiter (told by its reply, not by a message). */
+      readonly wokeQuiet?: Promise<boolean>;
+    }
+  | {
+      readonly granted: true;
+      /** The waiter's ticket and the value it now holds the lock with (`<ticket>#<fence>`). */
+      readonly grant: Grant;
+      /** By our clock, before the grant was made: a lower bound of when the granted key was set. */
+      readonly sentAt: number;
+    };
 
-const NOT_HANDED_OVER: ReleaseOutcome = { handedOver: false };
+const NOT_GRANTED: ReleaseOutcome = { granted: false };
 
 export class QuorumRelease {
   constructor(
     private readonly masters: QuorumMasters,
-    private readonly holds: RedlockExtension,
-    /** The wake-up channel a release publishes the head's ticket on. */
+    /** The wake-up channel (see `channelOf` in lua/includes/queue.lua). */
     private readonly channel: string,
   ) {}
 
   /**
    * Deletes the key wherever it still holds this value, and serves the
-   * waiting queue: with one master in the same step (handing the lock over to
-   * `handOver` when its ticket is at the head, else waking the head); with
-   * several, the head is woken once a quorum has released, so that it finds
-   * the lock free on a majority. Never rejects (an expired key is already
-   * gone; unreachable masters let it expire).
+   * waiting queue in the same step: with one master the lock is granted to
+   * the live head of the queue; with several, the queue master wakes the head
+   * (which then takes the lock with its own attempt). `quiet` names a waiter
+   * of this process, which the reply tells instead of a message. Never rejects (an expired key is already gone; unreachable
+   * masters let it expire).
    */
-  async release(keys: LockKeys, hold: QuorumHold, handOver: HandOver | undefined): Promise<ReleaseOutcome> {
+  async release(keys: LockKeys, hold: QuorumHold, quiet: string): Promise<ReleaseOutcome> {
     const { value } = hold;
     const { clients, clock } = this.masters;
     const master = this.masters.queueMaster();
     if (this.masters.size === 1) {
-      if (master === undefined) return NOT_HANDED_OVER;
-      const started = clock.now();
-      const next = handOver === undefined ? undefined : { ticket: handOver.ticket, value: newLockValue(), ttlMs: handOver.ttlMs };
+      if (master === undefined) return NOT_GRANTED;
+      const sentAt = clock.now();
       let reply: ReleaseReply;
       try {
-        reply = await lockRelease(clients[0]!, keys, value, this.channel, { kind: 'serve', handOver: next });
+        reply = await lockRelease(clients[0]!, keys, value, this.channel, { kind: 'serve', quiet });
       } catch (error) {
         if (isConnectionError(error)) this.masters.markSuspect(0);
-        return NOT_HANDED_OVER;
+        return NOT_GRANTED;
       }
-      if (reply.next !== 'handed-over' || next === undefined) return NOT_HANDED_OVER;
-      // The new key was set after `started`: its validity counts from there.
-      const expiresAt = this.masters.validUntil(started, next.ttlMs);
-      return { handedOver: true, hold: this.holds.hold(keys, next.value, expiresAt), fencingToken: reply.fence, expiresAt };
+      if (reply.next !== 'granted') return NOT_GRANTED;
+      return { granted: true, grant: grantOf(reply.head, reply.fence), sentAt };
     }
+    // Several masters: no grant in the release, the queue master wakes the
+    // head instead. Granting in one hop is not safe here. A grant on one
+    // master is a vote, not a lock: the head would hold the lock only once a
+    // quorum had set its value, yet only the queue master knows who the head
+    // is, so the other masters could only be told after a round trip to it
+    // (the hop saved). And the holder would have to be told its fencing
+    // token, which is the max of a quorum's counters (see QuorumAttempt) that
+    // no single master's script can know, and date its validity from a
+    // moment before every one of those masters set its key, by its own
+    // clock. The head's own attempt gives it all three.
     const calls = clients.map((client, i) =>
-      this.masters.watch(i, settle(lockRelease(client, keys, value, this.channel, { kind: i === master ? 'report' : 'plain' }))),
+      this.masters.watch(i, settle(lockRelease(client, keys, value, this.channel, i === master ? { kind: 'report', quiet } : { kind: 'plain' }))),
     );
-    await this.masters.gatherWithQueueView(
-      calls,
-      (s) => count(s) >= this.masters.quorum,
-      (s) => master === undefined || s[master] !== undefined,
-    );
-    if (master !== undefined) {
-      void calls[master]!.then((outcome) => {
-        if (outcome.ok && outcome.value.next === 'waiting') queueWake(clients[master]!, keys, this.channel).catch(() => undefined);
-      });
-    }
-    return NOT_HANDED_OVER;
+    const wokeQuiet =
+      master === undefined || quiet === '' ? undefined : calls[master]!.then((o) => o.ok && o.value.next === 'waiting' && o.value.head === quiet);
+    await gather(calls, (s) => count(s) >= this.masters.quorum);
+    return wokeQuiet === undefined ? NOT_GRANTED : { granted: false, wokeQuiet };
   }
 
   /** Deletes an attempt's value wherever it is (an attempt without a quorum, or one too slow to count). Never rejects. */
   async releaseValue(keys: LockKeys, value: string): Promise<void> {
     // Alone, the master also wakes the head: nobody else will.
-    const mode = this.masters.size === 1 ? ({ kind: 'serve', handOver: undefined } as const) : ({ kind: 'plain' } as const);
+    const mode = this.masters.size === 1 ? ({ kind: 'serve', quiet: '' } as const) : ({ kind: 'plain' } as const);
     await Promise.all(this.masters.clients.map((client) => lockRelease(client, keys, value, this.channel, mode).catch(() => undefined)));
   }
 }

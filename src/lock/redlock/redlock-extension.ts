@@ -6,9 +6,9 @@ import type { LockKeys } from './scripts.js';
 import { count, gather, settle } from './settle.js';
 
 /**
- * The part of the lock that goes through redlock: each hold carries a
- * redlock `Lock` from the moment our acquire script (or a release's
- * hand-over) grants it, and a lease is extended with `redlock.extend` on that
+ * The part of the lock that goes through redlock: a hold granted by our
+ * acquire script (or by a release, to a waiter) carries a redlock `Lock` from
+ * its first extension, and a lease is extended with `redlock.extend` on that
  * `Lock`. Only redlock's public API is used: its default export, its exported
  * `Lock` class (whose constructor its typings declare public), `Lock`'s
  * public `value` and `expiration` fields, `extend`, `scripts` and `Settings`.
@@ -30,14 +30,16 @@ export interface QuorumHold {
 }
 
 class Hold implements QuorumHold {
-  constructor(
-    /** redlock's view of the hold; each extension returns a new one. */
-    public lock: Lock,
-  ) {}
+  /**
+   * redlock's view of the hold, made on the first extension (most holds are
+   * released without one); each extension returns a new one.
+   */
+  lock: Lock | undefined;
 
-  get value(): string {
-    return this.lock.value;
-  }
+  constructor(
+    readonly key: string,
+    readonly value: string,
+  ) {}
 }
 
 function holdOf(hold: QuorumHold): Hold {
@@ -87,10 +89,9 @@ export class RedlockExtension {
     }
   }
 
-  /** The hold for `value`, granted in the key `keys.lock` and valid until `validUntil` by our clock. */
-  hold(keys: LockKeys, value: string, validUntil: number): QuorumHold {
-    // `attempts` is empty: the grant came from our acquire script, not from a redlock vote.
-    return new Hold(new Lock(this.#redlock, [keys.lock], value, [], this.onDateNowTimeline(validUntil)));
+  /** The hold for `value`, granted in the key `keys.lock` (its validity is the lease's, passed to each `extend`). */
+  hold(keys: LockKeys, value: string): QuorumHold {
+    return new Hold(keys.lock, value);
   }
 
   /**
@@ -101,9 +102,11 @@ export class RedlockExtension {
   async extend(keys: LockKeys, hold: QuorumHold, ttlMs: number, validUntil: number, where: string): Promise<ExtendOutcome> {
     const held = holdOf(hold);
     const started = this.masters.clock.now();
-    held.lock.expiration = this.onDateNowTimeline(validUntil);
+    // `attempts` is empty: the grant came from our scripts, not from a redlock vote.
+    const lock = (held.lock ??= new Lock(this.#redlock, [held.key], held.value, [], 0));
+    lock.expiration = this.onDateNowTimeline(validUntil);
     try {
-      held.lock = await this.#redlock.extend(held.lock, ttlMs);
+      held.lock = await this.#redlock.extend(lock, ttlMs);
     } catch (error) {
       // redlock rejects with ExecutionError: no quorum voted for the
       // extension. Each vote against is a ResourceLockedError (the key holds

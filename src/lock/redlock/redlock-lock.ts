@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { BackendUnavailableError, ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { closeClient, connectClient, createClient, errorText, type RedisClient } from '../../redis/connection.js';
 import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from '../distributed-lock.js';
 import { LockQuorum } from './lock-quorum.js';
-import type { HandOver } from './quorum-release.js';
+import { instanceChannel, newTicket, parseGrant, type Grant } from './lock-grant.js';
 import type { QuorumHold } from './redlock-extension.js';
-import { LockWaiter, newTicket, TICKET_LEASE_MS, type QueuedStart, type WaitContext, type Won } from './lock-waiter.js';
+import { LockWaiter, TICKET_LEASE_MS, type QueuedStart, type WaitContext, type Won } from './lock-waiter.js';
 import { assertAcquire } from '../lock-input.js';
 import {
   describeConnection,
@@ -15,7 +16,7 @@ import {
   type ResolvedRedlockOptions,
 } from './options.js';
 import { RedlockLease } from './redlock-lease.js';
-import { defineLockScripts, lockKeys, queueLeave, wakeChannel, type LockKeys } from './scripts.js';
+import { defineLockScripts, LockKeyCache, queueLeave, wakeChannel, type LockKeys } from './scripts.js';
 import { count, gather, settle } from './settle.js';
 import { WakeBus } from './wake-bus.js';
 import { usingLock } from '../using-lock.js';
@@ -28,6 +29,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const CONNECT_GRACE_MS = 200;
 /** How long `close()` lets waiters take their tickets off the queue. */
 const CLOSE_WAITERS_MS = 2_000;
+
+/** A message for a ticket whose waiter does not exist yet: none (false), a wake-up (true), or a grant. */
+type Early = boolean | { readonly grant: Grant; readonly sentAt: number | undefined };
 
 interface Connected {
   readonly quorum: LockQuorum;
@@ -51,11 +55,13 @@ interface Connected {
  *   acquisition, cluster-wide, even while a minority of masters is down
  *   (see `LockQuorum`).
  * - **Waiting** (`waitMs`) is first come, first served: a queue of tickets
- *   on the queue master, woken by the release over pub/sub (one subscriber
- *   connection per lock), or by the holder's TTL running out. With one
- *   master, a release hands the lock straight over to a waiter of the same
- *   process when that waiter is at the head of the queue: one round trip
- *   from holder to holder.
+ *   on the queue master. With one master, the release grants the lock
+ *   straight to the waiter at the head of the queue, in whatever process it
+ *   waits, and tells it over pub/sub (one subscriber connection per lock):
+ *   one round trip from holder to holder. With several masters, the release
+ *   wakes the head over pub/sub and the head takes the lock with its own
+ *   attempt. A holder whose TTL runs out wakes nobody: the head tries when
+ *   it expires.
  * - **Release** is one round trip; **extend** goes through redlock. A failed
  *   extension rejects with `LockLostError` (`E_LOCK_LOST`) saying why:
  *   expired, taken over or unreachable. redlock's own `using()` is not used:
@@ -71,19 +77,23 @@ interface Connected {
 export class RedlockLock implements DistributedLock {
   readonly #options: ResolvedRedlockOptions;
   readonly #channel: string;
+  readonly #keys: LockKeyCache;
+  /** Names this instance in its tickets, so messages for them reach this process only. */
+  readonly #instance = randomUUID();
+  #tickets = 0;
   #connected: Connected | undefined;
   #connecting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
   /** Local waiters by ticket (wake-ups are dispatched by ticket). */
   readonly #waiters = new Map<string, LockWaiter>();
-  /** Local waiters per resource, oldest first: the ones a release may hand the lock over to. */
+  /** Local waiters per resource, oldest first: a release names the first still waiting, told by its reply instead of a message. */
   readonly #queued = new Map<string, Set<LockWaiter>>();
   /**
    * Tickets queued by an acquire's first attempt whose waiter does not exist
-   * yet, and whether a wake-up for them came in meanwhile.
+   * yet, and what came in for them meanwhile.
    */
-  readonly #early = new Map<string, boolean>();
+  readonly #early = new Map<string, Early>();
   readonly #runs = new Set<Promise<unknown>>();
   /** Local waiters per resource: a newcomer does not jump ahead of them. */
   readonly #waiting = new Map<string, number>();
@@ -93,6 +103,7 @@ export class RedlockLock implements DistributedLock {
   constructor(options: RedlockLockOptions) {
     this.#options = resolveRedlockOptions(options);
     this.#channel = wakeChannel(this.#options.prefix);
+    this.#keys = new LockKeyCache(this.#options.prefix);
   }
 
   /**
@@ -122,7 +133,7 @@ export class RedlockLock implements DistributedLock {
     const { ttlMs, signal } = options;
     const waitMs = options.waitMs ?? 0;
     const deadline = this.#options.clock.now() + waitMs;
-    const keys = lockKeys(this.#options.prefix, resource);
+    const keys = this.#keys.get(resource);
     const where = `lock "${resource}"`;
     const willWait = waitMs > 0 && signal?.aborted !== true;
 
@@ -131,16 +142,18 @@ export class RedlockLock implements DistributedLock {
       const master = quorum.queueMaster();
       // A caller that will wait is queued by this very attempt if it does not
       // get the lock, once wake-ups for its ticket cannot be missed.
-      const ticket = willWait && master !== undefined && bus.isListeningOn(master) ? newTicket() : '';
+      const ticket = willWait && master !== undefined && bus.isListeningOn(master) ? this.newTicket(ttlMs) : '';
       if (ticket !== '') this.#early.set(ticket, false);
       let out;
+      // Dates a grant made to the ticket this attempt queues (see GrantDating).
+      const sentAt = this.#options.clock.now();
       try {
         out = await quorum.attempt(keys, ttlMs, master === undefined ? undefined : { master, ticket, leaseMs: TICKET_LEASE_MS, join: ticket !== '' }, where);
       } catch (error) {
         if (ticket !== '' && master !== undefined) {
           this.#early.delete(ticket);
           // The queue master may have queued it before the quorum failed.
-          void queueLeave(quorum.clients[master]!, keys, ticket, this.#channel, true).catch(() => undefined);
+          void queueLeave(quorum.clients[master]!, keys, ticket, this.#channel, quorum.size === 1 ? 'gave-up-serve' : 'gave-up-wake').catch(() => undefined);
         }
         throw error;
       }
@@ -148,7 +161,7 @@ export class RedlockLock implements DistributedLock {
       if (out.acquired) {
         if (!out.queue.known || out.queue.ahead === 0) {
           this.#early.delete(ticket);
-          if (queued !== undefined) void queueLeave(quorum.clients[queued]!, keys, ticket, this.#channel, false).catch(() => undefined);
+          if (queued !== undefined) void queueLeave(quorum.clients[queued]!, keys, ticket, this.#channel, 'won').catch(() => undefined);
           return this.lease(resource, keys, ttlMs, out);
         }
         // Waiters were queued first (the release woke one that has not got
@@ -156,12 +169,24 @@ export class RedlockLock implements DistributedLock {
         await this.releaseHold(resource, keys, out.hold);
       }
       if (willWait && queued !== undefined) {
-        return this.wait(resource, keys, ttlMs, deadline, signal, where, { ticket, master: queued, rank: out.queue.ahead, freeInMs: out.acquired ? 0 : out.freeInMs });
+        const start: QueuedStart = {
+          master: queued,
+          rank: out.queue.ahead,
+          freeInMs: out.acquired ? 0 : out.freeInMs,
+          sentAt,
+          counter: out.queue.counter,
+        };
+        return this.wait(resource, keys, ttlMs, deadline, signal, where, ticket, start);
       }
       this.#early.delete(ticket);
     }
     if (!willWait) return null;
-    return this.wait(resource, keys, ttlMs, deadline, signal, where, undefined);
+    return this.wait(resource, keys, ttlMs, deadline, signal, where, this.newTicket(ttlMs), undefined);
+  }
+
+  /** See `newTicket`. */
+  private newTicket(ttlMs: number): string {
+    return newTicket(this.#instance, ++this.#tickets, ttlMs);
   }
 
   using<T>(resource: string, options: UsingOptions, fn: (signal: AbortSignal, fencingToken: number) => Promise<T> | T): Promise<T> {
@@ -175,13 +200,16 @@ export class RedlockLock implements DistributedLock {
     deadline: number,
     signal: AbortSignal | undefined,
     where: string,
+    ticket: string,
     start: QueuedStart | undefined,
   ): Promise<LockLease | null> {
-    const waiter = new LockWaiter(this.context(), resource, keys, ttlMs, deadline, signal, where, this.#lastJoin.get(resource), start);
-    this.#waiters.set(waiter.ticket, waiter);
+    const waiter = new LockWaiter(this.context(), resource, keys, ttlMs, deadline, signal, where, this.#lastJoin.get(resource), ticket, start);
+    this.#waiters.set(ticket, waiter);
     if (start !== undefined) {
-      if (this.#early.get(start.ticket) === true) waiter.wake();
-      this.#early.delete(start.ticket);
+      const early = this.#early.get(ticket);
+      if (early === true) waiter.wake();
+      else if (early !== undefined && early !== false) waiter.offer(early.grant, early.sentAt);
+      this.#early.delete(ticket);
     }
     let queued = this.#queued.get(resource);
     if (queued === undefined) this.#queued.set(resource, (queued = new Set()));
@@ -210,30 +238,40 @@ export class RedlockLock implements DistributedLock {
   }
 
   /**
-   * Releases a hold and serves the resource's queue: with one master, the
-   * oldest local waiter whose ticket is queued is named, and gets the lock
-   * handed over if it is at the head. Never rejects.
+   * Releases a hold and serves the resource's queue: with one master the
+   * release grants the lock to the head of the queue, with several it wakes
+   * the head. When the head is a waiter of this process it learns so from
+   * the reply (the oldest local waiter is named, so no message is published
+   * for it). Never rejects.
    */
   private async releaseHold(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void> {
     const connected = this.#connected;
     if (connected === undefined) return;
-    const { quorum } = connected;
-    let candidate: LockWaiter | undefined;
-    if (quorum.size === 1) {
-      for (const waiter of this.#queued.get(resource) ?? []) {
-        if (waiter.canTakeOver(0)) {
-          candidate = waiter;
-          break;
-        }
+    let quiet = '';
+    for (const waiter of this.#queued.get(resource) ?? []) {
+      if (waiter.waiting) {
+        quiet = waiter.ticket;
+        break;
       }
     }
-    const joinsSeen = candidate?.joinsSent ?? 0;
-    const handOver: HandOver | undefined = candidate === undefined ? undefined : { ticket: candidate.ticket, ttlMs: candidate.ttlMs };
-    const out = await quorum.release(keys, hold, handOver);
-    if (!out.handedOver || candidate === undefined) return;
-    const won: Won = { acquired: true, hold: out.hold, fencingToken: out.fencingToken, expiresAt: out.expiresAt, queue: { known: true, ahead: 0, queued: false } };
-    // Too slow to be valid, or the waiter stopped waiting meanwhile: pass it on.
-    if (this.#options.clock.now() >= out.expiresAt || !candidate.grant(won, joinsSeen)) await this.releaseHold(resource, keys, out.hold);
+    const out = await connected.quorum.release(keys, hold, quiet);
+    if (out.granted) this.deliver(out.grant, out.sentAt);
+    else void out.wokeQuiet?.then((woke) => woke && this.wakeLocal(quiet));
+  }
+
+  /** A wake-up for one of our tickets (from a release's reply or the wake-up channel). */
+  private wakeLocal(ticket: string): void {
+    const waiter = this.#waiters.get(ticket);
+    if (waiter !== undefined) waiter.wake();
+    else if (this.#early.get(ticket) === false) this.#early.set(ticket, true);
+  }
+
+  /** A grant for one of our tickets (from a release's reply or the wake-up channel). */
+  private deliver(grant: Grant, sentAt: number | undefined): void {
+    const waiter = this.#waiters.get(grant.ticket);
+    if (waiter !== undefined) waiter.offer(grant, sentAt);
+    else if (this.#early.has(grant.ticket)) this.#early.set(grant.ticket, { grant, sentAt });
+    // Else its wait is over: its leave gives the lock back.
   }
 
   /** Leases and waiters keep working with it after close() (their calls then fail or end quietly). */
@@ -281,14 +319,14 @@ export class RedlockLock implements DistributedLock {
     }
     const bus = new WakeBus(
       masters,
-      this.#channel,
-      (ticket) => {
-        const waiter = this.#waiters.get(ticket);
-        if (waiter !== undefined) waiter.wake();
-        else if (this.#early.has(ticket)) this.#early.set(ticket, true);
+      [this.#channel, instanceChannel(this.#channel, this.#instance)],
+      (message) => {
+        const grant = parseGrant(message);
+        if (grant !== undefined) this.deliver(grant, undefined);
+        else this.wakeLocal(message);
       },
       () => {
-        for (const waiter of this.#waiters.values()) waiter.poke();
+        for (const waiter of this.#waiters.values()) waiter.missedMessages();
       },
     );
     const context: WaitContext = {

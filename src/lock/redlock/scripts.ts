@@ -11,7 +11,7 @@ import type { RedisClient } from '../../redis/connection.js';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 
-/** Reads a script, splicing in `--@include <name>` lines from `lua/includes/<name>.lua`. */
+/** Reads a script, splicing in `--@include <name>` lines from `lua/includes/<name>.lua` (in the order written). */
 function loadLua(file: string): string {
   return readFileSync(new URL(file, LUA_DIR), 'utf8').replace(/^--@include (\S+)$/gm, (_line, name: string) =>
     readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8'),
@@ -22,9 +22,8 @@ const SCRIPTS = {
   schedkitLockAcquire: { file: 'acquire-4.lua', keys: 4 },
   schedkitLockRelease: { file: 'release-4.lua', keys: 4 },
   schedkitLockFenceRaise: { file: 'fence-raise-2.lua', keys: 2 },
-  schedkitLockQueueJoin: { file: 'queue-join-3.lua', keys: 3 },
-  schedkitLockQueueLeave: { file: 'queue-leave-2.lua', keys: 2 },
-  schedkitLockQueueWake: { file: 'queue-wake-2.lua', keys: 2 },
+  schedkitLockQueueJoin: { file: 'queue-join-4.lua', keys: 4 },
+  schedkitLockQueueLeave: { file: 'queue-leave-4.lua', keys: 4 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -63,7 +62,35 @@ export function lockKeys(prefix: string, resource: string): LockKeys {
   };
 }
 
-/** The wake-up channel of a namespace: messages are the ticket of the waiter to wake. */
+/** How many resources' key names `LockKeyCache` keeps. */
+const KEY_CACHE_SIZE = 1_024;
+
+/**
+ * `lockKeys` per resource, remembered: the same resources are locked again
+ * and again (a job's lock, a hot key), and each acquire would build four
+ * strings. Bounded: it starts over when full.
+ */
+export class LockKeyCache {
+  readonly #keys = new Map<string, LockKeys>();
+
+  constructor(private readonly prefix: string) {}
+
+  get(resource: string): LockKeys {
+    let keys = this.#keys.get(resource);
+    if (keys === undefined) {
+      if (this.#keys.size >= KEY_CACHE_SIZE) this.#keys.clear();
+      keys = lockKeys(this.prefix, resource);
+      this.#keys.set(resource, keys);
+    }
+    return keys;
+  }
+}
+
+/**
+ * The wake-up channel of a namespace. A message is either the ticket of a
+ * waiter to wake (it then attempts), or a lock value granted to a waiter,
+ * `<ticket>#<fence>` (it then holds the lock): see lua/includes/grant.lua.
+ */
 export function wakeChannel(prefix: string): string {
   return `{${prefix}}:lock-wake`;
 }
@@ -78,6 +105,8 @@ export interface AttemptReply {
   readonly pttl: number;
   readonly ahead: number;
   readonly queued: boolean;
+  /** When not granted, on the queue master: the fencing counter as the call saw it. */
+  readonly counter: number;
 }
 
 /** How an attempt deals with the waiting queue; only on the queue master. */
@@ -110,7 +139,8 @@ export async function lockAcquire(
     queue?.leaseMs ?? 0,
     queue?.join === true ? '1' : '0',
     queue?.leaveOnGrant === true ? '1' : '0',
-  ])) as [number, number, string | null, number, number, number];
+  ])) as [number, number, string | null, number, number, number, number] | [number, number, number];
+  if (reply.length === 3) return { granted: true, fence: Number(reply[1]), holder: value, pttl: ttlMs, ahead: 0, queued: Number(reply[2]) === 1, counter: 0 };
   return {
     granted: Number(reply[0]) === 1,
     fence: Number(reply[1]),
@@ -118,6 +148,7 @@ export async function lockAcquire(
     pttl: Number(reply[3]),
     ahead: Number(reply[4]),
     queued: Number(reply[5]) === 1,
+    counter: Number(reply[6]),
   };
 }
 
@@ -125,24 +156,25 @@ export async function lockAcquire(
 export type ReleaseMode =
   /** Not the queue master: only delete the key. */
   | { readonly kind: 'plain' }
-  /** The only master: hand over to `handOver` (when its ticket is at the head), else wake the head. */
-  | { readonly kind: 'serve'; readonly handOver: { readonly ticket: string; readonly value: string; readonly ttlMs: number } | undefined }
-  /** The queue master of several: report whether anyone waits. */
-  | { readonly kind: 'report' };
+  /** The only master: grant the lock to the head; `quiet` is a local waiter's ticket, told by the reply instead of a message ('' for none). */
+  | { readonly kind: 'serve'; readonly quiet: string }
+  /** The queue master of several: wake the head; `quiet` as with 'serve'. */
+  | { readonly kind: 'report'; readonly quiet: string };
 
 export interface ReleaseReply {
-  /** The key held our value (it is now gone, or handed over). */
+  /** The key held our value (it is now gone, or granted on). */
   readonly released: boolean;
-  readonly next: 'none' | 'waiting' | 'handed-over';
-  /** The fencing token of the handed-over lock. */
+  readonly next: 'none' | 'waiting' | 'granted';
+  /** The granted lock's fencing token; 0 unless granted. */
   readonly fence: number;
+  /** The head's ticket, '' when nobody waits. */
+  readonly head: string;
 }
 
 const RELEASE_MODE = { plain: '0', serve: '1', report: '2' } as const;
-const NEXT = ['none', 'waiting', 'handed-over'] as const;
+const NEXT = ['none', 'waiting', 'granted'] as const;
 
 export async function lockRelease(client: RedisClient, keys: LockKeys, value: string, channel: string, mode: ReleaseMode): Promise<ReleaseReply> {
-  const handOver = mode.kind === 'serve' ? mode.handOver : undefined;
   const reply = (await call(client, 'schedkitLockRelease', [
     keys.lock,
     keys.fence,
@@ -151,11 +183,9 @@ export async function lockRelease(client: RedisClient, keys: LockKeys, value: st
     value,
     channel,
     RELEASE_MODE[mode.kind],
-    handOver?.ticket ?? '',
-    handOver?.value ?? '',
-    handOver?.ttlMs ?? 0,
-  ])) as [number, number, number];
-  return { released: Number(reply[0]) === 1, next: NEXT[Number(reply[1])] ?? 'none', fence: Number(reply[2]) };
+    mode.kind === 'plain' ? '' : mode.quiet,
+  ])) as [number, number, number, string?];
+  return { released: Number(reply[0]) === 1, next: NEXT[Number(reply[1])] ?? 'none', fence: Number(reply[2]), head: reply[3] ?? '' };
 }
 
 /** True when the master's counter is now at least `token` while `value` still held the lock there. */
@@ -163,20 +193,36 @@ export async function raiseFence(client: RedisClient, keys: LockKeys, value: str
   return Number(await call(client, 'schedkitLockFenceRaise', [keys.lock, keys.fence, value, token])) === 1;
 }
 
-export async function queueJoin(
-  client: RedisClient,
-  keys: LockKeys,
-  ticket: string,
-  leaseMs: number,
-): Promise<{ rank: number; pttl: number }> {
-  const reply = (await call(client, 'schedkitLockQueueJoin', [keys.queue, keys.deadlines, keys.lock, ticket, leaseMs])) as [number, number];
-  return { rank: Number(reply[0]), pttl: Number(reply[1]) };
+/** A waiter's place after a join or renewal (see queue-join-4.lua). */
+export type JoinReply =
+  | { readonly granted: false; readonly rank: number; readonly pttl: number; readonly counter: number }
+  /** The lock was granted to the ticket already (its message may be lost): `value` holds it, for `pttl` ms more. */
+  | { readonly granted: true; readonly value: string; readonly pttl: number };
+
+export async function queueJoin(client: RedisClient, keys: LockKeys, ticket: string, leaseMs: number): Promise<JoinReply> {
+  const reply = (await call(client, 'schedkitLockQueueJoin', [keys.queue, keys.deadlines, keys.lock, keys.fence, ticket, leaseMs])) as [
+    number,
+    number,
+    number,
+    string?,
+  ];
+  if (typeof reply[3] === 'string') return { granted: true, value: reply[3], pttl: Number(reply[1]) };
+  return { granted: false, rank: Number(reply[0]), pttl: Number(reply[1]), counter: Number(reply[2]) };
 }
 
-export async function queueLeave(client: RedisClient, keys: LockKeys, ticket: string, channel: string, wakeNext: boolean): Promise<void> {
-  await call(client, 'schedkitLockQueueLeave', [keys.queue, keys.deadlines, ticket, channel, wakeNext ? '1' : '0']);
-}
+/** How a waiter leaves the queue (see queue-leave-4.lua). */
+export type LeaveMode =
+  /** It won: only take the ticket off. */
+  | 'won'
+  /** It gave up, on the only master: give back a lock granted meanwhile, serve the next waiter. */
+  | 'gave-up-serve'
+  /** It gave up, on the queue master of several: wake the next head. */
+  | 'gave-up-wake';
 
-export async function queueWake(client: RedisClient, keys: LockKeys, channel: string): Promise<void> {
-  await call(client, 'schedkitLockQueueWake', [keys.queue, keys.deadlines, channel]);
+const LEAVE_MODE = { won: '0', 'gave-up-serve': '1', 'gave-up-wake': '2' } as const;
+
+/** 'gave-back' when a lock granted to the ticket was given back. */
+export async function queueLeave(client: RedisClient, keys: LockKeys, ticket: string, channel: string, mode: LeaveMode): Promise<'absent' | 'left' | 'gave-back'> {
+  const reply = Number(await call(client, 'schedkitLockQueueLeave', [keys.queue, keys.deadlines, keys.lock, keys.fence, ticket, channel, LEAVE_MODE[mode]]));
+  return reply === 2 ? 'gave-back' : reply === 1 ? 'left' : 'absent';
 }

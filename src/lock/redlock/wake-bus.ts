@@ -1,11 +1,16 @@
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnection } from '../../redis/connection.js';
 
 /**
- * The one subscriber connection of a `RedlockLock`: it listens on the
- * namespace's wake-up channel of the queue master, where a release (or a
- * waiter giving up at the head) publishes the ticket of the waiter to wake.
- * Wake-ups are dispatched to local waiters by ticket; one connection serves
- * every waiter of the lock. It follows the queue master when that moves.
+ * The one subscriber connection of a `RedlockLock`: it listens on the queue
+ * master for messages to its waiters, where a release (or a waiter giving up
+ * at the head) publishes a lock granted to a waiter, or the ticket of the
+ * waiter to wake. Messages are dispatched to local waiters by ticket; one
+ * connection serves every waiter of the lock. It follows the queue master
+ * when that moves.
+ *
+ * It listens on the instance's own channel, so a message wakes only the
+ * process it is for, and on the namespace's channel, where an older
+ * schedkit publishes every wake-up.
  */
 export class WakeBus {
   #client: RedisClient | undefined;
@@ -17,9 +22,10 @@ export class WakeBus {
 
   constructor(
     private readonly connections: readonly RedisConnection[],
-    private readonly channel: string,
-    /** A wake-up for `ticket` arrived. */
-    private readonly onWake: (ticket: string) => void,
+    /** The namespace's channel and the instance's own. */
+    private readonly channels: readonly string[],
+    /** A message (a ticket to wake, or a granted lock value) arrived. */
+    private readonly onWake: (message: string) => void,
     /** The subscription was re-established after a disconnection: wake-ups may have been missed. */
     private readonly onResubscribed: () => void,
   ) {}
@@ -61,10 +67,10 @@ export class WakeBus {
 
   private async subscribe(client: RedisClient): Promise<void> {
     client.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.onWake(message);
+      if (this.channels.includes(channel)) this.onWake(message);
     });
     await connectClient(client, 'RedlockLock wake-up subscriber', 5_000);
-    await client.subscribe(this.channel);
+    await client.subscribe(...this.channels);
     // ioredis resubscribes by itself after a reconnection; waiters re-check
     // then, since a wake-up published in between is lost. While it is away,
     // acquires do not queue themselves in passing (their waiter joins after

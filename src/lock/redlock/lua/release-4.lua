@@ -1,51 +1,55 @@
 --[[
-  Gives a lock up on one master. On the queue master it also serves the
-  waiting queue in the same step: the lock goes straight to the head's
-  waiter when the releasing process has named it (that waiter lives in the
-  same process, so it learns of the grant from this reply: no wake-up, no
-  second round trip), else the head is woken over pub/sub.
+  Gives a lock up on one master. On the only master it also serves the
+  waiting queue in the same step: the lock goes straight to the waiter at the
+  head of the queue, whichever process that waiter lives in (see
+  includes/grant.lua). One hop from holder to holder: no wake-up, no attempt
+  of the waiter's own.
 
   KEYS[1] lock key         {prefix}:lock:<resource>
   KEYS[2] fencing counter  {prefix}:lock-fence
   KEYS[3] queue            {prefix}:lock-queue:<resource>
   KEYS[4] ticket deadlines {prefix}:lock-queue-deadlines:<resource>
   ARGV[1] the releasing holder's lock value
-  ARGV[2] wake-up channel  {prefix}:lock-wake
+  ARGV[2] wake-up channel  {prefix}:lock-wake (see channelOf)
   ARGV[3] '0' not the queue master: only delete the key
-          '1' the only master: hand over or wake the head now
-          '2' queue master of several: only report whether someone waits
-              (the caller wakes the head once a quorum has released)
-  ARGV[4] ticket of a local waiter that may take the lock over, '' for none
-  ARGV[5] the lock value for that waiter
-  ARGV[6] that waiter's TTL (ms)
+          '1' the only master: grant the lock to the head now
+          '2' queue master of several: wake the head now. A grant here would
+              be a vote of one master, not a lock: the head takes the lock
+              with its own attempt on every master. The releaser's calls to
+              the other masters went out before this one ran, so they are
+              almost always there before the head's attempt; when one is
+              not, the head's attempt fails there and it tries again soon.
+  ARGV[4] ticket of a waiter in the releasing process, '' for none: when it is
+          the one granted (or woken), nothing is published (the reply tells
+          its process)
 
-  Output: { released, next, fence }
-    released 1 when the key held ARGV[1] (it is now deleted or handed over)
-    next     0 nobody waits, 1 a live waiter is at the head (woken in mode '1'),
-             2 the lock was handed over to ARGV[4]
-    fence    the fencing counter after INCR when handed over, else 0
+  Output: { released, next, fence, head }
+    released 1 when the key held ARGV[1] (it is now deleted, or granted on)
+    next     0 nobody waits, 1 a live waiter is at the head (woken),
+             2 the lock was granted to the head
+    fence    the granted lock's fencing token, else 0
+    head     the head's ticket, nil when nobody waits
 ]]
 --@include queue
+--@include grant
 
-local mine = redis.call('GET', KEYS[1]) == ARGV[1]
-if ARGV[3] == '0' then
-  if mine then
-    redis.call('DEL', KEYS[1])
-    return { 1, 0, 0 }
-  end
-  return { 0, 0, 0 }
-end
--- Held by someone else (ours expired and was taken): their release serves the queue.
-if not mine and redis.call('EXISTS', KEYS[1]) == 1 then return { 0, 0, 0 } end
+local holder = redis.call('GET', KEYS[1])
+local mine = holder == ARGV[1]
+local released = mine and 1 or 0
+-- Not ours: held by someone else (ours expired and was taken: their release
+-- serves the queue), or, on a master that only deletes, gone.
+if not mine and (holder or ARGV[3] == '0') then return { 0, 0, 0 } end
 
-local head
-if redis.call('EXISTS', KEYS[3]) == 1 then head = pruneHead(KEYS[3], KEYS[4], nowMs()) end
-if mine and head ~= nil and head == ARGV[4] and ARGV[3] == '1' then
-  redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6])
-  local fence = redis.call('INCR', KEYS[2])
-  dequeue(KEYS[3], KEYS[4], head)
-  return { 1, 2, fence }
+if ARGV[3] == '1' then
+  -- A grant sets the key to the head's value over ours.
+  local head, fence = serveHead(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2], ARGV[4])
+  if fence == 0 and mine then redis.call('DEL', KEYS[1]) end
+  if head == nil then return { released, 0, 0 } end
+  return { released, fence > 0 and 2 or 1, fence, head }
 end
 if mine then redis.call('DEL', KEYS[1]) end
-if head ~= nil and ARGV[3] == '1' then redis.call('PUBLISH', ARGV[2], head) end
-return { mine and 1 or 0, head ~= nil and 1 or 0, 0 }
+if ARGV[3] == '0' then return { released, 0, 0 } end
+local head = pruneHead(KEYS[3], KEYS[4], nil)
+if head == nil then return { released, 0, 0 } end
+if head ~= ARGV[4] then redis.call('PUBLISH', channelOf(ARGV[2], head), head) end
+return { released, 1, 0, head }

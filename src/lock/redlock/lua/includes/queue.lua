@@ -8,13 +8,15 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Drops dead tickets at the head; returns the live head ticket, or nil.
+-- Drops dead tickets at the head; returns the live head ticket (or nil) and
+-- the server time it used (`now`, read only when someone is queued).
 local function pruneHead(queue, deadlines, now)
   while true do
     local head = redis.call('ZRANGE', queue, 0, 0)[1]
-    if head == nil then return nil end
+    if head == nil then return nil, now end
+    now = now or nowMs()
     local deadline = tonumber(redis.call('HGET', deadlines, head))
-    if deadline ~= nil and deadline > now then return head end
+    if deadline ~= nil and deadline > now then return head, now end
     redis.call('ZREM', queue, head)
     redis.call('HDEL', deadlines, head)
   end
@@ -37,6 +39,17 @@ local function enqueue(queue, deadlines, ticket, leaseMs, now)
   end
   renew(queue, deadlines, ticket, leaseMs, now)
   return redis.call('ZRANK', queue, ticket)
+end
+
+-- The channel that reaches a ticket's waiter. A ticket starts with the id of
+-- the lock instance that waits (`<instance>.<n>/<ttlMs>`), which listens on
+-- `<channel>:<instance>`: a message wakes that process only, not every
+-- process of the namespace. A ticket without one (an older schedkit's) is
+-- told on the namespace's channel.
+local function channelOf(channel, ticket)
+  local instance = string.match(ticket, '^([^%.]+)%.')
+  if instance == nil then return channel end
+  return channel .. ':' .. instance
 end
 
 -- Takes a ticket off the queue.
