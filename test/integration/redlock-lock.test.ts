@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import Redlock from 'redlock';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { OffsetClock, SystemClock, type Clock } from '../../src/clock/clock.js';
 import { FakeClock } from '../../src/clock/fake-clock.js';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import type { LockLease } from '../../src/lock/distributed-lock.js';
 import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
-import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
+import { must as mustAcquire, useLockMasters } from '../helpers/lock-masters.js';
+import { randomPrefix } from '../helpers/redis-server.js';
 import { rejection } from '../helpers/fixtures.js';
 
 // Every rejection must be handled, in every scenario (dead, paused, restarted masters).
@@ -17,28 +18,18 @@ const onUnhandled = (reason: unknown): void => {
 };
 process.on('unhandledRejection', onUnhandled);
 
-let servers: RedisServer[] = [];
 const down = new Set<number>();
 const paused = new Set<number>();
-const locks: RedlockLock[] = [];
-const inspectors: Redis[] = [];
 
-beforeAll(async () => {
-  servers = await startMasters(3);
-});
-
-afterEach(async () => {
-  await Promise.all(locks.splice(0).map((lock) => lock.close()));
-  for (const client of inspectors.splice(0)) client.disconnect();
+const { servers, newLock, inspect, track } = useLockMasters(3, async () => {
   for (const i of paused) servers[i]!.resume();
   paused.clear();
   for (const i of [...down]) await restart(i);
   expect(unhandled).toEqual([]);
 });
 
-afterAll(async () => {
+afterAll(() => {
   process.off('unhandledRejection', onUnhandled);
-  await Promise.all(servers.map((server) => server.stop()));
 });
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,26 +50,7 @@ function pause(i: number): void {
   paused.add(i);
 }
 
-async function newLock(prefix: string, count = servers.length): Promise<RedlockLock> {
-  const lock = new RedlockLock({ masters: servers.slice(0, count).map((s) => ({ url: s.url })), prefix });
-  locks.push(lock);
-  await lock.connect();
-  return lock;
-}
-
-/** A plain client on one master, to look at (or tamper with) the keys. */
-async function inspect(i: number): Promise<Redis> {
-  const client = new Redis(servers[i]!.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  inspectors.push(client);
-  await client.connect();
-  return client;
-}
-
-async function must(lock: RedlockLock, resource: string, ttlMs = 2_000): Promise<LockLease> {
-  const lease = await lock.acquire(resource, { ttlMs });
-  if (lease === null) throw new Error(`expected to acquire ${resource}`);
-  return lease;
-}
+const must = (lock: RedlockLock, resource: string, ttlMs = 2_000): Promise<LockLease> => mustAcquire(lock, resource, ttlMs);
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -138,7 +110,7 @@ describe('RedlockLock on three masters', () => {
       await expect(held.release()).resolves.toBeUndefined();
 
       const failedConnect = new RedlockLock({ masters: servers.map((s) => ({ url: s.url })), prefix: randomPrefix('lock') });
-      locks.push(failedConnect);
+      track(failedConnect);
       const connectError = await rejection(failedConnect.connect());
       expect(SchedkitError.is(connectError, 'E_BACKEND_UNAVAILABLE')).toBe(true);
       expect((connectError as Error).message).toContain('1 of 3 masters reachable, 2 needed');
@@ -357,7 +329,7 @@ describe('RedlockLock on three masters', () => {
   describe('the injected clock decides validity, not redlock\'s Date.now()', () => {
     async function lockOn(clock: Clock, prefix = randomPrefix('lock')): Promise<RedlockLock> {
       const lock = new RedlockLock({ masters: servers.map((s) => ({ url: s.url })), prefix, clock });
-      locks.push(lock);
+      track(lock);
       await lock.connect();
       return lock;
     }
@@ -402,7 +374,7 @@ describe('RedlockLock on three masters', () => {
 
     it('needs connect() first; close() is idempotent and ends waits', async () => {
       const lock = new RedlockLock({ masters: servers.map((s) => ({ url: s.url })), prefix: randomPrefix('lock') });
-      locks.push(lock);
+      track(lock);
       expect(SchedkitError.is(await rejection(lock.acquire('r', { ttlMs: 1_000 })), 'E_NOT_STARTED')).toBe(true);
       await lock.connect();
       await lock.connect();

@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LockLease } from '../../src/lock/distributed-lock.js';
-import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
-import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
+import type { Redis } from 'ioredis';
+import { describe, expect, it, vi } from 'vitest';
+import { must, useLockMasters } from '../helpers/lock-masters.js';
+import { randomPrefix } from '../helpers/redis-server.js';
 
 /**
  * Three masters: a grant is a vote of a quorum, so a release wakes the head
@@ -10,42 +9,7 @@ import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-s
  * head takes the lock with its own attempt on every master.
  */
 
-let servers: RedisServer[] = [];
-const locks: RedlockLock[] = [];
-const inspectors: Redis[] = [];
-
-beforeAll(async () => {
-  servers = await startMasters(3);
-});
-
-afterEach(async () => {
-  await Promise.all(locks.splice(0).map((lock) => lock.close()));
-  for (const client of inspectors.splice(0)) client.disconnect();
-});
-
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.stop()));
-});
-
-async function newLock(prefix: string): Promise<RedlockLock> {
-  const lock = new RedlockLock({ masters: servers.map((s) => ({ url: s.url })), prefix });
-  locks.push(lock);
-  await lock.connect();
-  return lock;
-}
-
-async function inspect(i: number): Promise<Redis> {
-  const client = new Redis(servers[i]!.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  inspectors.push(client);
-  await client.connect();
-  return client;
-}
-
-async function must(lock: RedlockLock, resource: string): Promise<LockLease> {
-  const lease = await lock.acquire(resource, { ttlMs: 10_000 });
-  if (lease === null) throw new Error(`expected to acquire ${resource}`);
-  return lease;
-}
+const { servers, newLock, inspect } = useLockMasters(3);
 
 async function scriptCalls(client: Redis): Promise<{ scripts: number; publish: number }> {
   const info = await client.info('commandstats');

@@ -4,7 +4,8 @@
  * configured by the JSON in REDLOCK_WAITER. For each of its turns `t` it
  * starts a waiting acquire once the resource's queue holds `t` tickets, so
  * the test decides the arrival order across both processes; it holds each
- * lock it gets for `holdMs`, then releases it. One JSON line per event on
+ * lock it gets for `holdMs`, then releases it. Its acquires ask for `ttlMs`
+ * (default 10 s) and wait up to `waitMs` (default 20 s). One JSON line per event on
  * stdout: `ready`, `queued` {turn}, `acquired` {turn, token}, `released`
  * {turn}, `failed` {error}. Exits 0 once every turn has been served.
  */
@@ -17,6 +18,8 @@ export interface WaiterProcessConfig {
   resource: string;
   turns: number[];
   holdMs: number;
+  ttlMs?: number;
+  waitMs?: number;
 }
 
 const config = JSON.parse(process.env.REDLOCK_WAITER ?? '{}') as WaiterProcessConfig;
@@ -40,7 +43,7 @@ try {
   for (const turn of config.turns) {
     await queueLength(turn);
     served.push(
-      lock.acquire(config.resource, { ttlMs: 10_000, waitMs: 20_000 }).then(async (lease) => {
+      lock.acquire(config.resource, { ttlMs: config.ttlMs ?? 10_000, waitMs: config.waitMs ?? 20_000 }).then(async (lease) => {
         if (lease === null) throw new Error(`turn ${turn}: not acquired`);
         report('acquired', { turn, token: lease.fencingToken });
         await sleep(config.holdMs);

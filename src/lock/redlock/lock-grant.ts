@@ -28,6 +28,17 @@ export interface Grant {
   readonly fence: number;
 }
 
+/**
+ * What the reply of this process's own release says of a grant it made: the
+ * grant came after `sentAt` (our clock, the release's send time), and the key
+ * was set to expire `ms` later (the TTL when the waiter was named quiet; else
+ * at most the ticket's remaining lease, see lua/includes/grant.lua).
+ */
+export interface ReleasedGrant {
+  readonly sentAt: number;
+  readonly ms: number;
+}
+
 export function grantOf(ticket: string, fence: number): Grant {
   return { ticket, value: `${ticket}#${fence}`, fence };
 }
@@ -42,16 +53,19 @@ export function parseGrant(text: string): Grant | undefined {
 }
 
 /**
- * When was a lock granted to this waiter, by the waiter's clock? A lease is
- * valid until the moment its key was set + TTL - drift; the grant message
- * cannot say when that was (it carries no time: clocks differ), so the
- * waiter bounds it from below with its own calls to the queue master:
+ * When was a lock granted to this waiter, by the waiter's clock? The granted
+ * key is ours until the moment it was set + its expiry - drift; the grant
+ * message cannot say when that was (it carries no time: clocks differ), so
+ * the waiter bounds it from below with its own calls to the queue master:
  *  - a grant comes after the call that queued the ticket;
  *  - it also comes after every call whose reply showed the ticket still
  *    waiting with the fencing counter below the grant's fence: the counter
  *    only goes up, and the grant's own INCR took it to the fence.
  * The latest such call's send time is the bound (a Redlock acquire is dated
- * by its send time the same way). A reply that showed the ticket waiting with
+ * by its send time the same way). Each of those calls also renewed the
+ * ticket's lease, and a grant to another process expires when that lease
+ * does (or at the TTL, if sooner): so the grant is the waiter's until at
+ * least the bound + min(TTL, ticket lease) - drift, long enough to extend it. A reply that showed the ticket waiting with
  * the counter at or above the fence came after the grant and found it gone
  * (it expired while the message was on its way): that grant is stale.
  * One master only: the counter is that master's.

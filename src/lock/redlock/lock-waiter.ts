@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from '../../clock/clock.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { isConnectionError, toBackendError } from '../../redis/connection.js';
-import { GrantDating, type Grant } from './lock-grant.js';
+import { GrantDating, type Grant, type ReleasedGrant } from './lock-grant.js';
 import type { LockQuorum } from './lock-quorum.js';
 import type { AttemptOutcome, QueueView } from './quorum-attempt.js';
 import type { QuorumHold } from './redlock-extension.js';
@@ -43,6 +43,12 @@ export interface QueuedStart {
 
 export type Won = Extract<AttemptOutcome, { acquired: true }>;
 
+/** A lock granted to a waiter, its value in the key until at least `validUntil` (our clock), not yet extended to the waiter's TTL. */
+interface Offered {
+  readonly grant: Grant;
+  readonly validUntil: number;
+}
+
 /** Where a waiter granted the lock by a release stands: off the queue. */
 const TAKEN_OFF: QueueView = { known: true, ahead: 0, queued: false, counter: 0 };
 
@@ -54,9 +60,11 @@ const TAKEN_OFF: QueueView = { known: true, ahead: 0, queued: false, counter: 0 
  * sleeps.
  *  - With one master, the release grants the lock straight to the head of
  *    the queue (lua/includes/grant.lua), whichever process it lives in, and
- *    publishes the grant: the waiter then holds the lock (`offer`) without
- *    an attempt of its own. If the message is lost, its next renewal finds
- *    the lock key holding its grant.
+ *    tells it (`offer`): the releasing process's own waiter by the reply,
+ *    with the full TTL, and holds it at once; a waiter elsewhere by a
+ *    message, with a grant that ends when its ticket's lease would, and holds
+ *    the lock once it has extended the grant to its TTL (`claim`). If the
+ *    message is lost, its next renewal finds the lock key holding its grant.
  *  - With several masters, the queue master's release publishes the head's
  *    ticket (`wake`), and the head tries the lock on every master, again
  *    within milliseconds if a release had not reached them all yet.
@@ -87,7 +95,11 @@ export class LockWaiter {
   #failures = 0;
   #wokenRetries = 0;
   readonly #dating = new GrantDating();
-  /** A lock granted to us (one master), not yet returned by the loop. */
+  /** A lock granted to us (one master) that the loop is to extend to our TTL before it is ours to use. */
+  #offered: Offered | undefined;
+  /** The fence of the last grant taken up (offered, claimed or held): a second word of it is ignored. */
+  #taken = 0;
+  /** A lock held (one master: granted and, if need be, claimed), not yet returned by the loop. */
   #granted: Won | undefined;
   /** The wait is over (run's loop returned): grants are left to the leave script from then on. */
   #done = false;
@@ -121,18 +133,18 @@ export class LockWaiter {
 
   /** Still waiting: a release may name it as the local waiter it serves quietly. */
   get waiting(): boolean {
-    return !this.#done && this.#granted === undefined;
+    return !this.#done && this.#granted === undefined && this.#offered === undefined;
   }
 
   /**
    * A lock granted to our ticket (one master): from the wake-up channel, or
-   * from a release of this process, which passes `sentAt` (before the grant
-   * was made, by our clock). Held from now on, with no attempt of our own,
-   * when it can be dated (see `GrantDating`); a grant too old to date
-   * well is re-read from the master first.
+   * from a release of this process (`told`: its send time and the expiry it
+   * gave the key). A grant of the full TTL, fresh enough, is held from now
+   * on; any other is claimed first (see `take`). A grant that cannot be
+   * dated (see `GrantDating`) is stale and ignored.
    */
-  offer(grant: Grant, sentAt?: number): void {
-    if (this.#done || this.#granted !== undefined) return;
+  offer(grant: Grant, told?: ReleasedGrant): void {
+    if (this.#done || this.#granted !== undefined || grant.fence <= this.#taken) return;
     if (this.ctx.quorum.size !== 1) {
       // Only a lock on one master grants; take it as a wake-up.
       this.wake();
@@ -140,15 +152,10 @@ export class LockWaiter {
     }
     const since = this.#dating.since(grant.fence);
     if (since === undefined) return; // stale: a later reply found it gone
-    const validUntil = this.ctx.quorum.validUntil(Math.max(since, sentAt ?? since), this.ttlMs);
-    // A bound older than half the TTL (a long wait since the last renewal)
-    // would hand out a lease about to end: read the key's PTTL instead.
-    if (validUntil - this.ctx.clock.now() < this.ttlMs / 2) {
-      this.#recheck = true;
-      this.poke();
-      return;
-    }
-    this.hold(grant, validUntil);
+    // The key expires `told.ms` after the grant, or, told by a message, when
+    // the ticket's lease (renewed by the call dated `since`) ends, or at the TTL.
+    const ms = told?.ms ?? Math.min(this.ttlMs, TICKET_LEASE_MS);
+    this.take(grant, this.ctx.quorum.validUntil(Math.max(since, told?.sentAt ?? since), ms), ms >= this.ttlMs);
   }
 
   /** Our ticket was published: we are at the head and the lock was just given up. */
@@ -182,8 +189,11 @@ export class LockWaiter {
       this.#markJoined();
       this.signal?.removeEventListener('abort', onAbort);
       // A grant that came in while the loop was ending (gave up, failed).
-      const late = this.#granted;
-      if (late !== undefined && late !== won) await this.ctx.releaseHold(this.resource, this.keys, late.hold);
+      const late = this.#granted !== won ? this.#granted?.hold : undefined;
+      const unclaimed = this.#offered;
+      this.#granted = this.#offered = undefined;
+      if (late !== undefined) await this.ctx.releaseHold(this.resource, this.keys, late);
+      if (unclaimed !== undefined) await this.ctx.releaseHold(this.resource, this.keys, this.ctx.quorum.grantedHold(this.keys, unclaimed.grant.value));
       await this.leave(won !== null);
     }
   }
@@ -192,12 +202,42 @@ export class LockWaiter {
     return this.ctx.isClosed() || this.signal?.aborted === true;
   }
 
-  private hold(grant: Grant, validUntil: number): void {
-    const hold = this.ctx.quorum.grantedHold(this.keys, grant.value);
-    this.#granted = { acquired: true, hold, fencingToken: grant.fence, expiresAt: validUntil, queue: TAKEN_OFF };
-    // The grant took the ticket off the queue.
+  /**
+   * A grant to our ticket, ours until `validUntil` (our clock). A grant of the
+   * full TTL with at least half of it left is held at once. Any other is
+   * claimed by the loop: extended to our TTL, the same value and fencing
+   * token, so a waiter that died before its grant came holds the lock no
+   * longer than its ticket's lease. A grant whose validity is already over
+   * by our clock is re-read from the key first (it may still be there).
+   * The grant took the ticket off the queue.
+   */
+  private take(grant: Grant, validUntil: number, full: boolean): void {
+    const now = this.ctx.clock.now();
+    this.#taken = Math.max(this.#taken, grant.fence);
     this.#master = this.#ticketAt = undefined;
+    if (full && validUntil - now >= this.ttlMs / 2) {
+      const hold = this.ctx.quorum.grantedHold(this.keys, grant.value);
+      this.#granted = { acquired: true, hold, fencingToken: grant.fence, expiresAt: validUntil, queue: TAKEN_OFF };
+    } else if (validUntil > now) {
+      this.#offered = { grant, validUntil };
+    } else {
+      this.#recheck = true;
+    }
     this.poke();
+  }
+
+  /**
+   * Extends a grant to our TTL (redlock's extend: only while the key still
+   * holds the grant's value, which no other grant or acquire ever sets). The
+   * lease is then valid from the extension's send time. Undefined when the
+   * key is no longer ours (the grant expired first) or the master did not answer.
+   */
+  private async claim(offered: Offered): Promise<Won | undefined> {
+    const { quorum } = this.ctx;
+    const hold = quorum.grantedHold(this.keys, offered.grant.value);
+    const out = await quorum.extend(this.keys, hold, this.ttlMs, offered.validUntil, this.where);
+    if (!out.extended) return undefined;
+    return { acquired: true, hold, fencingToken: offered.grant.fence, expiresAt: out.validUntil, queue: TAKEN_OFF };
   }
 
   private async loop(): Promise<Won | null> {
@@ -210,6 +250,16 @@ export class LockWaiter {
         this.#granted = undefined;
         await this.ctx.releaseHold(this.resource, this.keys, granted.hold);
         if (this.gaveUp()) return null;
+      }
+      const offered = this.#offered;
+      if (offered !== undefined && !this.gaveUp()) {
+        const won = await this.claim(offered);
+        if (this.#offered === offered) this.#offered = undefined;
+        if (won !== undefined) this.#granted = won;
+        // Not ours any more (it expired first), or no answer: the join
+        // queues the ticket again, or finds the grant still there.
+        else this.#recheck = true;
+        continue;
       }
       if (this.gaveUp()) return null;
       if (clock.now() >= this.deadline && !this.#woken) return null;
@@ -252,18 +302,23 @@ export class LockWaiter {
       const place = await queueJoin(quorum.clients[master]!, this.keys, this.ticket, TICKET_LEASE_MS);
       const now = clock.now();
       if (place.granted) {
-        // Granted already (its message lost or not here yet): the key's PTTL dates it.
-        if (this.#granted === undefined && place.pttl > 0) this.hold({ ticket: this.ticket, value: place.value, fence: fenceOf(place.value) }, quorum.validUntil(sentAt, place.pttl));
+        // Granted already (its message lost or not here yet, or a grant to
+        // re-date): the key's PTTL dates it, and the loop claims it.
+        const fence = fenceOf(place.value);
+        if (this.#granted === undefined && this.#offered?.grant.fence !== fence && place.pttl > 0) {
+          this.take({ ticket: this.ticket, value: place.value, fence }, quorum.validUntil(sentAt, place.pttl), false);
+        }
         return;
       }
       this.#dating.waiting(sentAt, place.counter);
-      if (this.#granted !== undefined) {
+      const pending = this.#granted?.fencingToken ?? this.#offered?.grant.fence;
+      if (pending !== undefined) {
         // A grant came in while this call was out. A reply from before it
         // leaves the ticket gone (the grant took it off); one from after it
-        // queued the ticket again, so that grant had expired (the loop finds
-        // it past its validity).
-        if (place.counter >= this.#granted.fencingToken) this.#master = this.#ticketAt = master;
-        return;
+        // queued the ticket again: that grant was gone (expired) by then.
+        if (place.counter < pending) return;
+        this.#granted = this.#offered = undefined;
+        this.#ticketAt = master;
       }
       this.#master = master;
       this.#rank = place.rank;

@@ -1,7 +1,7 @@
 import { isConnectionError } from '../../redis/connection.js';
 import type { QuorumMasters } from './quorum-masters.js';
 import type { QuorumHold } from './redlock-extension.js';
-import { grantOf, type Grant } from './lock-grant.js';
+import { grantOf, type Grant, type ReleasedGrant } from './lock-grant.js';
 import { lockRelease, type LockKeys, type ReleaseReply } from './scripts.js';
 import { count, gather, settle } from './settle.js';
 
@@ -26,10 +26,10 @@ export type ReleaseOutcome =
     }
   | {
       readonly granted: true;
-      /** The waiter's ticket and the value it now holds the lock with (`<ticket>#<fence>`). */
+      /** The waiter's ticket and the value the lock key now holds (`<ticket>#<fence>`). */
       readonly grant: Grant;
-      /** By our clock, before the grant was made: a lower bound of when the granted key was set. */
-      readonly sentAt: number;
+      /** When the grant was made (after our release was sent), and the expiry it gave the key. */
+      readonly told: ReleasedGrant;
     };
 
 const NOT_GRANTED: ReleaseOutcome = { granted: false };
@@ -64,7 +64,7 @@ export class QuorumRelease {
         return NOT_GRANTED;
       }
       if (reply.next !== 'granted') return NOT_GRANTED;
-      return { granted: true, grant: grantOf(reply.head, reply.fence), sentAt };
+      return { granted: true, grant: grantOf(reply.head, reply.fence), told: { sentAt, ms: reply.grantMs } };
     }
     // Several masters: no grant in the release, the queue master wakes the
     // head instead. Granting in one hop is not safe here. A grant on one

@@ -4,7 +4,7 @@ import { messages } from '../../errors/messages.js';
 import { closeClient, connectClient, createClient, errorText, type RedisClient } from '../../redis/connection.js';
 import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from '../distributed-lock.js';
 import { LockQuorum } from './lock-quorum.js';
-import { instanceChannel, newTicket, parseGrant, type Grant } from './lock-grant.js';
+import { instanceChannel, newTicket, parseGrant, type Grant, type ReleasedGrant } from './lock-grant.js';
 import type { QuorumHold } from './redlock-extension.js';
 import { LockWaiter, TICKET_LEASE_MS, type QueuedStart, type WaitContext, type Won } from './lock-waiter.js';
 import { assertAcquire } from '../lock-input.js';
@@ -31,7 +31,7 @@ const CONNECT_GRACE_MS = 200;
 const CLOSE_WAITERS_MS = 2_000;
 
 /** A message for a ticket whose waiter does not exist yet: none (false), a wake-up (true), or a grant. */
-type Early = boolean | { readonly grant: Grant; readonly sentAt: number | undefined };
+type Early = boolean | { readonly grant: Grant; readonly told: ReleasedGrant | undefined };
 
 interface Connected {
   readonly quorum: LockQuorum;
@@ -56,12 +56,15 @@ interface Connected {
  *   (see `LockQuorum`).
  * - **Waiting** (`waitMs`) is first come, first served: a queue of tickets
  *   on the queue master. With one master, the release grants the lock
- *   straight to the waiter at the head of the queue, in whatever process it
- *   waits, and tells it over pub/sub (one subscriber connection per lock):
- *   one round trip from holder to holder. With several masters, the release
- *   wakes the head over pub/sub and the head takes the lock with its own
- *   attempt. A holder whose TTL runs out wakes nobody: the head tries when
- *   it expires.
+ *   straight to the waiter at the head of the queue: a waiter of the same
+ *   process learns so from the reply (one round trip from holder to holder);
+ *   one in another process is told over pub/sub (one subscriber connection
+ *   per lock), and the grant lasts only until its ticket's lease would end
+ *   (a few seconds), which the live waiter extends to its TTL (one more round
+ *   trip), so a waiter that died is never left holding the lock for its TTL.
+ *   With several masters, the release wakes the head over pub/sub and the
+ *   head takes the lock with its own attempt. A holder whose TTL runs out
+ *   wakes nobody: the head tries when it expires.
  * - **Release** is one round trip; **extend** goes through redlock. A failed
  *   extension rejects with `LockLostError` (`E_LOCK_LOST`) saying why:
  *   expired, taken over or unreachable. redlock's own `using()` is not used:
@@ -208,7 +211,7 @@ export class RedlockLock implements DistributedLock {
     if (start !== undefined) {
       const early = this.#early.get(ticket);
       if (early === true) waiter.wake();
-      else if (early !== undefined && early !== false) waiter.offer(early.grant, early.sentAt);
+      else if (early !== undefined && early !== false) waiter.offer(early.grant, early.told);
       this.#early.delete(ticket);
     }
     let queued = this.#queued.get(resource);
@@ -255,7 +258,7 @@ export class RedlockLock implements DistributedLock {
       }
     }
     const out = await connected.quorum.release(keys, hold, quiet);
-    if (out.granted) this.deliver(out.grant, out.sentAt);
+    if (out.granted) this.deliver(out.grant, out.told);
     else void out.wokeQuiet?.then((woke) => woke && this.wakeLocal(quiet));
   }
 
@@ -267,10 +270,10 @@ export class RedlockLock implements DistributedLock {
   }
 
   /** A grant for one of our tickets (from a release's reply or the wake-up channel). */
-  private deliver(grant: Grant, sentAt: number | undefined): void {
+  private deliver(grant: Grant, told: ReleasedGrant | undefined): void {
     const waiter = this.#waiters.get(grant.ticket);
-    if (waiter !== undefined) waiter.offer(grant, sentAt);
-    else if (this.#early.has(grant.ticket)) this.#early.set(grant.ticket, { grant, sentAt });
+    if (waiter !== undefined) waiter.offer(grant, told);
+    else if (this.#early.has(grant.ticket)) this.#early.set(grant.ticket, { grant, told });
     // Else its wait is over: its leave gives the lock back.
   }
 

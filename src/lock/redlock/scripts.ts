@@ -169,6 +169,8 @@ export interface ReleaseReply {
   readonly fence: number;
   /** The head's ticket, '' when nobody waits. */
   readonly head: string;
+  /** The granted key's expiry (ms): the TTL for the `quiet` waiter, at most the head ticket's remaining lease for another; 0 unless granted. */
+  readonly grantMs: number;
 }
 
 const RELEASE_MODE = { plain: '0', serve: '1', report: '2' } as const;
@@ -184,8 +186,14 @@ export async function lockRelease(client: RedisClient, keys: LockKeys, value: st
     channel,
     RELEASE_MODE[mode.kind],
     mode.kind === 'plain' ? '' : mode.quiet,
-  ])) as [number, number, number, string?];
-  return { released: Number(reply[0]) === 1, next: NEXT[Number(reply[1])] ?? 'none', fence: Number(reply[2]), head: reply[3] ?? '' };
+  ])) as [number, number, number, string?, number?];
+  return {
+    released: Number(reply[0]) === 1,
+    next: NEXT[Number(reply[1])] ?? 'none',
+    fence: Number(reply[2]),
+    head: reply[3] ?? '',
+    grantMs: Number(reply[4] ?? 0),
+  };
 }
 
 /** True when the master's counter is now at least `token` while `value` still held the lock there. */

@@ -2,8 +2,10 @@
   Gives a lock up on one master. On the only master it also serves the
   waiting queue in the same step: the lock goes straight to the waiter at the
   head of the queue, whichever process that waiter lives in (see
-  includes/grant.lua). One hop from holder to holder: no wake-up, no attempt
-  of the waiter's own.
+  includes/grant.lua). No wake-up, no attempt of the waiter's own: a waiter
+  of the releasing process holds the lock on the reply; one elsewhere, told
+  over pub/sub, holds it once it has extended the short-lived grant to its
+  TTL (one extension).
 
   KEYS[1] lock key         {prefix}:lock:<resource>
   KEYS[2] fencing counter  {prefix}:lock-fence
@@ -23,12 +25,14 @@
           the one granted (or woken), nothing is published (the reply tells
           its process)
 
-  Output: { released, next, fence, head }
+  Output: { released, next, fence, head, px }
     released 1 when the key held ARGV[1] (it is now deleted, or granted on)
     next     0 nobody waits, 1 a live waiter is at the head (woken),
              2 the lock was granted to the head
     fence    the granted lock's fencing token, else 0
     head     the head's ticket, nil when nobody waits
+    px       the granted key's expiry (ms): the TTL for ARGV[4]'s waiter,
+             else at most the head ticket's remaining lease; 0 unless granted
 ]]
 --@include queue
 --@include grant
@@ -42,10 +46,10 @@ if not mine and (holder or ARGV[3] == '0') then return { 0, 0, 0 } end
 
 if ARGV[3] == '1' then
   -- A grant sets the key to the head's value over ours.
-  local head, fence = serveHead(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2], ARGV[4])
+  local head, fence, px = serveHead(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2], ARGV[4])
   if fence == 0 and mine then redis.call('DEL', KEYS[1]) end
   if head == nil then return { released, 0, 0 } end
-  return { released, fence > 0 and 2 or 1, fence, head }
+  return { released, fence > 0 and 2 or 1, fence, head, px }
 end
 if mine then redis.call('DEL', KEYS[1]) end
 if ARGV[3] == '0' then return { released, 0, 0 } end

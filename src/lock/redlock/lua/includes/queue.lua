@@ -8,15 +8,16 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Drops dead tickets at the head; returns the live head ticket (or nil) and
--- the server time it used (`now`, read only when someone is queued).
+-- Drops dead tickets at the head; returns the live head ticket (or nil), the
+-- server time it used (`now`, read only when someone is queued) and the head
+-- ticket's lease deadline (server ms, after `now`).
 local function pruneHead(queue, deadlines, now)
   while true do
     local head = redis.call('ZRANGE', queue, 0, 0)[1]
     if head == nil then return nil, now end
     now = now or nowMs()
     local deadline = tonumber(redis.call('HGET', deadlines, head))
-    if deadline ~= nil and deadline > now then return head, now end
+    if deadline ~= nil and deadline > now then return head, now, deadline end
     redis.call('ZREM', queue, head)
     redis.call('HDEL', deadlines, head)
   end
