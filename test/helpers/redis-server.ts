@@ -1,10 +1,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, LOOPBACK } from './loopback.js';
 
 /**
  * Private `redis-server` processes for tests: started from the binary on
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
  */
 
 const run = promisify(execFile);
-const HOST = '127.0.0.1';
+const HOST = LOOPBACK;
 const live = new Set<ChildProcess>();
 const keptDirs = new Set<string>();
 process.once('exit', () => {
@@ -58,20 +58,6 @@ export interface RedisServer {
   resume(): void;
   /** Stops it and starts it again on the same port with the same options; the data is gone unless `persist`. */
   restart(): Promise<RedisServer>;
-}
-
-/** A free TCP port on the loopback interface. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A key prefix no other test uses. */

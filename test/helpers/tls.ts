@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
-import { freePort } from './redis-server.js';
+import { freePort } from './loopback.js';
 
 /**
  * A `redis-server` that speaks only TLS, on a free loopback port, with a
