@@ -71,6 +71,8 @@ export interface Plan {
   drainMs: number;
   /** Phases a contender runs, when not all of them. */
   only?: Partial<Record<ContenderName, number[]>>;
+  /** Why a contender does not run the phases `only` leaves out (shown in the tables). */
+  notRun?: string;
 }
 
 const QUICK: Plan = {
@@ -81,6 +83,7 @@ const QUICK: Plan = {
   drainMs: 3_000,
   // BullMQ at 1,000 jobs does not fit in the quick budget (< 30 s in all).
   only: { bullmq: [1] },
+  notRun: 'skipped (quick mode: does not fit the budget)',
 };
 
 const FULL: Plan = {
@@ -90,6 +93,11 @@ const FULL: Plan = {
     { jobs: 10_000, warmMs: 3_000, windowMs: 15_000 },
   ],
   drainMs: 10_000,
+  // node-cron at 10,000 jobs never printed its result within the 171 s its
+  // turn allows, in three full runs (eef021e and two before): its process
+  // stays saturated, and the suite lost its 1 and 1,000 job figures with it.
+  only: { 'node-cron': [1, 1_000] },
+  notRun: 'not run: at 10,000 jobs its process never reported within its turn (3 full runs)',
 };
 
 const REDIS_CONTENDERS: ReadonlySet<ContenderName> = new Set(['schedkit-redis', 'bullmq']);
@@ -293,7 +301,7 @@ function tables(plan: Plan, outcomes: readonly Outcome[], rows: readonly Latenes
           outcome?.error !== undefined
             ? `failed: ${outcome.error.split('\n')[0]!.slice(0, 120)}`
             : plan.only?.[contender] !== undefined && !plan.only[contender]!.includes(phase.jobs)
-              ? 'skipped (quick mode: does not fit the budget)'
+              ? (plan.notRun ?? 'not run')
               : 'not measured';
         table.rows.push([contender, why, '', '', '', '', '', '', '', '', '', '', '']);
         continue;
