@@ -1,0 +1,82 @@
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { BackendUnavailableError, ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
+
+/**
+ * How to reach PostgreSQL: a connection string (schedkit makes and ends its
+ * own pool, with `pool` options passed to `pg.Pool`), or the application's
+ * own `pg.Pool`, which schedkit uses and never ends.
+ */
+export type PostgresConnection = { connectionString: string; poolOptions?: Omit<PoolConfig, 'connectionString'> } | { pool: Pool };
+
+/** A pool and whether schedkit made it (and so ends it). */
+export interface OpenedPool {
+  readonly pool: Pool;
+  readonly owned: boolean;
+}
+
+/**
+ * A query unanswered this long fails (`E_BACKEND_UNAVAILABLE`): node-postgres
+ * waits forever by default, so a frozen server would stall every call with
+ * no outage seen. Same bound as the Redis connection's command timeout.
+ */
+export const QUERY_TIMEOUT_MS = 5_000;
+/** Waiting this long for a free connection of a pool schedkit made fails the call. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** The pool to use: the one given, or a new one (loading `pg`, an optional peer dependency). */
+export async function openPool(connection: PostgresConnection): Promise<OpenedPool> {
+  if ('pool' in connection) return { pool: connection.pool, owned: false };
+  let Pool: typeof import('pg').Pool;
+  try {
+    Pool = (await import('pg')).default.Pool;
+  } catch (error) {
+    throw new SchedkitError(ErrorCode.Config, 'the PostgreSQL backend needs the "pg" package: npm install pg', { cause: error });
+  }
+  const pool = new Pool({
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    ...connection.poolOptions,
+    connectionString: connection.connectionString,
+  });
+  // An idle client that loses its connection emits 'error' on the pool; unheard, it would crash the process.
+  pool.on('error', () => undefined);
+  return { pool, owned: true };
+}
+
+/** Runs `work` in one transaction on one client of `pool`; rolls back when it throws. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Whether `error` says the server could not be reached or answered too
+ * late, rather than that a statement was refused: connection refused or
+ * reset, a timeout, a server shutting down (SQLSTATE class 08, 57P01-57P03).
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
+  }
+  return /timeout|terminated|Connection terminated|not queryable|connection.*(ended|closed)/i.test(error.message);
+}
+
+/** `error` as `E_BACKEND_UNAVAILABLE` when it is a connection failure, else unchanged. */
+export function asUnavailable(error: unknown, what: string): unknown {
+  if (!isConnectionError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new BackendUnavailableError(`PostgreSQL unavailable (${what}): ${message}`, { cause: error });
+}
