@@ -207,8 +207,18 @@ export class JobTimeline {
       const bounds = plan.droppedBefore === null ? {} : { droppedAfter: new Date(after).toISOString(), droppedBefore: new Date(plan.droppedBefore).toISOString() };
       this.log.info('missed slots', { job: job.name, tenantId: job.tenantId, missed: plan.missed, dropped: plan.dropped, misfire: job.misfire, ...bounds });
     }
+    const dueNow = plan.dueNow;
+    const delay = dueNow.length === 0 ? 0 : this.membership.claimDelay(job.key, dueNow[0]!);
+    if (delay === null) {
+      // Two others claim these; this instance's next claim of the job vouches
+      // for them (see `SlotClaim.previousSlots`), as for any slot it leaves to
+      // others. Left out, a slot both others miss (one dead, one not started
+      // yet) would become `taken` by a later claim of this instance, unrecorded.
+      this.queueNext(entry, plan.next, [...dueNow].reverse().slice(0, MAX_PREVIOUS));
+      return;
+    }
     this.queueNext(entry, plan.next);
-    if (plan.dueNow.length === 0) return;
+    if (dueNow.length === 0) return;
     // Slots planned together (catch-ups, and the slot due now after them)
     // queue behind each other instead of skipping each other, so `run-all`
     // really runs each one, in order.
@@ -217,12 +227,9 @@ export class JobTimeline {
     // instance claims the group in order: a claim of a newer slot makes the
     // older ones `taken`, and instances that each let a different slot of the
     // group go first would lose the older ones of a `run-all` catch-up.
-    const dueNow = plan.dueNow;
     const dispatchAll = (): void => {
       for (const slot of dueNow) void this.dispatchSlot(entry, slot, overlap, true);
     };
-    const delay = this.membership.claimDelay(job.key, dueNow[0]!);
-    if (delay === null) return;
     if (delay > 0) this.clock.setTimeout(dispatchAll, delay);
     else dispatchAll();
   }
