@@ -5,7 +5,7 @@
  *
  * What a backend or lock author implements is in `schedkit/backend`
  * (./backend.ts); fakes for tests of your jobs are in `schedkit/testing`
- * (./testing.ts).
+ * (./testing.ts); the PostgreSQL lock is in `schedkit/postgres` (./postgres.ts).
  */
 
 // The runtime handle

@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^schedkit\/testing$/, replacement: here('./testing.ts') },
       { find: /^schedkit\/backend$/, replacement: here('./backend.ts') },
+      { find: /^schedkit\/postgres$/, replacement: here('./postgres.ts') },
       { find: /^schedkit$/, replacement: here('./index.ts') },
     ],
   },

@@ -24,6 +24,7 @@ export const ENTRY_POINTS = [
   { subpath: 'schedkit', source: 'index', report: 'schedkit.api.md' },
   { subpath: 'schedkit/backend', source: 'backend', report: 'backend.api.md' },
   { subpath: 'schedkit/testing', source: 'testing', report: 'testing.api.md' },
+  { subpath: 'schedkit/postgres', source: 'postgres', report: 'postgres.api.md' },
 ] as const;
 
 const root = new URL('..', import.meta.url).pathname;

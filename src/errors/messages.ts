@@ -120,4 +120,8 @@ export const messages = {
   lockNotConnected: (call: string, connectedBy: ConnectedBy) => `${call}: the RedlockLock is not connected ${howToConnect(connectedBy)}`,
   lockClosed: (call: string) => `${call}: the RedlockLock is closed`,
   redlockOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,
+  postgresLockOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,
+  postgresLockClosed: (call: string) => `${call}: the PostgresLock is closed`,
+  postgresLockUnreachable: (why: string) => `PostgreSQL unreachable: ${why}`,
+  postgresLockRefused: (why: string) => `PostgreSQL refused the extension: ${why}`,
 } as const;

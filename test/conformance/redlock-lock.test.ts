@@ -3,6 +3,7 @@ import { RedlockLock } from '../../src/lock/redlock/redlock-lock.js';
 import { randomPrefix, startMasters, type RedisServer } from '../helpers/redis-server.js';
 import type { LockHarness } from '../../src/conformance/harness.js';
 import { describeLockConformance } from '../../src/conformance/lock-conformance.js';
+import { freezeProcess, wait } from '../helpers/fixtures.js';
 
 // Servers are started once per file; every test gets its own key prefix.
 let one: RedisServer[] = [];
@@ -16,22 +17,11 @@ afterAll(async () => {
   await Promise.all([...one, ...three].map((server) => server.stop()));
 });
 
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Blocks the event loop (a paused process: GC, SIGSTOP), then lets the overdue timers run. */
-async function freeze(ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // busy: no timer, no I/O callback runs
-  }
-  await wait(20);
-}
-
 function harness(servers: () => RedisServer[]): () => Promise<LockHarness> {
   return async () => {
     const lock = new RedlockLock({ masters: servers().map((s) => ({ url: s.url })), prefix: randomPrefix('lock') });
     await lock.connect();
-    return { lock, advance: wait, freeze, close: () => lock.close() };
+    return { lock, advance: wait, freeze: freezeProcess, close: () => lock.close() };
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../clock/clock.js';
+import type { Clock } from '../../clock/clock.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { isConnectionError, toBackendError } from '../../redis/connection.js';
@@ -8,14 +8,13 @@ import type { AttemptOutcome, QueueView } from './quorum-attempt.js';
 import type { QuorumHold } from './redlock-extension.js';
 import { queueJoin, queueLeave, type LockKeys } from './scripts.js';
 import type { WakeBus } from './wake-bus.js';
+import { WakeableSleep } from '../wakeable-sleep.js';
 
 /** A waiter's ticket lives this long on the queue unless renewed: a dead waiter blocks the queue at most this long. */
 export const TICKET_LEASE_MS = 3_000;
 
 /** A live waiter renews its ticket (and re-reads its place, or finds a grant whose message was lost) this often. */
 const RENEW_MS = 1_000;
-/** No timer is armed longer than this (suspended machines drift). */
-const MAX_ARM_MS = 30_000;
 /** Quick retries (2, 4, 8, 16 ms) of a head whose attempt right after a wake-up failed. */
 const WOKEN_RETRIES = 4;
 
@@ -81,10 +80,9 @@ export class LockWaiter {
   readonly joined: Promise<void>;
   #markJoined!: () => void;
   #woken = false;
-  #poked = false;
   /** Renew now: a grant or wake-up may have been missed, or a grant needs a fresher date. */
   #recheck = false;
-  #interruptSleep: (() => void) | undefined;
+  readonly #sleep: WakeableSleep;
   /** The queue master holding our ticket, once a reply said so: renewals go there. */
   #master: number | undefined;
   /** The master that may hold our ticket or a lock granted to it, which a waiter that gives up must tell. */
@@ -120,6 +118,7 @@ export class LockWaiter {
     start?: QueuedStart,
   ) {
     this.joined = new Promise((resolve) => (this.#markJoined = resolve));
+    this.#sleep = new WakeableSleep(ctx.clock);
     if (start !== undefined) {
       const now = ctx.clock.now();
       this.#master = this.#ticketAt = start.master;
@@ -166,8 +165,7 @@ export class LockWaiter {
 
   /** Re-check now (abort, close). */
   poke(): void {
-    this.#poked = true;
-    this.#interruptSleep?.();
+    this.#sleep.wake();
   }
 
   /** Renew and re-read our place now: the wake-up channel was away, a message may be lost. */
@@ -400,21 +398,7 @@ export class LockWaiter {
 
   /** Sleeps up to `ms`; a message, abort or close ends it early. */
   private sleep(ms: number): Promise<void> {
-    if (this.#poked) {
-      this.#poked = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
-      const done = (): void => {
-        this.#interruptSleep = undefined;
-        this.#poked = false;
-        if (timer !== undefined) this.ctx.clock.clearTimeout(timer);
-        resolve();
-      };
-      this.#interruptSleep = done;
-      timer = this.ctx.clock.setTimeout(done, Math.min(Math.max(0, ms), MAX_ARM_MS));
-    });
+    return this.#sleep.sleep(ms);
   }
 }
 
