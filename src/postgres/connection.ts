@@ -78,5 +78,5 @@ export function isConnectionError(error: unknown): boolean {
 export function asUnavailable(error: unknown, what: string): unknown {
   if (!isConnectionError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new BackendUnavailableError(`PostgreSQL unavailable (${what}): ${message}`, { cause: error });
+  return new BackendUnavailableError(`PostgreSQL unavailable (${what}): ${message}`, error);
 }
