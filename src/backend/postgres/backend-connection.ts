@@ -1,5 +1,6 @@
 import type { Notification, Pool, PoolClient } from 'pg';
 import type { CancelledRunRef } from '../backend.js';
+import { CancelledRunsNotifier } from '../cancelled-runs-notifier.js';
 import { RunsChangedNotifier } from '../runs-changed-notifier.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
@@ -31,7 +32,7 @@ export class PostgresBackendConnection {
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly runsChanged = new RunsChangedNotifier();
-  private readonly runCancelled = new Set<(run: CancelledRunRef) => void>();
+  private readonly runCancelled = new CancelledRunsNotifier();
 
   constructor(private readonly options: ResolvedPostgresBackendOptions) {}
 
@@ -129,17 +130,7 @@ export class PostgresBackendConnection {
       return;
     }
     if (ref.schema !== this.options.schemaName || typeof ref.key !== 'string' || typeof ref.id !== 'string') return;
-    const run: CancelledRunRef = { key: ref.key, id: ref.id };
-    for (const listener of this.runCancelled) {
-      queueMicrotask(() => {
-        if (!this.runCancelled.has(listener)) return;
-        try {
-          listener({ ...run });
-        } catch {
-          // Best effort by contract: heartbeat answers `cancel` too.
-        }
-      });
-    }
+    this.runCancelled.notify({ key: ref.key, id: ref.id });
   }
 
   private dropListener(): void {
@@ -193,10 +184,7 @@ export class PostgresBackendConnection {
 
   /** Adds a listener told which running run `cancelRun` asked to abort; returns its removal. */
   onRunCancelled(listener: (run: CancelledRunRef) => void): () => void {
-    this.runCancelled.add(listener);
-    return () => {
-      this.runCancelled.delete(listener);
-    };
+    return this.runCancelled.subscribe(listener);
   }
 }
 

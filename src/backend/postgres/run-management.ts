@@ -13,6 +13,7 @@ import type {
 } from '../backend.js';
 import { ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
+import { parseRunCursor, runCursor } from '../run-cursor.js';
 import { finite, finiteOrNull } from './arguments.js';
 import { object, toStoredRun, toSummary } from './records.js';
 
@@ -71,7 +72,7 @@ export async function listRuns(pool: Pool, s: string, query: RunQuery): Promise<
       details: { field: 'limit' },
     });
   }
-  const after = query.cursor == null ? null : parseCursor(query.cursor);
+  const after = query.cursor == null ? null : parseRunCursor(query.cursor);
   const { rows } = await pool.query<{ run: unknown; job_key: string; id: string }>(
     `SELECT ${s}.run_json(rr, jj) AS run, rr.job_key, rr.id FROM ${s}.runs rr JOIN ${s}.jobs jj ON jj.key = rr.job_key
      WHERE rr.state IN ('pending', 'active')
@@ -87,24 +88,8 @@ export async function listRuns(pool: Pool, s: string, query: RunQuery): Promise<
   const last = page[page.length - 1];
   return {
     runs: page.map((row) => toStoredRun(row.run, 'listRuns')),
-    cursor: rows.length > limit && last !== undefined ? JSON.stringify([last.job_key, last.id]) : null,
+    cursor: rows.length > limit && last !== undefined ? runCursor([last.job_key, last.id]) : null,
   };
-}
-
-/** The cursor names the last run returned: job key and run id, as JSON so either may hold any character. */
-function parseCursor(cursor: string): [string, string] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(cursor);
-  } catch {
-    parsed = undefined;
-  }
-  if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
-    return [parsed[0], parsed[1]];
-  }
-  throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('listRuns', 'cursor', 'not a cursor listRuns answered'), {
-    details: { field: 'cursor' },
-  });
 }
 
 /** A cancel_run / reschedule_run answer: the status and the run (null when not found). */
