@@ -147,9 +147,8 @@ export class PostgresBackend implements Backend {
       for (let i = 0; i < keys.length; i += JOB_BATCH) {
         // Locked in key order, like every change to jobs (see sql/common.ts).
         await pool.query(
-          `UPDATE ${this.s}.jobs jj SET last_seen_at = ${this.s}.now_ms()
-           FROM (SELECT jk.key FROM ${this.s}.jobs jk WHERE jk.key = ANY ($1::text[]) ORDER BY jk.key FOR NO KEY UPDATE) l
-           WHERE jj.key = l.key`,
+          `WITH locked AS (SELECT ${this.s}.lock_jobs($1::text[]) AS keys)
+           UPDATE ${this.s}.jobs SET last_seen_at = ${this.s}.now_ms() FROM locked WHERE key = ANY (locked.keys)`,
           [keys.slice(i, i + JOB_BATCH).map(String)],
         );
       }

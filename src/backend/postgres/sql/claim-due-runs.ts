@@ -45,14 +45,12 @@ DECLARE
   v_out jsonb[] := '{}';
 BEGIN
   IF v_limit > 0 THEN
-    SELECT array_agg(l.key) INTO v_keys FROM (
-      SELECT jk.key FROM ${s}.jobs jk WHERE jk.key IN (
-        SELECT rr.job_key FROM ${s}.runs rr JOIN ${s}.jobs jj ON jj.key = rr.job_key
-        WHERE ${claimable} AND rr.due_at <= v_now AND (p_keys IS NULL OR rr.job_key = ANY (p_keys))
-        ORDER BY rr.due_at, rr.seq LIMIT v_limit + ${LOOK_AHEAD})
-      ORDER BY jk.key FOR NO KEY UPDATE) l;
+    v_keys := ${s}.lock_jobs(ARRAY(
+      SELECT rr.job_key FROM ${s}.runs rr JOIN ${s}.jobs jj ON jj.key = rr.job_key
+      WHERE ${claimable} AND rr.due_at <= v_now AND (p_keys IS NULL OR rr.job_key = ANY (p_keys))
+      ORDER BY rr.due_at, rr.seq LIMIT v_limit + ${LOOK_AHEAD}));
   END IF;
-  IF v_keys IS NOT NULL THEN
+  IF cardinality(v_keys) > 0 THEN
     FOR v_run IN
       SELECT rr.* FROM ${s}.runs rr
       WHERE rr.state = 'pending' AND rr.due_at <= v_now AND rr.job_key = ANY (v_keys)

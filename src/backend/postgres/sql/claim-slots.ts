@@ -138,8 +138,7 @@ DECLARE
   -- Appended in place (an expanded array), not copied per element as a jsonb value would be.
   v_out jsonb[] := '{}';
 BEGIN
-  PERFORM 1 FROM ${s}.jobs WHERE key IN (SELECT e->>'key' FROM jsonb_array_elements(p_claims) e)
-    ORDER BY key FOR NO KEY UPDATE;
+  PERFORM ${s}.lock_jobs(ARRAY(SELECT e->>'key' FROM jsonb_array_elements(p_claims) e));
   FOR v_claim IN SELECT e FROM jsonb_array_elements(p_claims) WITH ORDINALITY AS t(e, n) ORDER BY n LOOP
     v_out := array_append(v_out, ${s}.claim_slot(v_claim, v_now, p_history_limit));
   END LOOP;

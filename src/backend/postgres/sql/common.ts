@@ -30,6 +30,13 @@ CREATE FUNCTION ${s}.now_ms() RETURNS float8 LANGUAGE sql VOLATILE AS $fn$
   SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8
 $fn$;
 
+-- The locking rule (above): locks the rows of the jobs of p_keys that exist,
+-- in key order, and answers their keys in that order.
+CREATE FUNCTION ${s}.lock_jobs(p_keys text[]) RETURNS text[] LANGUAGE sql VOLATILE AS $fn$
+  SELECT coalesce(array_agg(l.key ORDER BY l.key), '{}') FROM (
+    SELECT jk.key FROM ${s}.jobs jk WHERE jk.key = ANY (p_keys) ORDER BY jk.key FOR NO KEY UPDATE) l
+$fn$;
+
 -- One history entry, as HistoryEntry.
 CREATE FUNCTION ${s}.history_entry(p_run_id text, p_id text, p_kind text, p_scheduled float8, p_started float8,
   p_finished float8, p_outcome text, p_reason text, p_error text, p_instance text, p_attempt integer)

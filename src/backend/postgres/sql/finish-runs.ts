@@ -76,8 +76,7 @@ DECLARE
   -- Appended in place (an expanded array), not copied per element as a jsonb value would be.
   v_out jsonb[] := '{}';
 BEGIN
-  PERFORM 1 FROM ${s}.jobs WHERE key IN (SELECT e->>'key' FROM jsonb_array_elements(p_finishes) e)
-    ORDER BY key FOR NO KEY UPDATE;
+  PERFORM ${s}.lock_jobs(ARRAY(SELECT e->>'key' FROM jsonb_array_elements(p_finishes) e));
   PERFORM 1 FROM ${s}.runs rr WHERE (rr.job_key, rr.id) IN (
     SELECT e->>'key', e->>'id' FROM jsonb_array_elements(p_finishes) e)
     ORDER BY rr.job_key, rr.id FOR UPDATE;

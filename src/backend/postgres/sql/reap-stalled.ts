@@ -30,11 +30,9 @@ DECLARE
 BEGIN
   SELECT * INTO v_heard FROM ${s}.heard;
   IF FOUND AND (v_now - v_heard.heard_at > v_heard.ttl / 2 OR v_now < v_heard.reap_after) THEN RETURN to_jsonb(v_out); END IF;
-  SELECT array_agg(l.key) INTO v_keys FROM (
-    SELECT jk.key FROM ${s}.jobs jk WHERE jk.key IN (
-      SELECT rr.job_key FROM ${s}.runs rr WHERE rr.state = 'active' AND rr.lease_until < v_now)
-    ORDER BY jk.key FOR NO KEY UPDATE) l;
-  IF v_keys IS NULL THEN RETURN to_jsonb(v_out); END IF;
+  v_keys := ${s}.lock_jobs(ARRAY(
+    SELECT rr.job_key FROM ${s}.runs rr WHERE rr.state = 'active' AND rr.lease_until < v_now));
+  IF cardinality(v_keys) = 0 THEN RETURN to_jsonb(v_out); END IF;
   FOR v_run IN
     SELECT rr.* FROM ${s}.runs rr
     WHERE rr.state = 'active' AND rr.lease_until < v_now AND rr.job_key = ANY (v_keys)

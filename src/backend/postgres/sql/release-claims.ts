@@ -15,12 +15,10 @@ DECLARE
   v_run ${s}.runs;
   v_released integer := 0;
 BEGIN
-  SELECT array_agg(l.key) INTO v_keys FROM (
-    SELECT jk.key FROM ${s}.jobs jk WHERE jk.key IN (
-      SELECT rr.job_key FROM ${s}.runs rr
-      WHERE rr.state = 'active' AND rr.instance_id = p_instance AND rr.run_id = ANY (p_run_ids))
-    ORDER BY jk.key FOR NO KEY UPDATE) l;
-  IF v_keys IS NULL THEN RETURN 0; END IF;
+  v_keys := ${s}.lock_jobs(ARRAY(
+    SELECT rr.job_key FROM ${s}.runs rr
+    WHERE rr.state = 'active' AND rr.instance_id = p_instance AND rr.run_id = ANY (p_run_ids)));
+  IF cardinality(v_keys) = 0 THEN RETURN 0; END IF;
   FOR v_run IN
     SELECT rr.* FROM ${s}.runs rr
     WHERE rr.state = 'active' AND rr.instance_id = p_instance AND rr.run_id = ANY (p_run_ids)
