@@ -6,9 +6,11 @@
  * Claims up to `array_length(p_run_ids)` pending runs due by the database
  * clock, oldest due first (ties: the order they became pending), of jobs in
  * p_keys (all when null), and answers `{ runs: ClaimedRun[], nextDueAt }` so
- * a poll is one round trip. Runs of a paused job, and exclusive runs of a job
- * whose exclusive run is active, are held back: not claimed, not counted by
- * nextDueAt; an exclusive job starts one run per call. A run whose rate
+ * a poll is one round trip. Its cost does not grow with runs no poll can
+ * claim: runs of a paused job, and exclusive runs of a job whose exclusive
+ * run is active, are held (`runs.held`, out of the runs_due index) when they
+ * become pending, or when a claim meets one that became unclaimable while in
+ * the index; an exclusive job starts one run per call. A run whose rate
  * limit is used up stays pending, due when the window frees room, and the
  * call goes on with the others.
  *
@@ -17,16 +19,13 @@
  * other and then take the next runs, so no run is handed out twice.
  */
 
-/** Runs a call looks at beyond those it may claim (held back by a rate limit or an exclusive run). */
+/** Runs a call looks at beyond those it may claim (held back by a rate limit, a pause or an exclusive run). */
 const LOOK_AHEAD = 500;
 
 export function claimDueRunsSql(s: string): string {
-  const claimable = `rr.state = 'pending' AND NOT jj.paused AND (NOT rr.exclusive OR jj.active_exclusive = 0)`;
   return `
 CREATE FUNCTION ${s}.next_due_at() RETURNS float8 LANGUAGE sql STABLE AS $fn$
-  SELECT rr.due_at FROM ${s}.runs rr JOIN ${s}.jobs jj ON jj.key = rr.job_key
-  WHERE ${claimable}
-  ORDER BY rr.due_at, rr.seq LIMIT 1
+  SELECT rr.due_at FROM ${s}.runs rr WHERE rr.state = 'pending' AND NOT rr.held ORDER BY rr.due_at, rr.seq LIMIT 1
 $fn$;
 
 CREATE FUNCTION ${s}.claim_due_runs(p_instance text, p_lease float8, p_run_ids text[], p_keys text[])
@@ -46,21 +45,25 @@ DECLARE
 BEGIN
   IF v_limit > 0 THEN
     v_keys := ${s}.lock_jobs(ARRAY(
-      SELECT rr.job_key FROM ${s}.runs rr JOIN ${s}.jobs jj ON jj.key = rr.job_key
-      WHERE ${claimable} AND rr.due_at <= v_now AND (p_keys IS NULL OR rr.job_key = ANY (p_keys))
+      SELECT rr.job_key FROM ${s}.runs rr
+      WHERE rr.state = 'pending' AND NOT rr.held AND rr.due_at <= v_now AND (p_keys IS NULL OR rr.job_key = ANY (p_keys))
       ORDER BY rr.due_at, rr.seq LIMIT v_limit + ${LOOK_AHEAD}));
   END IF;
   IF cardinality(v_keys) > 0 THEN
     FOR v_run IN
       SELECT rr.* FROM ${s}.runs rr
-      WHERE rr.state = 'pending' AND rr.due_at <= v_now AND rr.job_key = ANY (v_keys)
+      WHERE rr.state = 'pending' AND NOT rr.held AND rr.due_at <= v_now AND rr.job_key = ANY (v_keys)
       ORDER BY rr.due_at, rr.seq LIMIT v_limit + ${LOOK_AHEAD}
       FOR UPDATE SKIP LOCKED
     LOOP
       EXIT WHEN v_claimed >= v_limit;
       -- Read again for each run: earlier claims of this call change the job.
       SELECT * INTO v_job FROM ${s}.jobs WHERE key = v_run.job_key;
-      CONTINUE WHEN v_job.paused OR (v_run.exclusive AND v_job.active_exclusive > 0);
+      IF v_job.paused OR (v_run.exclusive AND v_job.active_exclusive > 0) THEN
+        -- Became unclaimable while in the due index: out of it until it may run.
+        UPDATE ${s}.runs SET held = true WHERE job_key = v_run.job_key AND id = v_run.id;
+        CONTINUE;
+      END IF;
       IF v_job.rate_key IS NOT NULL THEN
         v_wait := ${s}.take_rate(v_job.rate_key, v_job.rate_max, v_job.rate_per, v_now, p_run_ids[v_claimed + 1]);
         IF v_wait > 0 THEN

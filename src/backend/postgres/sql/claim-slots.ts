@@ -89,10 +89,11 @@ BEGIN
       UPDATE ${s}.jobs SET last_seen_at = p_now, last_slot = v_slot, next_run_at = v_next, slot_count = v_count,
         completed = v_ended
         WHERE key = v_key AND (last_slot IS NULL OR last_slot < v_slot);
+      -- Held: it waits for the active exclusive run (promote lets it in).
       INSERT INTO ${s}.runs (job_key, id, kind, state, scheduled_at, due_at, seq, attempt, exclusive, requeue_on_stall,
-        max_attempts, run_id)
+        max_attempts, run_id, held)
       VALUES (v_key, v_run_id, 'slot', 'pending', v_slot, v_slot, nextval('${s}.pending_seq'), 1, true, v_requeue,
-        v_max_attempts, v_run_id);
+        v_max_attempts, v_run_id, true);
       RETURN jsonb_build_object('status', 'buffered', 'run', jsonb_build_object('id', v_run_id, 'key', v_key,
         'kind', 'slot', 'state', 'pending', 'scheduledAt', v_slot, 'dueAt', v_slot, 'attempt', 1, 'outcome', NULL));
     END IF;

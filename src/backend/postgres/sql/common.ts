@@ -37,6 +37,29 @@ CREATE FUNCTION ${s}.lock_jobs(p_keys text[]) RETURNS text[] LANGUAGE sql VOLATI
     SELECT jk.key FROM ${s}.jobs jk WHERE jk.key = ANY (p_keys) ORDER BY jk.key FOR NO KEY UPDATE) l
 $fn$;
 
+-- Whether a pending run of p_key waits out of the due index (runs_due), so
+-- polls never read it: its job is paused, or it is exclusive and an
+-- exclusive run of its job is active. Set when a run becomes pending, and
+-- when a claim meets a run that became unclaimable while in the index;
+-- cleared by a resume (set_paused) and, one run per end of an exclusive
+-- run, by promote.
+CREATE FUNCTION ${s}.held(p_key text, p_exclusive boolean) RETURNS boolean LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce((SELECT jj.paused OR (p_exclusive AND jj.active_exclusive > 0) FROM ${s}.jobs jj WHERE jj.key = p_key), false)
+$fn$;
+
+-- Lets the earliest held exclusive run of p_key back into the due index when
+-- nothing holds it back any more; true when one moved.
+CREATE FUNCTION ${s}.promote(p_key text) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  UPDATE ${s}.runs SET held = false WHERE (job_key, id) = (
+    SELECT rr.job_key, rr.id FROM ${s}.runs rr JOIN ${s}.jobs jj ON jj.key = rr.job_key
+    WHERE rr.job_key = p_key AND rr.state = 'pending' AND rr.held AND rr.exclusive AND NOT jj.paused
+      AND jj.active_exclusive = 0
+    ORDER BY rr.due_at, rr.seq LIMIT 1);
+  RETURN FOUND;
+END
+$fn$;
+
 -- One history entry, as HistoryEntry.
 CREATE FUNCTION ${s}.history_entry(p_run_id text, p_id text, p_kind text, p_scheduled float8, p_started float8,
   p_finished float8, p_outcome text, p_reason text, p_error text, p_instance text, p_attempt integer)
@@ -160,9 +183,9 @@ DECLARE
 BEGIN
   INSERT INTO ${s}.trigger_ids (tenant, id, job_key) VALUES (p_tenant, p_id, p_key) ON CONFLICT DO NOTHING;
   INSERT INTO ${s}.runs (job_key, id, kind, state, scheduled_at, due_at, seq, attempt, exclusive, requeue_on_stall,
-    max_attempts, params, run_id)
+    max_attempts, params, run_id, held)
   VALUES (p_key, p_id, 'trigger', 'pending', p_scheduled, p_due, nextval('${s}.pending_seq'), 1, false, true,
-    p_max_attempts, p_params, p_id)
+    p_max_attempts, p_params, p_id, ${s}.held(p_key, false))
   RETURNING * INTO v_run;
   PERFORM ${s}.notify_runs_changed();
   RETURN v_run;

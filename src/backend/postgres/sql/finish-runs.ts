@@ -10,8 +10,8 @@
  * that minus durationMs; retries and requeues are due at the database clock
  * plus their delay. A run cancelRun was called on finishes with the outcome
  * sent and is never put back. Notifies only when something may have become
- * claimable: a run went back to pending, or an exclusive run ended while
- * another exclusive run of its job waits.
+ * claimable: a run went back to pending, or an exclusive run ended and let a
+ * held exclusive run of its job into the due index.
  */
 export function finishRunsSql(s: string): string {
   return `
@@ -25,6 +25,7 @@ DECLARE
   v_finished float8 := p_now - greatest(0, coalesce((p_finish->>'endedMsAgo')::float8, 0));
   v_started float8;
   v_wake boolean := false;
+  v_promoted boolean := false;
 BEGIN
   SELECT * INTO v_run FROM ${s}.runs WHERE job_key = p_finish->>'key' AND id = p_finish->>'id';
   IF NOT FOUND OR v_run.state <> 'active' OR v_run.fence <> (p_finish->>'fencingToken')::float8 THEN
@@ -45,24 +46,25 @@ BEGIN
       last_error = CASE WHEN v_outcome = 'success' THEN NULL ELSE v_error END, last_outcome = v_outcome
       WHERE key = v_run.job_key;
   END IF;
+  -- The end of an exclusive run lets the earliest held one of its job into the due index.
+  IF v_run.exclusive THEN v_promoted := ${s}.promote(v_run.job_key); END IF;
   IF v_run.cancel_requested IS NOT NULL THEN
     -- cancelRun asked for it: it ends here, whatever the caller would retry.
     PERFORM ${s}.retire(v_run.job_key, v_run.id, v_run.kind, v_outcome, p_now, true);
   ELSIF jsonb_typeof(p_finish->'retryInMs') = 'number' THEN
     UPDATE ${s}.runs SET state = 'pending', attempt = attempt + 1, due_at = p_now + (p_finish->>'retryInMs')::float8,
-      seq = nextval('${s}.pending_seq')
+      seq = nextval('${s}.pending_seq'), held = ${s}.held(v_run.job_key, v_run.exclusive)
       WHERE job_key = v_run.job_key AND id = v_run.id;
     v_wake := true;
   ELSIF jsonb_typeof(p_finish->'requeueInMs') = 'number' THEN
     UPDATE ${s}.runs SET state = 'pending', due_at = p_now + (p_finish->>'requeueInMs')::float8,
-      seq = nextval('${s}.pending_seq')
+      seq = nextval('${s}.pending_seq'), held = ${s}.held(v_run.job_key, v_run.exclusive)
       WHERE job_key = v_run.job_key AND id = v_run.id;
     v_wake := true;
   ELSE
     PERFORM ${s}.retire(v_run.job_key, v_run.id, v_run.kind, v_outcome, p_now, false);
   END IF;
-  IF v_wake OR (v_run.exclusive AND EXISTS (
-    SELECT 1 FROM ${s}.runs rr WHERE rr.job_key = v_run.job_key AND rr.state = 'pending' AND rr.exclusive)) THEN
+  IF v_wake OR v_promoted THEN
     PERFORM ${s}.notify_runs_changed();
   END IF;
   RETURN true;

@@ -47,15 +47,15 @@ BEGIN
       last_error = v_error, active = active - 1,
       active_exclusive = active_exclusive - CASE WHEN v_run.exclusive THEN 1 ELSE 0 END
       WHERE key = v_run.job_key;
+    IF v_run.exclusive AND ${s}.promote(v_run.job_key) THEN v_wake := true; END IF;
     v_requeued := v_run.requeue_on_stall AND v_run.attempt < v_run.max_attempts AND v_run.cancel_requested IS NULL;
     IF v_requeued THEN
       UPDATE ${s}.runs SET state = 'pending', attempt = attempt + 1, due_at = v_now,
-        seq = nextval('${s}.pending_seq')
+        seq = nextval('${s}.pending_seq'), held = ${s}.held(v_run.job_key, v_run.exclusive)
         WHERE job_key = v_run.job_key AND id = v_run.id;
       v_wake := true;
     ELSE
       PERFORM ${s}.retire(v_run.job_key, v_run.id, v_run.kind, 'stalled', v_now, false);
-      v_wake := v_wake OR v_run.exclusive;
     END IF;
     v_out := array_append(v_out, jsonb_build_object('key', v_run.job_key, 'id', v_run.id, 'kind', v_run.kind,
       'scheduledAt', v_run.scheduled_at, 'attempt', v_run.attempt, 'instanceId', v_run.instance_id,

@@ -29,10 +29,12 @@ BEGIN
     UPDATE ${s}.jobs SET active = active - 1,
       active_exclusive = active_exclusive - CASE WHEN v_run.exclusive THEN 1 ELSE 0 END
       WHERE key = v_run.job_key;
+    IF v_run.exclusive THEN PERFORM ${s}.promote(v_run.job_key); END IF;
     IF v_run.cancel_requested IS NOT NULL THEN
       PERFORM ${s}.retire(v_run.job_key, v_run.id, v_run.kind, 'cancelled', v_now, true);
     ELSE
-      UPDATE ${s}.runs SET state = 'pending', due_at = v_now, seq = nextval('${s}.pending_seq')
+      UPDATE ${s}.runs SET state = 'pending', due_at = v_now, seq = nextval('${s}.pending_seq'),
+        held = ${s}.held(v_run.job_key, v_run.exclusive)
         WHERE job_key = v_run.job_key AND id = v_run.id;
     END IF;
     v_released := v_released + 1;

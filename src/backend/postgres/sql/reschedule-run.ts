@@ -29,7 +29,8 @@ BEGIN
     v_status := 'finished';
   ELSIF v_run.scheduled_at <> p_at OR v_run.due_at <> p_at THEN
     v_previous := v_run.scheduled_at::text;
-    UPDATE ${s}.runs SET scheduled_at = p_at, due_at = p_at, seq = nextval('${s}.pending_seq')
+    UPDATE ${s}.runs SET scheduled_at = p_at, due_at = p_at, seq = nextval('${s}.pending_seq'),
+      held = ${s}.held(p_key, exclusive)
       WHERE job_key = p_key AND id = p_id
       RETURNING * INTO v_run;
     PERFORM ${s}.push_history(p_key, ${s}.history_entry(v_run.run_id, v_run.id, v_run.kind, p_at, NULL, v_now,

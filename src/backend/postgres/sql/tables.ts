@@ -8,7 +8,7 @@
  * | table | holds |
  * |---|---|
  * | `jobs` | one row per job: definition, pause flag, dedup mark (`last_slot`), fence, counters, rate limit |
- * | `runs` | one row per run (slot or one-off) while pending, active, or done and kept (one-off and cancelled runs) |
+ * | `runs` | one row per run (slot or one-off) while pending, active, or done and kept (one-off and cancelled runs); `held`: a pending run out of the due index (see `held` in common.ts) |
  * | `trigger_ids` | which job holds a one-off run id in its tenant (`''` = no tenant); goes with its run |
  * | `history` | history entries as jsonb, per job, newest by `seq`, trimmed to the history limit |
  * | `rate_starts` | the sliding window of each rate key: when each run started under it |
@@ -73,9 +73,10 @@ CREATE TABLE ${s}.runs (
   finished_at float8,
   outcome text,
   cancel_requested text,
+  held boolean NOT NULL DEFAULT false,
   PRIMARY KEY (job_key, id)
 );
-CREATE INDEX runs_due ON ${s}.runs (due_at, seq) WHERE state = 'pending';
+CREATE INDEX runs_due ON ${s}.runs (due_at, seq) WHERE state = 'pending' AND NOT held;
 CREATE INDEX runs_job_pending ON ${s}.runs (job_key, due_at, seq) WHERE state = 'pending';
 CREATE INDEX runs_lease ON ${s}.runs (lease_until) WHERE state = 'active';
 CREATE INDEX runs_claimer ON ${s}.runs (instance_id, run_id) WHERE state = 'active';
