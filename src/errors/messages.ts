@@ -95,8 +95,11 @@ export const messages = {
   lockExpired: (at: number) => `it expired at ${new Date(at).toISOString()}`,
   lockTakenOver: (fencingToken: number) => `it expired and was taken over by another owner (fencing token ${fencingToken})`,
   lockReleased: () => 'it was released',
-  backendNotConnected: (call: string, connectedBy: ConnectedBy) => `RedisBackend.${call}: not connected ${howToConnect(connectedBy)}`,
-  backendClosed: (call: string) => `RedisBackend.${call}: the backend is closed`,
+  backendNotConnected: (call: string, connectedBy: ConnectedBy, backend = 'RedisBackend') =>
+    `${backend}.${call}: not connected ${howToConnect(connectedBy)}`,
+  backendClosed: (call: string, backend = 'RedisBackend') => `${backend}.${call}: the backend is closed`,
+  postgresBackendOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,
+  postgresUnexpectedAnswer: (fn: string, why: string) => `PostgresBackend: unexpected answer from function "${fn}": ${why}`,
   redisUnexpectedReply: (script: string, why: string) =>
     `RedisBackend: unexpected reply from script "${script}": ${why}`,
   redisBackendOption: (field: string, why: string, value: unknown) => `${field} ${why}, got ${show(value)}`,

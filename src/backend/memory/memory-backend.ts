@@ -30,7 +30,7 @@ import { ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { OutageGrace } from '../outage-grace.js';
 import { RunsChangedNotifier } from '../runs-changed-notifier.js';
-import { CancelledRunsNotifier } from './cancelled-runs-notifier.js';
+import { CancelledRunsNotifier } from '../cancelled-runs-notifier.js';
 import { claimDueRuns } from './claim-due-runs.js';
 import { claimSlot } from './claim-slots.js';
 import { finishRun } from './finish-runs.js';

@@ -5,7 +5,7 @@
  * its own history entry, apart from the claim and finish paths.
  */
 import type { HistoryEntry, RunCancel, RunCancelResult, RunLookup, RunOutcome, RunReschedule, RunRescheduleResult } from '../backend.js';
-import type { CancelledRunsNotifier } from './cancelled-runs-notifier.js';
+import type { CancelledRunsNotifier } from '../cancelled-runs-notifier.js';
 import type { JobState } from './job-state.js';
 import type { RunLedger } from './run-ledger.js';
 import { RunRecord } from './run-record.js';

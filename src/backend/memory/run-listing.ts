@@ -4,9 +4,8 @@
  * because paging (the cursor, the bound on runs read per call) is its own
  * rule set, apart from the operations that change runs.
  */
-import { messages } from '../../errors/messages.js';
-import { ErrorCode, SchedkitError } from '../../errors/schedkit-error.js';
 import type { RunPage, RunQuery, StoredRun } from '../backend.js';
+import { parseRunCursor, runCursor } from '../run-cursor.js';
 import type { JobState } from './job-state.js';
 import type { RunRecord } from './run-record.js';
 
@@ -15,7 +14,7 @@ export const RUNS_READ_PER_PAGE = 1_000;
 
 /** One page of the runs of `jobs` that `query` asks for. */
 export function listRuns(jobs: ReadonlyMap<string, JobState>, query: RunQuery): RunPage {
-  const after = query.cursor == null ? null : parseCursor(query.cursor);
+  const after = query.cursor == null ? null : parseRunCursor(query.cursor);
   const runs: StoredRun[] = [];
   let read = 0;
   let lastRead: [string, string] | null = null;
@@ -23,12 +22,12 @@ export function listRuns(jobs: ReadonlyMap<string, JobState>, query: RunQuery): 
   for (const job of candidateJobs(jobs, query, after?.[0])) {
     for (const record of sortedRecords(job)) {
       if (after !== null && job.key === after[0] && record.id <= after[1]) continue;
-      if (read >= RUNS_READ_PER_PAGE) return { runs, cursor: cursorOf(lastRead!) };
+      if (read >= RUNS_READ_PER_PAGE) return { runs, cursor: runCursor(lastRead!) };
       read++;
       lastRead = [job.key, record.id];
       if (!matches(record, query)) continue;
       // A match past a full page: there is more, from the last run returned.
-      if (runs.length >= query.limit) return { runs, cursor: cursorOf(lastReturned!) };
+      if (runs.length >= query.limit) return { runs, cursor: runCursor(lastReturned!) };
       runs.push(record.stored());
       lastReturned = lastRead;
     }
@@ -60,24 +59,4 @@ function sortedRecords(job: JobState): RunRecord[] {
 function matches(record: RunRecord, query: RunQuery): boolean {
   if (record.state !== 'pending' && record.state !== 'active') return false;
   return query.state === undefined || record.runState() === query.state;
-}
-
-/** The cursor names the last run returned: job key and run id, as JSON so either may hold any character. */
-function cursorOf(position: [string, string]): string {
-  return JSON.stringify(position);
-}
-
-function parseCursor(cursor: string): [string, string] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(cursor);
-  } catch {
-    parsed = undefined;
-  }
-  if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
-    return [parsed[0], parsed[1]];
-  }
-  throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('listRuns', 'cursor', 'not a cursor listRuns answered'), {
-    details: { field: 'cursor' },
-  });
 }

@@ -40,19 +40,7 @@ export function nullableArg(call: string, field: string, value: number | null): 
   return value === null ? '' : numArg(call, field, value);
 }
 
-/**
- * The stall error text split around the instance id and the overdue ms, so
- * reap-stalled.lua writes exactly `messages.runStalled(instanceId, overdueMs)`.
- */
-export function stalledTextParts(): [string, string, string] {
-  const instance = '\u0000instance\u0000';
-  const overdue = -123456.789;
-  const full = messages.runStalled(instance, overdue);
-  const i = full.indexOf(instance);
-  const o = full.indexOf(String(overdue), i + instance.length);
-  if (i < 0 || o < 0) return ['instance "', '" stopped heartbeating: the lease had expired ', ' ms before it was reaped'];
-  return [full.slice(0, i), full.slice(i + instance.length, o), full.slice(o + String(overdue).length)];
-}
+export { stalledTextParts } from '../stalled-text.js';
 
 /** One job's arguments to upsert-jobs.lua (thirteen per job). */
 export function encodeJobUpsert(job: JobUpsert): string[] {

@@ -1,10 +1,11 @@
 /**
- * The `onRunCancelled` listeners of the memory backend: told directly (in
- * their own microtask, as `RunsChangedNotifier` tells its listeners) when
- * `cancelRun` asks for a running run to be aborted. One process holds every
- * instance of a memory backend, so no channel is needed.
+ * The `onRunCancelled` listeners of a backend: told (in their own microtask,
+ * as `RunsChangedNotifier` tells its listeners) when `cancelRun` asks for a
+ * running run to be aborted. The memory backend tells them directly (one
+ * process holds every instance); the PostgreSQL backend when its notice
+ * arrives on the run-cancelled channel.
  */
-import type { CancelledRunRef } from '../backend.js';
+import type { CancelledRunRef } from './backend.js';
 
 /** Listeners of aborts asked by `cancelRun`; failures are swallowed. */
 export class CancelledRunsNotifier {
@@ -16,6 +17,11 @@ export class CancelledRunsNotifier {
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  /** Forgets every listener. */
+  clear(): void {
+    this.listeners.clear();
   }
 
   /** Calls every listener with its own copy of `run`, each in its own microtask. */
