@@ -39,6 +39,11 @@ export interface JobEntry {
   token: number;
   /** Removed, replaced, or no slot will ever come again. */
   done: boolean;
+  /**
+   * The newest slot whose claim by this instance the store answered
+   * (claimed, taken, skipped...): no slot up to it needs vouching for.
+   */
+  answeredThrough: number;
 }
 
 /**
@@ -50,8 +55,9 @@ export interface QueueItem {
   token: number;
   slot: number;
   /**
-   * The slots fired just before this one that other instances were to
-   * claim, newest first (see `SlotClaim.previousSlots`); empty after a plan.
+   * The slots before this one whose claim by this instance the store had not
+   * answered when it was queued, newest first: its claim vouches for those
+   * still unanswered then (see `SlotClaim.previousSlots`).
    */
   previous: readonly number[];
 }
@@ -166,12 +172,14 @@ export class JobTimeline {
         // from the backend's newest claimed slot and applies the misfire policy.
         this.queueNext(entry, nextAfter(entry.job, Math.max(slot, now)));
       } else if (now - at < this.config.misfireGraceMs) {
-        // This claim vouches for the slots before it that other instances
-        // were to claim (up to MAX_PREVIOUS); the next one, for this slot too
-        // unless this instance claims it.
-        const others = this.membership.claimDelay(entry.job.key, slot) === null;
-        this.queueNext(entry, nextAfter(entry.job, slot), others ? [slot, ...item.previous].slice(0, MAX_PREVIOUS) : NONE);
-        void this.dispatchSlot(entry, slot, entry.job.overlap, false, false, item.previous);
+        // This instance's next claim of the job vouches for this slot and the
+        // ones before it (up to MAX_PREVIOUS) unless the store has answered a
+        // claim of them by this instance by then: a slot whose two first
+        // instances did not claim it (one dead, one not yet planning it) is
+        // then on the record as missed, whoever claims the job next.
+        const previous = unanswered(entry, item.previous);
+        this.queueNext(entry, nextAfter(entry.job, slot), [slot, ...previous].slice(0, MAX_PREVIOUS));
+        void this.dispatchSlot(entry, slot, entry.job.overlap, false, false, previous);
       } else {
         // Woke far too late (suspended machine, blocked event loop): missed slots.
         this.plan(entry, slot - 1, now, this.config.misfireGraceMs);
@@ -264,6 +272,7 @@ export class JobTimeline {
       const runId = newRunId();
       const excluded = job.exclusions?.matches(slot) === true;
       const skip = excluded ? ('excluded' as const) : rateLimited ? ('rate-limited' as const) : undefined;
+      const vouched = unanswered(entry, previous);
       try {
         result = await this.claims.call({
           key: job.key,
@@ -277,7 +286,7 @@ export class JobTimeline {
           requeueOnStall: job.misfire !== 'skip',
           maxAttempts: stallAttempts(job),
           ...(skip === undefined ? {} : { skip }),
-          ...(previous.length === 0 ? {} : { previousSlots: previous }),
+          ...(vouched.length === 0 ? {} : { previousSlots: vouched }),
         });
       } catch (error) {
         this.unanswered.failed([runId], error);
@@ -285,6 +294,7 @@ export class JobTimeline {
         this.health.report(error);
         return;
       }
+      if (result.status !== 'early' && result.status !== 'limited' && slot > entry.answeredThrough) entry.answeredThrough = slot;
       switch (result.status) {
         case 'claimed':
           await this.runner.run(job, result.run);
@@ -344,7 +354,7 @@ export class JobTimeline {
       schedule: stored.schedule,
     });
     const job: NormalizedJob = Object.freeze({ ...entry.job, schedule, limit: stored.limit, definitionHash: stored.definitionHash });
-    const next: JobEntry = { job, definedAt: stored.definedAt, nextSlot: null, token: 0, done: false };
+    const next: JobEntry = { job, definedAt: stored.definedAt, nextSlot: null, token: 0, done: false, answeredThrough: -Infinity };
     this.cancelSlots(entry);
     if (this.jobs.get(job.key) === entry) this.jobs.set(job.key, next);
     this.planFromStored(next, stored);
@@ -385,6 +395,13 @@ export class JobTimeline {
  * it: the retry policy's, but at least 3, so a one-off run survives a deploy
  * even when its job says `retry: false`.
  */
+/** The slots of `previous` this instance has no answer for (see `JobEntry.answeredThrough`); `previous` itself when that is all of them. */
+function unanswered(entry: JobEntry, previous: readonly number[]): readonly number[] {
+  if (previous.length === 0 || previous[previous.length - 1]! > entry.answeredThrough) return previous;
+  const left = previous.filter((s) => s > entry.answeredThrough);
+  return left.length === 0 ? NONE : left;
+}
+
 export function stallAttempts(job: NormalizedJob): number {
   return Math.max(job.retry.maxRetries + 1, 3);
 }

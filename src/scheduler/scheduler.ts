@@ -150,7 +150,7 @@ export class Scheduler {
       throw new SchedkitError(ErrorCode.DuplicateJob, messages.duplicateJob(jobLabel(job.name, job.tenantId)), { details: { name: job.name, tenantId: job.tenantId } });
     }
     if (this.lifecycle.state === 'stopping') throw new SchedkitError(ErrorCode.Stopped, messages.stopped('register'));
-    const entry: JobEntry = { job, definedAt: null, nextSlot: null, token: 0, done: false };
+    const entry: JobEntry = { job, definedAt: null, nextSlot: null, token: 0, done: false, answeredThrough: -Infinity };
     if (previous !== undefined) this.timeline.cancelSlots(previous);
     this.jobs.set(job.key, entry);
     this.maxLeaseMs = Math.max(this.maxLeaseMs, job.lockTtlMs);
