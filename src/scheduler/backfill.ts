@@ -13,7 +13,8 @@ import type { SchedulerConfig } from '../config/config.js';
 import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages } from '../errors/messages.js';
 import type { JobSync } from './job-sync.js';
-import { stallAttempts, type JobEntry } from './job-timeline.js';
+import { stallAttempts } from './job-slots.js';
+import type { JobEntry } from './job-timeline.js';
 import { checkOptions, keyOf, parseDate } from './public-arguments.js';
 import type { BackfillOptions, BackfillResult } from './types.js';
 

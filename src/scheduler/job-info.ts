@@ -6,7 +6,7 @@
 import type { StoredJob } from '../backend/backend.js';
 import { jobStatus } from '../backend/job-status.js';
 import type { NormalizedJob } from '../job/normalize-job.js';
-import { nextAfter } from './job-timeline.js';
+import { nextAfter } from './job-slots.js';
 import type { JobInfo } from './types.js';
 
 /** A job as the cluster stores it; `registeredHere` says whether this instance has it. */

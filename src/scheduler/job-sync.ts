@@ -10,7 +10,8 @@ import type { Backend, JobUpsert } from '../backend/backend.js';
 import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { Logger } from '../observability/logger.js';
 import { CallBatcher } from './call-batcher.js';
-import { nextAfter, stallAttempts, type JobEntry, type JobTimeline } from './job-timeline.js';
+import { nextAfter, stallAttempts } from './job-slots.js';
+import type { JobEntry, JobTimeline } from './job-timeline.js';
 
 const UPSERT_BATCH = 1000;
 

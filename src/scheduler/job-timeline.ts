@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type { MetricsCollector } from '../observability/metrics.js';
 import { jitterOffset } from '../schedule/jitter.js';
 import { planSlots } from '../schedule/misfire.js';
+import { nextAfter, stallAttempts } from './job-slots.js';
 import { scheduleFromDescriptor } from '../schedule/parse-schedule.js';
 import type { BackendHealth } from './backend-health.js';
 import { CallBatcher } from './call-batcher.js';
@@ -390,22 +391,9 @@ export class JobTimeline {
 }
 
 
-/**
- * How many attempts a run gets when its instance dies or shuts down under
- * it: the retry policy's, but at least 3, so a one-off run survives a deploy
- * even when its job says `retry: false`.
- */
 /** The slots of `previous` this instance has no answer for (see `JobEntry.answeredThrough`); `previous` itself when that is all of them. */
 function unanswered(entry: JobEntry, previous: readonly number[]): readonly number[] {
   if (previous.length === 0 || previous[previous.length - 1]! > entry.answeredThrough) return previous;
   const left = previous.filter((s) => s > entry.answeredThrough);
   return left.length === 0 ? NONE : left;
-}
-
-export function stallAttempts(job: NormalizedJob): number {
-  return Math.max(job.retry.maxRetries + 1, 3);
-}
-
-export function nextAfter(job: NormalizedJob, after: number): number | null {
-  return job.schedule?.next(new Date(after))?.getTime() ?? null;
 }

@@ -1,13 +1,10 @@
-import type { Clock } from '../../clock/clock.js';
 import { BackendUnavailableError } from '../../errors/schedkit-error.js';
 import { messages } from '../../errors/messages.js';
 import { isConnectionError, toBackendError } from '../../redis/connection.js';
 import { GrantDating, type Grant, type ReleasedGrant } from './lock-grant.js';
-import type { LockQuorum } from './lock-quorum.js';
-import type { AttemptOutcome, QueueView } from './quorum-attempt.js';
-import type { QuorumHold } from './redlock-extension.js';
+import type { QueueView } from './quorum-attempt.js';
 import { queueJoin, queueLeave, type LockKeys } from './scripts.js';
-import type { WakeBus } from './wake-bus.js';
+import type { QueuedStart, WaitContext, Won } from './wait-context.js';
 import { WakeableSleep } from '../wakeable-sleep.js';
 
 /** A waiter's ticket lives this long on the queue unless renewed: a dead waiter blocks the queue at most this long. */
@@ -17,30 +14,6 @@ export const TICKET_LEASE_MS = 3_000;
 const RENEW_MS = 1_000;
 /** Quick retries (2, 4, 8, 16 ms) of a head whose attempt right after a wake-up failed. */
 const WOKEN_RETRIES = 4;
-
-/** What a waiter needs from its lock. */
-export interface WaitContext {
-  readonly clock: Clock;
-  readonly quorum: LockQuorum;
-  readonly bus: WakeBus;
-  readonly channel: string;
-  isClosed(): boolean;
-  /** Releases a hold and serves the resource's queue. Never rejects. */
-  releaseHold(resource: string, keys: LockKeys, hold: QuorumHold): Promise<void>;
-}
-
-/** Where a waiter whose first attempt already queued its ticket stands (acquire-4.lua joins as it refuses). */
-export interface QueuedStart {
-  readonly master: number;
-  readonly rank: number;
-  /** When a quorum should be free, from that attempt. */
-  readonly freeInMs: number;
-  /** When that attempt was sent, and the fencing counter it saw (see `GrantDating`). */
-  readonly sentAt: number;
-  readonly counter: number;
-}
-
-export type Won = Extract<AttemptOutcome, { acquired: true }>;
 
 /** A lock granted to a waiter, its value in the key until at least `validUntil` (our clock), not yet extended to the waiter's TTL. */
 interface Offered {

@@ -6,7 +6,8 @@ import type { AcquireOptions, DistributedLock, LockLease, UsingOptions } from '.
 import { LockQuorum } from './lock-quorum.js';
 import { instanceChannel, newTicket, parseGrant, type Grant, type ReleasedGrant } from './lock-grant.js';
 import type { QuorumHold } from './redlock-extension.js';
-import { LockWaiter, TICKET_LEASE_MS, type QueuedStart, type WaitContext, type Won } from './lock-waiter.js';
+import { LockWaiter, TICKET_LEASE_MS } from './lock-waiter.js';
+import type { QueuedStart, WaitContext, Won } from './wait-context.js';
 import { assertAcquire } from '../lock-input.js';
 import {
   describeConnection,
