@@ -10,3 +10,4 @@ export { postgresBackendMigrationScript } from './src/backend/postgres/migration
 export { PostgresLock, type PostgresLockOptions, type PostgresLockSettings } from './src/lock/postgres/postgres-lock.js';
 export { postgresLockMigrationScript } from './src/lock/postgres/lock-migrations.js';
 export type { PostgresConnection } from './src/postgres/connection.js';
+export { postgresBackendModule, type PostgresBackendModuleOptions } from './modules/postgres-backend.module.js';

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors/schedkit-error.js';
 import { show } from '../errors/messages.js';
 import { defaultConfig, type SchedulerConfigInput } from './config.js';
 
-const STRING_FIELDS = new Set(['instanceId', 'defaultOverlap', 'defaultMisfire', 'redisUrl']);
+const STRING_FIELDS = new Set(['instanceId', 'defaultOverlap', 'defaultMisfire', 'redisUrl', 'postgresUrl']);
 const NOT_FROM_ENV = new Set(['defaultRetry']);
 const BOOLEAN_FIELDS = new Set(['lockRuns']);
 

@@ -72,6 +72,8 @@ export interface SchedulerConfig {
   readonly stopTimeoutMs: number;
   /** Redis URL used by `redisBackendModule` when it is given none. @default undefined */
   readonly redisUrl: string | undefined;
+  /** PostgreSQL connection string used by `postgresBackendModule` when it is given none. @default undefined */
+  readonly postgresUrl: string | undefined;
 }
 
 /** What callers pass: every field optional; `defaultRetry` may be partial. */
@@ -104,6 +106,7 @@ export function defaultConfig(): SchedulerConfig {
     startTimeoutMs: 15_000,
     stopTimeoutMs: 20_000,
     redisUrl: undefined,
+    postgresUrl: undefined,
   });
 }
 
@@ -181,6 +184,9 @@ export function resolveConfig(input: SchedulerConfigInput = {}, where = 'Schedul
   if (typeof merged.lockRuns !== 'boolean') problems.push(`lockRuns must be true or false, got ${show(merged.lockRuns)}`);
   if (merged.redisUrl !== undefined && (typeof merged.redisUrl !== 'string' || !/^rediss?:\/\//.test(merged.redisUrl))) {
     problems.push(`redisUrl must start with redis:// or rediss://, got ${show(merged.redisUrl)}`);
+  }
+  if (merged.postgresUrl !== undefined && (typeof merged.postgresUrl !== 'string' || !/^postgres(ql)?:\/\//.test(merged.postgresUrl))) {
+    problems.push(`postgresUrl must start with postgres:// or postgresql://, got ${show(merged.postgresUrl)}`);
   }
   const retry = resolveRetryPolicy(input.defaultRetry, DEFAULT_RETRY_POLICY);
   problems.push(...retry.problems.map((p) => `default${p[0]!.toUpperCase()}${p.slice(1)}`));

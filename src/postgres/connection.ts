@@ -26,21 +26,31 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** The pool to use: the one given, or a new one (loading `pg`, an optional peer dependency). */
 export async function openPool(connection: PostgresConnection): Promise<OpenedPool> {
   if ('pool' in connection) return { pool: connection.pool, owned: false };
-  let Pool: typeof import('pg').Pool;
+  let PoolClass: typeof Pool;
   try {
-    Pool = (await import('pg')).default.Pool;
+    PoolClass = (await import('pg')).default.Pool;
   } catch (error) {
-    throw new SchedkitError(ErrorCode.Config, 'the PostgreSQL backend needs the "pg" package: npm install pg', { cause: error });
+    throw pgMissing(error);
   }
-  const pool = new Pool({
+  return { pool: newPool(PoolClass, connection.connectionString, connection.poolOptions), owned: true };
+}
+
+/** The `E_CONFIG` error of `pg` not installed. */
+export function pgMissing(cause: unknown): SchedkitError {
+  return new SchedkitError(ErrorCode.Config, 'the PostgreSQL backend needs the "pg" package: npm install pg', { cause });
+}
+
+/** A pool schedkit makes and ends: its timeouts bounded unless `poolOptions` say otherwise. */
+export function newPool(PoolClass: typeof Pool, connectionString: string, poolOptions?: Omit<PoolConfig, 'connectionString'>): Pool {
+  const pool = new PoolClass({
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
-    ...connection.poolOptions,
-    connectionString: connection.connectionString,
+    ...poolOptions,
+    connectionString,
   });
   // An idle client that loses its connection emits 'error' on the pool; unheard, it would crash the process.
   pool.on('error', () => undefined);
-  return { pool, owned: true };
+  return pool;
 }
 
 /** Runs `work` in one transaction on one client of `pool`; rolls back when it throws. */

@@ -1,6 +1,7 @@
 /**
  * One instance of a service, for the multi-process cluster tests: the real
- * container, App, Redis backend and Redlock lock, configured by the JSON in
+ * container, App, and the Redis backend and Redlock lock (or, with
+ * `postgres`, the PostgreSQL backend and lock), configured by the JSON in
  * SCHEDKIT_WORKER. It prints one JSON line per thing the tests count
  * (`ready`, `start`, `end`, `abort`, `stalled`, `failure`, `lost`, `backend`,
  * `refresh`, `cancelled`, `skipped`, `backfill`) on stdout; logs
@@ -20,6 +21,7 @@ import {
   type Scheduler,
   type SchedulerConfigInput,
 } from 'schedkit';
+import { postgresBackendModule } from 'schedkit/postgres';
 
 export interface WorkerJob {
   name: string;
@@ -52,9 +54,21 @@ export interface WorkerBackfill {
   atMs?: number;
 }
 
+/** The PostgreSQL a worker runs on instead of Redis. */
+export interface WorkerPostgres {
+  url: string;
+  schema: string;
+  /** Most connections of the worker's pool (`pg`'s `max`). @default 10 */
+  poolMax?: number;
+  /** `pg`'s `query_timeout` of the worker's pool. @default schedkit's (5 s) */
+  queryTimeoutMs?: number;
+}
+
 export interface WorkerSpec {
   instanceId: string;
+  /** Redis the worker runs on; unused when `postgres` is given. */
   redisUrl: string;
+  postgres?: WorkerPostgres;
   lockMasters?: string[];
   /** ioredis `commandTimeout` of the backend's connections (the lock keeps its own). */
   backendCommandTimeoutMs?: number;
@@ -123,13 +137,23 @@ function definitions(): JobDefinition[] {
 const container = new Container();
 container.load(
   schedulerModule({ instanceId: spec.instanceId, shutdownTimeoutMs: 3_000, stopTimeoutMs: 8_000, ...spec.config }),
-  redisBackendModule({
-    ...(spec.backendCommandTimeoutMs === undefined
-      ? { url: spec.redisUrl }
-      : { connection: { url: spec.redisUrl, options: { commandTimeout: spec.backendCommandTimeoutMs } } }),
-    prefix: spec.prefix,
-    lockMasters: (spec.lockMasters ?? [spec.redisUrl]).map((url) => ({ url })),
-  }),
+  spec.postgres === undefined
+    ? redisBackendModule({
+        ...(spec.backendCommandTimeoutMs === undefined
+          ? { url: spec.redisUrl }
+          : { connection: { url: spec.redisUrl, options: { commandTimeout: spec.backendCommandTimeoutMs } } }),
+        prefix: spec.prefix,
+        lockMasters: (spec.lockMasters ?? [spec.redisUrl]).map((url) => ({ url })),
+      })
+    : postgresBackendModule({
+        connectionString: spec.postgres.url,
+        schema: spec.postgres.schema,
+        poolOptions: {
+          application_name: spec.instanceId,
+          ...(spec.postgres.poolMax === undefined ? {} : { max: spec.postgres.poolMax }),
+          ...(spec.postgres.queryTimeoutMs === undefined ? {} : { query_timeout: spec.postgres.queryTimeoutMs }),
+        },
+      }),
   winstonLoggerModule({ stream: process.stderr, format: 'json', level: 'info' }),
 );
 container.bind<JobRegistrar>(TOKENS.JobRegistrar).toConstantValue({

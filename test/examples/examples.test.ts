@@ -150,6 +150,15 @@ describe('examples (real processes)', () => {
     expect(demo.otherLines.filter((line) => / ran on [abc]$/.test(line)).length).toBeGreaterThanOrEqual(6);
   }, 60_000);
 
+  it('postgres demo: three instances on a private PostgreSQL run every slot once, then stop with exit code 0', async () => {
+    const demo = new NodeProcess('postgres-demo', 'examples/postgres/demo.ts');
+    running.push(demo);
+    expect(await demo.waitForExit(60_000)).toEqual({ code: 0, signal: null });
+    const summary = demo.otherLines.find((line) => line.includes('slots run twice'));
+    expect(summary, demo.otherLines.join('\n')).toMatch(/slots run twice: 0; exit codes 0, 0, 0/);
+    expect(demo.otherLines.filter((line) => / ran on [abc]$/.test(line)).length).toBeGreaterThanOrEqual(6);
+  }, 80_000);
+
   it('by-hand: a cron job and a one-off run without a container; stops, flushes and exits 0 by itself', async () => {
     const app = start('by-hand');
     expect(await app.waitForExit(20_000)).toEqual({ code: 0, signal: null });

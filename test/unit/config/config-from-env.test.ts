@@ -18,6 +18,7 @@ describe('envName', () => {
     ['maxConcurrent', 'SCHEDKIT_MAX_CONCURRENT'],
     ['lockTtlMs', 'SCHEDKIT_LOCK_TTL_MS'],
     ['redisUrl', 'SCHEDKIT_REDIS_URL'],
+    ['postgresUrl', 'SCHEDKIT_POSTGRES_URL'],
     ['instanceId', 'SCHEDKIT_INSTANCE_ID'],
     ['defaultTimeoutMs', 'SCHEDKIT_DEFAULT_TIMEOUT_MS'],
   ])('maps %s to %s', (field, name) => {

@@ -41,6 +41,7 @@ describe('resolveConfig: defaults', () => {
       startTimeoutMs: 15_000,
       stopTimeoutMs: 20_000,
       redisUrl: undefined,
+      postgresUrl: undefined,
     });
     expect(config.defaultRetry).toEqual(DEFAULT_RETRY_POLICY);
     expect(config.instanceId).toContain(`-${process.pid}-`);
@@ -204,6 +205,7 @@ describe('resolveConfig: other fields and the error', () => {
     ['defaultMisfire', 'later', /^defaultMisfire must be one of skip, run-once, run-all, got "later"$/],
     ['redisUrl', 'http://localhost:6379', /^redisUrl must start with redis:\/\/ or rediss:\/\/, got "http:/],
     ['redisUrl', 6379, /^redisUrl must start with redis:\/\//],
+    ['postgresUrl', 'mysql://localhost/db', /^postgresUrl must start with postgres:\/\/ or postgresql:\/\/, got "mysql:/],
   ])('rejects %s = %s', (field, value, message) => {
     const error = configError({ [field]: value });
     expect(error.problems).toHaveLength(1);
