@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,14 +39,17 @@ const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 process.once('exit', () => {
   // SIGQUIT: immediate shutdown, the postmaster ends its backends too.
-  for (const child of live) child.kill('SIGQUIT');
+  for (const child of live) {
+    child.kill('SIGCONT');
+    child.kill('SIGQUIT');
+  }
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 export interface PostgresServer {
   readonly host: string;
   readonly port: number;
-  /** The postmaster's pid. */
+  /** The postmaster's pid (a new one after `restart()`). */
   readonly pid: number;
   /** The superuser (no password: trust on loopback). */
   readonly user: string;
@@ -62,10 +65,29 @@ export interface PostgresServer {
   createDatabase(label?: string): Promise<{ database: string; url: string }>;
   /** Fast shutdown (SIGINT), SIGKILL after 10 s; waits for the exit, then deletes the directory. */
   stop(): Promise<void>;
+  /**
+   * Stops the server (`fast`: SIGINT, its sessions end; `immediate`: SIGQUIT,
+   * as a crash would) and starts it again on the same port and data; resolves
+   * once it accepts connections. `downMs`: how long it stays down between.
+   */
+  restart(options?: { mode?: 'fast' | 'immediate'; downMs?: number }): Promise<void>;
+  /** SIGSTOP to the postmaster and every process it started: connections stay open, nothing answers. */
+  freeze(): void;
+  /** SIGCONT to the processes `freeze()` stopped. */
+  thaw(): void;
+}
+
+/** What a test may add to a cluster: server settings (`name=value`), pg_hba.conf lines, files put in the data directory before start. */
+export interface PostgresServerOptions {
+  settings?: string[];
+  /** Lines placed before the default trust lines of pg_hba.conf (first match wins). */
+  hba?: string[];
+  /** File name (in the data directory) → contents, written before the server starts (certificates, keys). */
+  files?: Record<string, string>;
 }
 
 /** The uid and gid the server runs as when we are root: the `postgres` system user's. */
-async function serverOwner(): Promise<{ uid: number; gid: number } | undefined> {
+async function serverOwner(): Promise<Owner | undefined> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
   try {
     const [uid, gid] = await Promise.all([run('id', ['-u', USER]), run('id', ['-g', USER])]);
@@ -79,7 +101,7 @@ async function serverOwner(): Promise<{ uid: number; gid: number } | undefined> 
 }
 
 /** Starts a private cluster. Retries on another port if the chosen one was taken meanwhile. */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresServerOptions = {}): Promise<PostgresServer> {
   const binDir = findPostgresBin();
   if (binDir === null) throw new Error(`PostgreSQL server binaries (initdb, postgres) not found.\n${INSTALL_HINT}`);
   const owner = await serverOwner();
@@ -91,10 +113,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
   try {
     if (owner !== undefined) chownSync(dir, owner.uid, owner.gid);
-    await initdb(binDir, dir, owner);
+    await initdb(binDir, dir, owner, options);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await launch(binDir, dir, await freePort(), owner, remove);
+        return await launch({ binDir, dir, port: await freePort(), owner, settings: options.settings ?? [] }, remove);
       } catch (error) {
         if (attempt >= 5 || !(error instanceof PortTaken)) throw error;
       }
@@ -105,7 +127,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
 }
 
-async function initdb(binDir: string, dir: string, owner: { uid: number; gid: number } | undefined): Promise<void> {
+async function initdb(binDir: string, dir: string, owner: Owner | undefined, options: PostgresServerOptions): Promise<void> {
   const data = join(dir, 'data');
   const args = ['-D', data, '-U', USER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'];
   try {
@@ -115,14 +137,36 @@ async function initdb(binDir: string, dir: string, owner: { uid: number; gid: nu
     throw new Error(`initdb ${data} failed: ${(error as Error).message}\n${stdout}${stderr}`);
   }
   // Only the loopback address the server listens on and its private socket (initdb's also allows ::1 and replication).
-  writeFileSync(join(data, 'pg_hba.conf'), ['# schedkit test cluster', 'local all all trust', `host all all ${LOOPBACK}/32 trust`, ''].join('\n'));
+  const hba = ['# schedkit test cluster', ...(options.hba ?? []), 'local all all trust', `host all all ${LOOPBACK}/32 trust`, ''];
+  writeFileSync(join(data, 'pg_hba.conf'), hba.join('\n'));
+  for (const [name, contents] of Object.entries(options.files ?? {})) {
+    const file = join(data, name);
+    // The server refuses a private key others can read.
+    writeFileSync(file, contents, { mode: 0o600 });
+    if (owner !== undefined) chownSync(file, owner.uid, owner.gid);
+  }
 }
 
-class PortTaken extends Error {}
+type Owner = { uid: number; gid: number };
 
-async function launch(binDir: string, dir: string, port: number, owner: { uid: number; gid: number } | undefined, remove: () => void): Promise<PostgresServer> {
-  const settings = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'lc_messages=C'];
-  const args = ['-D', join(dir, 'data'), '-p', String(port), '-h', LOOPBACK, '-k', dir, ...settings.flatMap((s) => ['-c', s])];
+interface Launch {
+  binDir: string;
+  dir: string;
+  port: number;
+  owner: Owner | undefined;
+  settings: string[];
+}
+
+/** A running postmaster: our child, its output's last 64 KiB, and its exit. */
+interface Postmaster {
+  child: ChildProcess;
+  exited: Promise<void>;
+  output(): string;
+}
+
+function spawnPostmaster({ binDir, dir, port, owner, settings }: Launch): Postmaster {
+  const all = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'lc_messages=C', ...settings];
+  const args = ['-D', join(dir, 'data'), '-p', String(port), '-h', LOOPBACK, '-k', dir, ...all.flatMap((s) => ['-c', s])];
   const child = spawn(join(binDir, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...owner });
   live.add(child);
   let output = '';
@@ -133,25 +177,66 @@ async function launch(binDir: string, dir: string, port: number, owner: { uid: n
   child.stderr?.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));
-  const url = `postgresql://${USER}@${LOOPBACK}:${port}`;
+  return { child, exited, output: () => output };
+}
 
-  try {
-    await waitUntilReady(`${url}/${DATABASE}`, exited, () => output);
-  } catch (error) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-    if (/could not bind|already in use/i.test(output)) throw new PortTaken(`port ${port} taken:\n${output}`);
-    throw error;
+/** Signals the postmaster and waits for its exit, SIGKILL after 10 s. */
+async function shutDown(postmaster: Postmaster, signal: 'SIGINT' | 'SIGQUIT'): Promise<void> {
+  const { child, exited } = postmaster;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  // A frozen server would never act on the signal.
+  child.kill('SIGCONT');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The pids of `pid`'s children, from /proc (Linux). */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
   }
+  return found;
+}
+
+class PortTaken extends Error {}
+
+async function launch(options: Launch, remove: () => void): Promise<PostgresServer> {
+  const url = `postgresql://${USER}@${LOOPBACK}:${options.port}`;
+  const ready = async (postmaster: Postmaster): Promise<void> => {
+    try {
+      await waitUntilReady(`${url}/${DATABASE}`, postmaster.exited, postmaster.output);
+    } catch (error) {
+      if (postmaster.child.exitCode === null && postmaster.child.signalCode === null) postmaster.child.kill('SIGKILL');
+      await postmaster.exited;
+      if (/could not bind|already in use/i.test(postmaster.output())) throw new PortTaken(`port ${options.port} taken:\n${postmaster.output()}`);
+      throw error;
+    }
+  };
+  let postmaster = spawnPostmaster(options);
+  await ready(postmaster);
+  let frozen: number[] = [];
   return {
     host: LOOPBACK,
-    port,
-    pid: child.pid!,
+    port: options.port,
+    get pid() {
+      return postmaster.child.pid!;
+    },
     user: USER,
     database: DATABASE,
     url: `${url}/${DATABASE}`,
-    dir,
-    binDir,
+    dir: options.dir,
+    binDir: options.binDir,
     async createDatabase(label = 't') {
       if (!/^[a-z_][a-z0-9_]{0,40}$/.test(label)) throw new Error(`database label ${JSON.stringify(label)}: lower-case letters, digits and _ only`);
       const database = `${label}_${randomBytes(5).toString('hex')}`;
@@ -165,13 +250,30 @@ async function launch(binDir: string, dir: string, port: number, owner: { uid: n
       return { database, url: `${url}/${database}` };
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGINT');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
+      await shutDown(postmaster, 'SIGINT');
       remove();
+    },
+    async restart({ mode = 'fast', downMs = 0 } = {}) {
+      frozen = [];
+      await shutDown(postmaster, mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      postmaster = spawnPostmaster(options);
+      await ready(postmaster);
+    },
+    freeze() {
+      const pid = postmaster.child.pid!;
+      frozen = [pid, ...childrenOf(pid)];
+      for (const each of frozen) process.kill(each, 'SIGSTOP');
+    },
+    thaw() {
+      for (const each of frozen) {
+        try {
+          process.kill(each, 'SIGCONT');
+        } catch {
+          // gone
+        }
+      }
+      frozen = [];
     },
   };
 }
