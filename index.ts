@@ -5,7 +5,9 @@
  *
  * What a backend or lock author implements is in `schedkit/backend`
  * (./backend.ts); fakes for tests of your jobs are in `schedkit/testing`
- * (./testing.ts); the PostgreSQL lock is in `schedkit/postgres` (./postgres.ts).
+ * (./testing.ts); the PostgreSQL backend, lock and module are in
+ * `schedkit/postgres` (./postgres.ts); Prometheus metrics in
+ * `schedkit/prometheus` (./prometheus.ts).
  */
 
 // The runtime handle

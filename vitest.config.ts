@@ -11,6 +11,7 @@ export default defineConfig({
       { find: /^schedkit\/testing$/, replacement: here('./testing.ts') },
       { find: /^schedkit\/backend$/, replacement: here('./backend.ts') },
       { find: /^schedkit\/postgres$/, replacement: here('./postgres.ts') },
+      { find: /^schedkit\/prometheus$/, replacement: here('./prometheus.ts') },
       { find: /^schedkit$/, replacement: here('./index.ts') },
     ],
   },

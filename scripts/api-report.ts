@@ -25,6 +25,7 @@ export const ENTRY_POINTS = [
   { subpath: 'schedkit/backend', source: 'backend', report: 'backend.api.md' },
   { subpath: 'schedkit/testing', source: 'testing', report: 'testing.api.md' },
   { subpath: 'schedkit/postgres', source: 'postgres', report: 'postgres.api.md' },
+  { subpath: 'schedkit/prometheus', source: 'prometheus', report: 'prometheus.api.md' },
 ] as const;
 
 const root = new URL('..', import.meta.url).pathname;

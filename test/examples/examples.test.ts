@@ -159,6 +159,32 @@ describe('examples (real processes)', () => {
     expect(demo.otherLines.filter((line) => / ran on [abc]$/.test(line)).length).toBeGreaterThanOrEqual(6);
   }, 80_000);
 
+  it('prometheus: /metrics on 127.0.0.1 counts successes, failures and retries; SIGINT stops it with exit code 0', async () => {
+    const app = new NodeProcess('prometheus', 'examples/prometheus/main.ts', { METRICS_PORT: '0' });
+    running.push(app);
+    const served = await app.waitForLine('metrics served', {}, 30_000);
+    const url = String(served.url);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    // sync-partner fails every 3 s and is retried once 200 ms later: one slot and its retry are enough.
+    const deadline = Date.now() + 20_000;
+    let text = '';
+    while (Date.now() < deadline) {
+      const response = await fetch(url);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      text = await response.text();
+      if (/schedkit_retries_total\{job="sync-partner",tenant=""\} [1-9]/.test(text) && /outcome="failed"\} [2-9]/.test(text)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(text).toMatch(/schedkit_runs_total\{job="refresh-cache",tenant="",outcome="success"\} [1-9]/);
+    expect(text).toMatch(/schedkit_runs_total\{job="sync-partner",tenant="",outcome="failed"\} [2-9]/);
+    expect(text).toMatch(/schedkit_retries_total\{job="sync-partner",tenant=""\} [1-9]/);
+    expect(text).toMatch(/# TYPE schedkit_next_run_timestamp_seconds gauge/);
+    expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);
+    app.signal('SIGINT');
+    expect(await app.waitForExit(20_000)).toEqual({ code: 0, signal: null });
+    expect(hooks(app, 'hook stopped')[0]).toBe('metrics-server');
+  }, 60_000);
+
   it('by-hand: a cron job and a one-off run without a container; stops, flushes and exits 0 by itself', async () => {
     const app = start('by-hand');
     expect(await app.waitForExit(20_000)).toEqual({ code: 0, signal: null });
