@@ -72,13 +72,16 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
 /**
  * Whether `error` says the server could not be reached or answered too
  * late, rather than that a statement was refused: connection refused or
- * reset, a timeout, a server shutting down (SQLSTATE class 08, 57P01-57P03).
+ * reset, a timeout, a server shutting down (SQLSTATE class 08, 57P01-57P03),
+ * or a server that turns new connections away because its connection limit
+ * is reached (53300: "sorry, too many clients already", or a role's or a
+ * database's CONNECTION LIMIT).
  */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
-    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
   }
   return /timeout|terminated|Connection terminated|not queryable|connection.*(ended|closed)/i.test(error.message);

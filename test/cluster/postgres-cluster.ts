@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SchedulerClient } from 'schedkit';
 import { PostgresBackend } from 'schedkit/postgres';
 import { afterAll, beforeAll } from 'vitest';
-import { startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { startPostgres, type PostgresServer, type PostgresServerOptions } from '../helpers/postgres-server.js';
 import type { WorkerPostgres } from './worker.js';
 import { Workers } from './workers.js';
 
@@ -10,9 +10,10 @@ import { Workers } from './workers.js';
  * A private PostgreSQL cluster and a set of worker processes for one test
  * file: the server starts before its tests, with one database for the file;
  * after them the workers are killed (by pid) and the server stopped. Call it
- * at the top level of the file. `place()` gives each test its own schema.
+ * at the top level of the file. `place()` gives each test its own schema;
+ * `options` are the server's (settings, pg_hba lines, files).
  */
-export function usePostgresCluster(): {
+export function usePostgresCluster(options: PostgresServerOptions = {}): {
   readonly workers: Workers;
   readonly server: PostgresServer;
   readonly url: string;
@@ -22,7 +23,7 @@ export function usePostgresCluster(): {
   let server: PostgresServer | undefined;
   let url: string | undefined;
   beforeAll(async () => {
-    server = await startPostgres();
+    server = await startPostgres(options);
     url = (await server.createDatabase('cluster')).url;
   });
   afterAll(async () => {
