@@ -10,7 +10,7 @@ import {
 } from 'schedkit/postgres';
 import { SchedkitError } from '../../src/errors/schedkit-error.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
-import { jobUpsert, rejection } from '../helpers/fixtures.js';
+import { jobUpsert, rejection, wait } from '../helpers/fixtures.js';
 import { postgresInstance } from '../helpers/postgres-instance.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 
@@ -20,8 +20,9 @@ import { startPostgres, type PostgresServer } from '../helpers/postgres-server.j
  *
  * - Through the scheduler, names, tenants, lock keys, rate keys and run ids
  *   use their whole charset, and params and error texts hold SQL, dollar
- *   quotes and backslashes, and params NUL (JSON escapes it): all read back
- *   unchanged.
+ *   quotes and backslashes: all read back unchanged. NUL, which PostgreSQL
+ *   text cannot hold, reads back unchanged in params (JSON escapes it); in
+ *   an error text it is stored as U+FFFD; in a lock resource it is refused.
  * - The same SQL outside the charset is refused with the typed error, and no
  *   stored row changes.
  * - Below the scheduler, the backend contract takes any string: keys,
@@ -129,6 +130,32 @@ describe('PostgreSQL: every value is a bound parameter', () => {
     }
   });
 
+  it('an error text holding NUL, which PostgreSQL text cannot hold, is recorded with U+FFFD in its place, and the run is not run again', async () => {
+    const schema = freshSchema();
+    const { scheduler, close } = await postgresInstance({ connection: { connectionString: url }, schema, config: { lockTtlMs: 1_000, lockRefreshMs: 300 } });
+    try {
+      let calls = 0;
+      await scheduler.register({
+        name: 'nul',
+        retry: false,
+        handler: () => {
+          calls++;
+          throw new Error('before\u0000after');
+        },
+      });
+      await scheduler.start();
+      await scheduler.trigger('nul', { id: 'n1' });
+      await expect.poll(() => scheduler.history('nul'), { timeout: 10_000 }).toHaveLength(1);
+      expect(await scheduler.history('nul')).toMatchObject([{ id: 'n1', outcome: 'failed', error: 'before\uFFFDafter' }]);
+      // Past the run's lease: an outcome never recorded would have had the run reaped as stalled and run again.
+      await wait(1_500);
+      expect(calls).toBe(1);
+      expect(await scheduler.history('nul')).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  });
+
   describe('SQL outside the charset is refused with the typed error, and nothing stored changes', () => {
     let schema = '';
     let scheduler: Scheduler;
@@ -228,7 +255,7 @@ describe('PostgreSQL: every value is a bound parameter', () => {
     }
   });
 
-  it('the lock takes resources that read as SQL as plain names: acquire, wait, extend, release, using', async () => {
+  it('the lock takes resources that read as SQL as plain names: acquire, wait, extend, release, using; NUL is refused', async () => {
     const schema = freshSchema();
     const [a, b] = [new PostgresLock({ connectionString: url, schema }), new PostgresLock({ connectionString: url, schema })];
     try {
@@ -244,6 +271,12 @@ describe('PostgreSQL: every value is a bound parameter', () => {
         expect(next.fencingToken).toBe(lease.fencingToken + 1);
         await next.release();
         expect(await a.using(resource, { ttlMs: 5_000 }, (_signal, token) => token)).toBe(next.fencingToken + 1);
+      }
+      // PostgreSQL text cannot hold NUL: refused as bad input, like a name too long to index.
+      for (const call of [() => a.acquire('a\u0000b', { ttlMs: 1_000 }), () => a.using('a\u0000b', { ttlMs: 1_000 }, () => 1)]) {
+        const error = await rejection(call());
+        expect(error).toBeInstanceOf(SchedkitError);
+        expect(error).toMatchObject({ code: 'E_INVALID_ARGUMENT', message: expect.stringMatching(/resource.*NUL/) });
       }
       const { rows } = await admin.query<{ resource: string; fence: string }>(`SELECT resource, fence FROM "${schema}".lock_leases`);
       expect(rows.map((row) => row.resource).sort()).toEqual([...resources].sort());
