@@ -70,12 +70,25 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
 }
 
 /**
+ * The codes Node gives a TLS handshake that failed verification: OpenSSL's
+ * certificate checks (an untrusted CA, an expired certificate ...) and the
+ * host name check (`ERR_TLS_CERT_ALTNAME_INVALID`, among `ERR_TLS_*`).
+ */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED',
+  'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+]);
+
+/**
  * Whether `error` says the server could not be reached or answered too
  * late, rather than that a statement was refused: connection refused or
  * reset, a timeout, a server shutting down (SQLSTATE class 08, 57P01-57P03),
  * or a server that turns new connections away because its connection limit
  * is reached (53300: "sorry, too many clients already", or a role's or a
- * database's CONNECTION LIMIT).
+ * database's CONNECTION LIMIT), or a TLS handshake that failed (a certificate the client does not trust or
+ * for another host, a server without TLS): no database was reached.
  */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -83,8 +96,12 @@ export function isConnectionError(error: unknown): boolean {
   if (typeof code === 'string') {
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
+    if (TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return true;
   }
-  return /timeout|terminated|Connection terminated|not queryable|connection.*(ended|closed)/i.test(error.message);
+  // The last two are node-postgres's own words for a server that refused or botched the TLS request.
+  return /timeout|terminated|Connection terminated|not queryable|connection.*(ended|closed)|does not support SSL|error establishing an SSL connection/i.test(
+    error.message,
+  );
 }
 
 /** `error` as `E_BACKEND_UNAVAILABLE` when it is a connection failure, else unchanged. */

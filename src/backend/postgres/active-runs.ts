@@ -42,7 +42,7 @@ export async function finishRuns(pool: Pool, s: string, historyLimit: number, fi
     fencingToken: finite('finishRun', 'fencingToken', finish.fencingToken),
     instanceId: String(finish.instanceId),
     outcome: finish.outcome,
-    error: finish.error ?? null,
+    error: storableText(finish.error ?? null),
     durationMs: finite('finishRun', 'durationMs', finish.durationMs),
     endedMsAgo: finite('finishRun', 'endedMsAgo', finish.endedMsAgo ?? 0),
     retryInMs: finish.retryInMs === undefined ? null : finite('finishRun', 'retryInMs', finish.retryInMs),
@@ -52,6 +52,16 @@ export async function finishRuns(pool: Pool, s: string, historyLimit: number, fi
   const replies = list(rows[0]?.result, 'finish_runs');
   if (replies.length !== finishes.length) throw unexpectedAnswer('finish_runs', `${replies.length} answers for ${finishes.length} runs`);
   return replies.map((reply) => reply === true);
+}
+
+/**
+ * PostgreSQL text cannot hold NUL (U+0000) and jsonb refuses `\u0000`: an
+ * error text with one would fail `finish_runs` on every try, and the run,
+ * never recorded, would be reaped as stalled and run again. It is stored with
+ * U+FFFD (the replacement character) in its place.
+ */
+function storableText(text: string | null): string | null {
+  return text === null ? null : text.replaceAll('\u0000', '\uFFFD');
 }
 
 /** Gives back the runs `instanceId` claimed under these attempt ids and has not started; how many were given back. */

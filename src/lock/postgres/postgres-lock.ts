@@ -25,13 +25,15 @@ const CLOSE_WAITERS_MS = 2_000;
  */
 const MAX_RESOURCE_BYTES = 2_000;
 
+/** A resource PostgreSQL can store, or `E_INVALID_ARGUMENT`: short enough to index, and without NUL, which text cannot hold. */
 function assertIndexable(resource: string): void {
-  if (Buffer.byteLength(resource, 'utf8') > MAX_RESOURCE_BYTES) {
-    throw new SchedkitError(
-      ErrorCode.InvalidArgument,
-      messages.invalidArgument('lock.acquire', 'resource', `must be at most ${MAX_RESOURCE_BYTES} bytes in UTF-8 on PostgreSQL`),
-      { details: { field: 'resource' } },
-    );
+  const why = resource.includes('\u0000')
+    ? 'must not contain NUL (U+0000) on PostgreSQL'
+    : Buffer.byteLength(resource, 'utf8') > MAX_RESOURCE_BYTES
+      ? `must be at most ${MAX_RESOURCE_BYTES} bytes in UTF-8 on PostgreSQL`
+      : undefined;
+  if (why !== undefined) {
+    throw new SchedkitError(ErrorCode.InvalidArgument, messages.invalidArgument('lock.acquire', 'resource', why), { details: { field: 'resource' } });
   }
 }
 
