@@ -134,6 +134,16 @@ export class SchedulerClient {
     await this.setPaused('resume', name, options, false);
   }
 
+  /**
+   * Deletes a stored job everywhere, as `Scheduler.remove(name, { everywhere:
+   * true })` does: its state, pending runs and history; every instance stops
+   * running it at its next slot. Resolves false when none is stored. An
+   * instance that still registers the job stores it again when it starts.
+   */
+  async remove(name: string, options: TenantOptions = {}): Promise<boolean> {
+    return this.backend.removeJob(jobKeyOf('remove', name, options).key);
+  }
+
   /** The stored job, or null when no scheduler has stored it. */
   async getJob(name: string, options: TenantOptions = {}): Promise<JobInfo | null> {
     const stored = await this.backend.getJob(jobKeyOf('getJob', name, options).key);

@@ -42,8 +42,9 @@ export class NodeProcess {
     readonly label: string,
     script: string,
     env: Record<string, string> = {},
+    args: string[] = [],
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', script], {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

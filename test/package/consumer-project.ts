@@ -22,6 +22,7 @@ interface Manifest {
   version: string;
   license?: string;
   engines?: Record<string, string>;
+  bin?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
@@ -165,6 +166,8 @@ function seededLock(manifest: { name: string; dependencies: Record<string, strin
     resolved: spec,
     license: repoManifest.license,
     engines: repoManifest.engines,
+    // npm links a package's executables from its lockfile entry.
+    bin: repoManifest.bin,
     dependencies: repoManifest.dependencies,
     peerDependencies: repoManifest.peerDependencies,
     peerDependenciesMeta: repoManifest.peerDependenciesMeta,

@@ -44,6 +44,16 @@ describe.concurrent('schedkit installed from its packed tarball', () => {
     expect(orphans).toEqual([]);
   });
 
+  it('installs the schedkit executable (package.json bin): --help exits 0, an unknown command 2', async ({ expect }) => {
+    const bin = join(project, 'node_modules', '.bin', 'schedkit');
+    const help = await run(bin, ['--help'], project, 30_000);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: schedkit <command>/);
+    expect(help.stdout).toMatch(/jobs list/);
+    const unknown = await run(bin, ['jobz'], project, 30_000);
+    expect(unknown.code).toBe(2);
+  }, 60_000);
+
   it('a strict app with its own logger and metrics compiles with zero errors and runs its jobs', async ({ expect }) => {
     const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], project, 120_000);
     expect(compiled.stdout + compiled.stderr).toBe('');
