@@ -25,9 +25,10 @@ describe('cluster on PostgreSQL: a rolling deploy that changes a schedule', () =
     const v2 = [{ name: 'report', schedule: '*/3 * * * * *' }];
     const old: NodeProcess[] = await Promise.all([1, 2, 3].map((i) => workers.start({ ...base, instanceId: `v1-${i}`, jobs: v1 }, 90_000)));
     // Slots from here on are covered: every old instance is up. Then at
-    // least two */2 slots run before the change can begin (checked below).
+    // least two */2 slots run before the change can begin, a second before
+    // the first old instance stops (checked below).
     const from = Math.ceil(Date.now() / 1000) * 1000 + 1_000;
-    await elapse(6_000);
+    await elapse(8_000);
 
     // The change happens while the first new instance starts: after it was
     // spawned, before it said ready (it stores its definitions during start).
