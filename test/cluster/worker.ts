@@ -6,15 +6,18 @@
  * (`ready`, `start`, `end`, `abort`, `stalled`, `failure`, `lost`, `backend`,
  * `refresh`, `cancelled`, `skipped`, `backfill`) on stdout; logs
  * go to stderr. SIGTERM stops it gracefully (exit 0); the tests also kill -9 it.
+ * Every line's `at` is this machine's real clock, even with `clockOffsetMs`.
  */
 import { Container } from 'inversify';
 import {
   App,
+  SystemClock,
   TOKENS,
   redisBackendModule,
   schedulerModule,
   winstonLoggerModule,
   type Backend,
+  type Clock,
   type DistributedLock,
   type JobDefinition,
   type JobRegistrar,
@@ -22,6 +25,7 @@ import {
   type SchedulerConfigInput,
 } from 'schedkit';
 import { postgresBackendModule } from 'schedkit/postgres';
+import { OffsetClock } from 'schedkit/testing';
 
 export interface WorkerJob {
   name: string;
@@ -78,6 +82,8 @@ export interface WorkerSpec {
   /** One-off runs this instance triggers once started. */
   triggers?: Array<{ job: string; id: string; params?: Record<string, string | number> }>;
   backfills?: WorkerBackfill[];
+  /** This instance's clock is this far off the real one (an injected `OffsetClock`), as on a machine whose clock drifted. */
+  clockOffsetMs?: number;
 }
 
 const spec = JSON.parse(process.env.SCHEDKIT_WORKER ?? '{}') as WorkerSpec;
@@ -135,6 +141,9 @@ function definitions(): JobDefinition[] {
 }
 
 const container = new Container();
+// Bound before schedulerModule, whose SystemClock is only a default: the
+// scheduler, executor, lifecycle and lock all read this skewed clock.
+if (spec.clockOffsetMs !== undefined) container.bind<Clock>(TOKENS.Clock).toConstantValue(new OffsetClock(new SystemClock(), spec.clockOffsetMs));
 container.load(
   schedulerModule({ instanceId: spec.instanceId, shutdownTimeoutMs: 3_000, stopTimeoutMs: 8_000, ...spec.config }),
   spec.postgres === undefined
