@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { StoredLockRun } from './suites/lock-contention.js';
+import type { PgRow } from './suites/postgres/fleet.js';
 import { RESULTS_DIR, commitText, type SuiteResult } from './lib/result.js';
 import type { SoakResult } from '../test/soak/result.js';
 
@@ -25,6 +26,7 @@ export interface StoredResults {
   fire?: SuiteResult;
   cluster?: SuiteResult;
   scale?: SuiteResult;
+  postgres?: SuiteResult;
   soak?: SoakResult;
   soakDefaults?: SoakResult;
 }
@@ -43,6 +45,7 @@ export function loadStoredResults(dir: string = RESULTS_DIR): StoredResults {
   set('fire', suite('fire-accuracy'));
   set('cluster', suite('cluster-throughput'));
   set('scale', suite('scale'));
+  set('postgres', suite('postgres'));
   set('soak', readJson<SoakResult>(`${dir}soak.json`));
   set('soakDefaults', readJson<SoakResult>(`${dir}soak-defaults.json`));
   return found;
@@ -245,6 +248,60 @@ export function performanceBlock(r: StoredResults): string {
   return lines.join('\n');
 }
 
+// ------------------------------------------------------------ the PostgreSQL block
+
+/** The PostgreSQL figures (suite `postgres`): every minute beside pg-boss and graphile-worker, and schedkit every second. */
+export function postgresBlock(r: StoredResults): string {
+  const result = r.postgres;
+  if (result === undefined) return '_PostgreSQL (`npm run bench -- --suite postgres`): not measured yet (no result file)._';
+  const rows = (result.data.rows as PgRow[] | undefined) ?? [];
+  const pg = result.data.postgres as { version?: string; statementSource?: string } | null | undefined;
+  const errors = (result.data.errors as Array<{ phase: string; error: string }> | undefined) ?? [];
+  const systems = ['schedkit', 'pg-boss', 'graphile-worker'];
+  const minute = (system: string, jobs: number): PgRow | undefined => rows.find((row) => row.every === 'minute' && row.system === system && row.jobs === jobs && row.windowMs > 0);
+  const sizes = [...new Set(rows.filter((row) => row.every === 'minute' && row.windowMs > 0).map((row) => row.jobs))].sort((a, b) => a - b);
+  const logged = (row: PgRow | undefined): string => {
+    const entries = Object.entries(row?.events ?? {});
+    const stopping = (name: string): string => ((row?.eventsWhileStopping?.[name] ?? 0) > 0 ? ` (${int(row!.eventsWhileStopping[name]!)} while stopping)` : '');
+    return entries.length === 0 ? 'none logged' : entries.map(([name, n]) => `${int(n)}× ${name}${stopping(name)}`).join(', ');
+  };
+  const cell = (row: PgRow | undefined, text: (row: PgRow) => string): string => (row === undefined ? 'not measured' : text(row));
+  const lines = [
+    `_PostgreSQL: measured on ${measuredOn([result])}; ${pg?.version ?? 'PostgreSQL n/a'} (private server, fsync off), statements from ${pg?.statementSource ?? 'n/a'}; ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}._`,
+    '',
+    `| every minute (\`* * * * *\`), one instance process each, 3 slots (schedkit's defaults; graphile-worker's but \`concurrency: 10\`, default 1; pg-boss's, a queue per job) | ${systems.join(' | ')} |`,
+    `|---|${systems.map(() => '---').join('|')}|`,
+  ];
+  for (const jobs of sizes) {
+    const row = (text: string, f: (row: PgRow) => string): string => `| ${int(jobs)} jobs: ${text} | ${systems.map((system) => cell(minute(system, jobs), f)).join(' | ')} |`;
+    lines.push(
+      row('lateness p50 / p99', (x) => `${sig(x.lateness.p50)} / ${sig(x.lateness.p99)} ms`),
+      row('database CPU per run', (x) => `${(x.dbCpuMsPerRun * 1000).toFixed(0)} µs`),
+      row('statements per run, sent / executed', (x) => (x.statementsPerRun === null ? 'n/a' : `${x.statementsPerRun.toFixed(1)} / ${(x.statementsExecutedPerRun ?? NaN).toFixed(1)}`)),
+      row('duplicates, missed; errors', (x) => `${x.duplicatesTotal}, ${x.missed}; ${logged(x)}`),
+    );
+  }
+  const ratios = sizes.map((jobs) => {
+    const s = minute('schedkit', jobs);
+    const peers = [minute('pg-boss', jobs), minute('graphile-worker', jobs)].filter((x): x is PgRow => x !== undefined && Number.isFinite(x.lateness.p99));
+    const best = peers.sort((a, b) => a.lateness.p99 - b.lateness.p99)[0];
+    const boss = minute('pg-boss', jobs);
+    return `${int(jobs)} jobs: lateness p99 ${x2(s?.lateness.p99 ?? NaN, best?.lateness.p99 ?? NaN)} ${best?.system ?? 'the better peer'}'s, database CPU per run ${x2(s?.dbCpuMsPerRun ?? NaN, boss?.dbCpuMsPerRun ?? NaN)} pg-boss's`;
+  });
+  const second = rows.filter((row) => row.every === 'second').sort((a, b) => a.instances - b.instances);
+  const secondText =
+    second.length === 0
+      ? 'not measured'
+      : `${second.map((x) => x.instances).join(' / ')} instances: p99 ${second.map((x) => sig(x.lateness.p99)).join(' / ')} ms, database CPU per run ${second.map((x) => (x.dbCpuMsPerRun * 1000).toFixed(0)).join(' / ')} µs, statements sent per run ${second.map((x) => (x.statementsPerRun === null ? 'n/a' : x.statementsPerRun.toFixed(1))).join(' / ')}, duplicates ${second.map((x) => x.duplicatesTotal).join(' / ')}, missed ${second.map((x) => x.missed).join(' / ')}; ${second.map((x) => logged(x)).join(' / ')}`;
+  lines.push(
+    `| schedkit every second (\`* * * * * *\`), ${int(second[0]?.jobs ?? NaN)} jobs shared by instances | ${secondText} | neither runs every second | |`,
+    '',
+    ratios.length === 0 ? 'schedkit against its peers: not measured.' : `schedkit against its peers: ${ratios.join('; ')}.`,
+  );
+  if (errors.length > 0) lines.push('', `Phases that did not complete: ${errors.map((e) => `${e.phase} (${e.error.split('\n')[0]})`).join('; ')}.`);
+  return lines.join('\n');
+}
+
 // ------------------------------------------------------------ the soak row
 
 function soakText(s: SoakResult | undefined, label: string): string {
@@ -267,7 +324,7 @@ export function soakBlock(r: StoredResults): string {
 
 // ------------------------------------------------------------ the README
 
-const BLOCKS: Record<string, (r: StoredResults) => string> = { performance: performanceBlock, soak: soakBlock };
+const BLOCKS: Record<string, (r: StoredResults) => string> = { performance: performanceBlock, postgres: postgresBlock, soak: soakBlock };
 
 /** The README with each `<!-- figures:x -->…<!-- /figures:x -->` block rendered from `results`. */
 export function renderReadme(readme: string, results: StoredResults): string {

@@ -11,7 +11,7 @@ import { RESULTS_DIR, markdownSuite, markdownTable, provenanceLine, type SuiteRe
 import type { SoakResult } from '../test/soak/result.js';
 import { groupedBarsLog, lines } from './lib/svg.js';
 
-const ORDER = ['lock-contention', 'fire-accuracy', 'cluster-throughput', 'scale'];
+const ORDER = ['lock-contention', 'fire-accuracy', 'cluster-throughput', 'scale', 'postgres'];
 
 interface LatenessRow {
   contender: string;

@@ -5,7 +5,7 @@
  *
  *   npm run bench                  # every suite, full (tens of minutes)
  *   npm run bench:quick            # every suite, bounded (< 2 min): the CI smoke test
- *   npm run bench -- --suite lock  # some suites: lock, fire, cluster, scale (comma-separated)
+ *   npm run bench -- --suite lock  # some suites: lock, fire, cluster, scale, postgres (comma-separated)
  *
  * Exit code 1 when a suite crashes or one of its correctness checks fails;
  * timings never fail the run (targets are reported as met or not). A full
@@ -25,6 +25,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   fire: async () => (await import('./suites/fire-accuracy.js')).run,
   cluster: async () => (await import('./suites/cluster-throughput.js')).run,
   scale: async () => (await import('./suites/scale.js')).run,
+  postgres: async () => (await import('./suites/postgres.js')).run,
 };
 
 // The instance and contender processes inherit it: absolute, so it holds whatever their working directory.

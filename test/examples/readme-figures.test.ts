@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { README, loadStoredResults, performanceBlock, renderReadme, soakBlock, type StoredResults } from '../../benchmarks/readme-figures.js';
+import { README, loadStoredResults, performanceBlock, postgresBlock, renderReadme, soakBlock, type StoredResults } from '../../benchmarks/readme-figures.js';
+import type { SuiteResult } from '../../benchmarks/lib/result.js';
+import type { PgRow } from '../../benchmarks/suites/postgres/fleet.js';
 
 // The README's measured figures ("Performance", the soak row of
 // "Guarantees") are generated from benchmarks/results/*.json by
@@ -19,7 +21,7 @@ function block(text: string, name: string): string {
 }
 
 describe('README figures', () => {
-  it.each(['performance', 'soak'])('the %s block is what the stored result files render (else run `npx tsx benchmarks/readme-figures.ts`)', (name) => {
+  it.each(['performance', 'postgres', 'soak'])('the %s block is what the stored result files render (else run `npx tsx benchmarks/readme-figures.ts`)', (name) => {
     expect(block(readme, name)).toBe(block(renderReadme(readme, stored), name));
   });
 
@@ -51,6 +53,72 @@ describe('README figures', () => {
 
   it('says the soak was not measured rather than quoting figures without a result file', () => {
     expect(soakBlock({})).toBe("with the soak's own settings: not measured yet (no result file); with the scheduler's defaults: not measured yet (no result file)");
+  });
+
+  it('says PostgreSQL was not measured rather than quoting figures without a result file', () => {
+    expect(postgresBlock({})).toBe('_PostgreSQL (`npm run bench -- --suite postgres`): not measured yet (no result file)._');
+  });
+
+  it('renders the PostgreSQL figures of a result file: every minute beside both peers, every second, the ratios and what did not complete', () => {
+    const row = (system: PgRow['system'], every: PgRow['every'], jobs: number, instances: number, p99: number, cpuMs: number): PgRow => ({
+      system,
+      every,
+      jobs,
+      instances,
+      windowStart: 0,
+      windowMs: every === 'minute' ? 180_000 : 20_000,
+      expected: jobs * 3,
+      runsInWindow: jobs * 3,
+      runsPerSec: 0,
+      runsPerInstance: [jobs * 3],
+      spread: 1,
+      runsSeen: jobs * 3,
+      lateness: { p50: p99 / 2, p99, max: p99 },
+      lateOver1s: 0,
+      lateOver60s: 0,
+      duplicatesInWindow: 0,
+      duplicatesTotal: 0,
+      missed: 0,
+      slotsWithMisses: 0,
+      dbCpuMsPerRun: cpuMs,
+      statementsPerRun: 2,
+      statementsExecutedPerRun: 5,
+      transactionsPerRun: 2,
+      clientCpuMsPerRun: 0.1,
+      events: {},
+      eventsWhileStopping: {},
+      startupMs: 1_000,
+    });
+    const result: SuiteResult = {
+      suite: 'postgres',
+      quick: false,
+      startedAt: '2026-12-07T22:00:00.000Z',
+      durationMs: 1,
+      machine: { node: 'v20', cpu: 'cpu', cores: 2, memoryGiB: 24, redis: 'redis' },
+      tables: [],
+      checks: [],
+      targets: [],
+      commit: '0123456789abcdef0123456789abcdef01234567',
+      dirty: false,
+      data: {
+        postgres: { version: 'PostgreSQL 15.0', statementSource: 'pg_stat_statements' },
+        rows: [
+          row('schedkit', 'minute', 1_000, 1, 40, 0.1),
+          row('pg-boss', 'minute', 1_000, 1, 4_000, 0.4),
+          row('graphile-worker', 'minute', 1_000, 1, 400, 0.2),
+          row('schedkit', 'second', 1_000, 1, 50, 0.1),
+          row('schedkit', 'second', 1_000, 2, 60, 0.1),
+        ],
+        errors: [{ phase: 'graphile-worker, 10000 jobs every minute', error: 'it crashed\nstack' }],
+      },
+    };
+    const text = postgresBlock({ postgres: result });
+    expect(text).toContain('measured on commit 0123456 at 2026-12-07 (postgres)');
+    expect(text).toContain('| 1,000 jobs: lateness p50 / p99 | 20 / 40 ms | 2000 / 4000 ms | 200 / 400 ms |');
+    expect(text).toContain('| 1,000 jobs: database CPU per run | 100 µs | 400 µs | 200 µs |');
+    expect(text).toContain('1 / 2 instances: p99 50 / 60 ms');
+    expect(text).toContain("1,000 jobs: lateness p99 0.10x graphile-worker's, database CPU per run 0.25x pg-boss's");
+    expect(text).toContain('Phases that did not complete: graphile-worker, 10000 jobs every minute (it crashed).');
   });
 
   it('names the settings that differ from the defaults beside the figures they shape', () => {
