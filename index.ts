@@ -96,6 +96,10 @@ export { NoopLogger, type Logger, type LogFields } from './src/observability/log
 export { createWinstonLogger, type WinstonLogger, type WinstonLoggerOptions } from './src/observability/winston-logger.js';
 export { NoopMetrics, type MetricsCollector } from './src/observability/metrics.js';
 
+// The dashboard
+export { Dashboard, type DashboardOptions } from './src/dashboard/dashboard.js';
+export type { DashboardSource } from './src/dashboard/dashboard-source.js';
+
 // Errors
 export {
   SchedkitError,
@@ -118,4 +122,5 @@ export { schedulerClientModule } from './modules/scheduler-client.module.js';
 export { memoryBackendModule, type MemoryBackendModuleOptions } from './modules/memory-backend.module.js';
 export { redisBackendModule, type RedisBackendModuleOptions } from './modules/redis-backend.module.js';
 export { winstonLoggerModule, type WinstonLoggerModuleOptions } from './modules/winston-logger.module.js';
+export { dashboardModule, type DashboardModuleOptions } from './modules/dashboard.module.js';
 export { Scheduled, type ScheduledOptions } from './modules/decorators/scheduled.js';

@@ -5,6 +5,8 @@ export interface Io {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: NodeJS.ProcessEnv;
+  /** Resolves when a long-running command (`dashboard`) should stop. @default the first SIGINT or SIGTERM */
+  stopped?: () => Promise<void>;
 }
 
 /** The parsed command line a command runs with. */

@@ -1,5 +1,3 @@
-import type { ScheduleDescriptor } from '../src/schedule/schedule.js';
-
 /**
  * How the CLI prints: aligned text tables for people, one JSON document for
  * scripts (`--json`). Dates are ISO 8601 in UTC in both, so a table can be
@@ -35,19 +33,4 @@ export function iso(date: Date | null | undefined): string | null {
 /** JSON with dates as ISO text, two-space indented, ending with a newline. */
 export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
-}
-
-/** A schedule in words: `cron 0 9 * * 1-5 (Europe/Paris)`, `every 30s`, `once at ...`. */
-export function scheduleText(schedule: ScheduleDescriptor | null): string {
-  if (schedule === null) return 'on trigger only';
-  if (schedule.kind === 'once') return `once at ${schedule.at}`;
-  if (schedule.kind === 'interval') return `every ${duration(schedule.everyMs)}`;
-  return schedule.tz === undefined || schedule.tz === 'UTC' ? `cron ${schedule.cron}` : `cron ${schedule.cron} (${schedule.tz})`;
-}
-
-function duration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }

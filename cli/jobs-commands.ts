@@ -2,7 +2,8 @@ import { SchedkitError } from '../src/errors/schedkit-error.js';
 import type { JobInfo } from '../src/scheduler/types.js';
 import type { Command, Invocation } from './command.js';
 import { withClient } from './connection.js';
-import { fields, iso, json, scheduleText, table } from './format.js';
+import { describeSchedule } from '../src/schedule/describe-schedule.js';
+import { fields, iso, json, table } from './format.js';
 import { UsageError } from './usage.js';
 
 /** `schedkit jobs ...`: read and manage the jobs the workers registered. */
@@ -38,7 +39,7 @@ export const jobsCommands: Command[] = [
       invocation.io.stdout.write(
         table(
           ['job', 'tenant', 'status', 'schedule', 'next run', 'last run', 'runs', 'failed', 'last error'],
-          jobs.map((j) => [j.name, j.tenantId, j.status, scheduleText(j.schedule), iso(j.nextRunAt), iso(j.lastRunAt), j.runCount, j.failCount, j.lastError?.slice(0, 60)]),
+          jobs.map((j) => [j.name, j.tenantId, j.status, describeSchedule(j.schedule), iso(j.nextRunAt), iso(j.lastRunAt), j.runCount, j.failCount, j.lastError?.slice(0, 60)]),
         ),
       );
       return 0;
@@ -63,7 +64,7 @@ export const jobsCommands: Command[] = [
           ['job', job.name],
           ['tenant', job.tenantId],
           ['status', job.status],
-          ['schedule', scheduleText(job.schedule)],
+          ['schedule', describeSchedule(job.schedule)],
           ['next run', iso(job.nextRunAt)],
           ['last run', iso(job.lastRunAt)],
           ['last duration', job.lastDurationMs === null ? null : `${job.lastDurationMs} ms`],

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SchedkitError } from '../src/errors/schedkit-error.js';
 import type { Command, Io } from './command.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { jobsCommands } from './jobs-commands.js';
 import { runsCommands } from './runs-commands.js';
 import { setupCommands } from './setup-commands.js';
@@ -13,7 +14,7 @@ import { UsageError } from './usage.js';
  * 0 done, 1 an error (a `SchedkitError` prints its code), 2 a usage error.
  */
 
-export const COMMANDS: readonly Command[] = [...jobsCommands, ...runsCommands, ...setupCommands];
+export const COMMANDS: readonly Command[] = [...jobsCommands, ...runsCommands, ...setupCommands, dashboardCommand];
 
 type OptionSpec = Command['options'][string];
 

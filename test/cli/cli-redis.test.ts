@@ -154,6 +154,26 @@ describe('schedkit CLI on Redis', () => {
     expect(row).toMatch(/line one line two \[31m$/);
   });
 
+  it('dashboard serves the jobs on 127.0.0.1 until told to stop', async () => {
+    let stdout = '';
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const exited = runCli(['dashboard', '--port', '0', '--token', 'cli-dashboard-token-01', '--redis', redis.url, '--prefix', prefix], {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: () => true },
+      env: {},
+      stopped: () => stopped,
+    });
+    await until('the dashboard listens', () => stdout.includes('dashboard on '));
+    const url = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
+    expect(url).toBeDefined();
+    expect(stdout).toMatch(/changes need the token/);
+    expect(await (await fetch(url!)).text()).toContain('nightly-export');
+    stop();
+    expect(await exited).toBe(0);
+    await expect(fetch(url!)).rejects.toThrow();
+  });
+
   it('the executable: jobs list --json on stdout with exit code 0; exit code 2 and a hint for an unknown command', async () => {
     const listed = await executable(['jobs', 'list', '--json', '--redis', redis.url, '--prefix', prefix]);
     expect(listed.code).toBe(0);
