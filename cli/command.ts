@@ -31,3 +31,6 @@ export interface Command {
   /** Resolves to the exit code. */
   run(invocation: Invocation): Promise<number>;
 }
+
+/** `--tenant ID`, which every command on one job or run takes. */
+export const TENANT_OPTION = { type: 'string', help: "the job's tenant", value: 'ID' } as const;

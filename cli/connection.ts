@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { RedisBackend } from '../src/backend/redis/redis-backend.js';
 import type { Backend } from '../src/backend/backend.js';
 import { SchedulerClient } from '../src/client/scheduler-client.js';
@@ -57,7 +58,6 @@ export async function openBackend(store: Store, options: { migrate?: boolean } =
 /** A client on the store, recorded in history as `schedkit-cli:<host>`; `close` ends the connection. */
 export async function openClient(store: Store): Promise<{ client: SchedulerClient; close(): Promise<void> }> {
   const backend = await openBackend(store);
-  const { hostname } = await import('node:os');
   const host = hostname().replace(/[^A-Za-z0-9_.:-]/g, '-').slice(0, 180);
   const client = new SchedulerClient({ backend, config: { instanceId: `schedkit-cli:${host}` } });
   return { client, close: () => backend.close() };

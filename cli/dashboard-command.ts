@@ -1,7 +1,7 @@
 import { Dashboard } from '../src/dashboard/dashboard.js';
 import type { Command } from './command.js';
 import { openClient, storeOf } from './connection.js';
-import { integer } from './jobs-commands.js';
+import { integer } from './usage.js';
 
 /** `schedkit dashboard`: the dashboard beside the workers, on a `SchedulerClient`, until SIGINT or SIGTERM. */
 export const dashboardCommand: Command = {

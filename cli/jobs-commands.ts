@@ -1,14 +1,14 @@
 import { SchedkitError } from '../src/errors/schedkit-error.js';
 import type { JobInfo } from '../src/scheduler/types.js';
-import type { Command, Invocation } from './command.js';
+import { TENANT_OPTION, type Command, type Invocation } from './command.js';
 import { withClient } from './connection.js';
 import { describeSchedule } from '../src/schedule/describe-schedule.js';
 import { fields, iso, json, table } from './format.js';
-import { UsageError } from './usage.js';
+import { integer, UsageError } from './usage.js';
 
 /** `schedkit jobs ...`: read and manage the jobs the workers registered. */
 
-const tenant = { type: 'string', help: 'the job\'s tenant', value: 'ID' } as const;
+const tenant = TENANT_OPTION;
 
 
 const tenantOf = (invocation: Invocation): { tenantId?: string } =>
@@ -178,10 +178,3 @@ export const jobsCommands: Command[] = [
     },
   },
 ];
-
-/** A positive integer option, or a usage error naming it. */
-export function integer(value: string | boolean | undefined, option: string): number {
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${option} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-}

@@ -1,14 +1,13 @@
 import { SchedkitError } from '../src/errors/schedkit-error.js';
 import type { RunInfo } from '../src/scheduler/types.js';
-import type { Command, Invocation } from './command.js';
+import { TENANT_OPTION, type Command, type Invocation } from './command.js';
 import { withClient } from './connection.js';
 import { fields, iso, json, table } from './format.js';
-import { integer } from './jobs-commands.js';
-import { UsageError } from './usage.js';
+import { integer, UsageError } from './usage.js';
 
 /** `schedkit runs ...`: pending, retrying and running runs, one-off or slot, across the fleet. */
 
-const tenant = { type: 'string', help: 'the job\'s tenant', value: 'ID' } as const;
+const tenant = TENANT_OPTION;
 const job = { type: 'string', help: 'the job (needed for a slot run\'s id)', value: 'NAME' } as const;
 const STATES = ['pending', 'running', 'retrying'] as const;
 

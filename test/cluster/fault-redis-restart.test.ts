@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LogLine } from '../helpers/node-process.js';
 import { randomPrefix, startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { duplicateSlots, elapse, waitFor, Workers } from './workers.js';
+import { duplicateSlots, elapse, stderrLogLines, waitFor, Workers } from './workers.js';
 
 /**
  * SPEC §4.9 / §12, fault 1: the Redis server of a 4-instance app is stopped
@@ -100,25 +99,12 @@ describe.each([
       const backend = w.find('backend');
       expect(backend.map((l) => l.state), `${w.label} backend events`).toEqual(['down', 'up']);
       expect(countLines(w.stderr, OUTAGE_LOG), `${w.label} outage log lines`).toBe(1);
-      const errors = logLines(w.stderr).filter((l) => l.level === 'error' || l.level === 'warn');
+      const errors = stderrLogLines(w.stderr).filter((l) => l.level === 'error' || l.level === 'warn');
       expect(errors.length, `${w.label} warn/error lines: ${errors.map((e) => e.message).join(' | ')}`).toBeLessThanOrEqual(2);
     }
   }, 60_000);
 });
 
-function logLines(stderr: string): LogLine[] {
-  return stderr
-    .split('\n')
-    .filter((t) => t.startsWith('{'))
-    .flatMap((t) => {
-      try {
-        return [JSON.parse(t) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-}
-
 function countLines(stderr: string, text: string): number {
-  return logLines(stderr).filter((l) => l.message.includes(text)).length;
+  return stderrLogLines(stderr).filter((l) => l.message.includes(text)).length;
 }

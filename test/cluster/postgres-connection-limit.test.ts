@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LogLine } from '../helpers/node-process.js';
 import { usePostgresCluster } from './postgres-cluster.js';
-import { duplicateSlots, waitFor } from './workers.js';
+import { duplicateSlots, stderrLogLines, stderrOtherLines, waitFor } from './workers.js';
 
 /**
  * Issue 14 on PostgreSQL (§13): the server's connection limit is reached.
@@ -66,7 +65,7 @@ describe('fault: PostgreSQL connection limit reached when one more instance star
     const exit = await c.waitForExit(15_000);
     const failedAt = Date.now();
     expect(exit, c.stderr).toEqual({ code: 1, signal: null });
-    const logs = logLines(c.stderr);
+    const logs = stderrLogLines(c.stderr);
     const hookFailure = logs.find((l) => l.message === 'hook failed to start');
     expect(hookFailure, c.stderr).toMatchObject({ hook: 'backend:postgres', error: { code: 'E_BACKEND_UNAVAILABLE' } });
     expect((hookFailure!.error as { message: string }).message).toMatch(/PostgreSQL unavailable.*too many clients/);
@@ -74,7 +73,7 @@ describe('fault: PostgreSQL connection limit reached when one more instance star
     expect(startFailure, c.stderr).toBeDefined();
     expect(JSON.stringify(startFailure)).toMatch(/too many clients/);
     // Nothing uncaught: every line on stderr is a log line (an uncaught error would print its stack).
-    expect(nonJsonLines(c.stderr)).toEqual([]);
+    expect(stderrOtherLines(c.stderr)).toEqual([]);
     expect(c.find('start')).toEqual([]);
 
     // The two that are up go on: three more ticks after the failed start.
@@ -88,8 +87,8 @@ describe('fault: PostgreSQL connection limit reached when one more instance star
       expect((await w.exited).code, `${w.label} exit code`).toBe(0);
       // Their sessions stayed open: no outage, no unclassified backend error.
       expect(w.find('backend'), `${w.label} backend events`).toEqual([]);
-      expect(logLines(w.stderr).filter((l) => l.level === 'error'), `${w.label} error logs`).toEqual([]);
-      expect(nonJsonLines(w.stderr), `${w.label} stderr`).toEqual([]);
+      expect(stderrLogLines(w.stderr).filter((l) => l.level === 'error'), `${w.label} error logs`).toEqual([]);
+      expect(stderrOtherLines(w.stderr), `${w.label} stderr`).toEqual([]);
     }
 
     // Every slot from the first whole second after both were ready to the last checked ran once.
@@ -118,21 +117,4 @@ async function connectError(url: string): Promise<string | null> {
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-function logLines(stderr: string): LogLine[] {
-  return stderr
-    .split('\n')
-    .filter((t) => t.startsWith('{'))
-    .flatMap((t) => {
-      try {
-        return [JSON.parse(t) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function nonJsonLines(stderr: string): string[] {
-  return stderr.split('\n').filter((t) => t.trim() !== '' && !t.startsWith('{'));
 }

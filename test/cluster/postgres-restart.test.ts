@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LogLine } from '../helpers/node-process.js';
 import { usePostgresCluster } from './postgres-cluster.js';
-import { duplicateSlots, elapse, waitFor } from './workers.js';
+import { duplicateSlots, elapse, stderrLogLines, stderrOtherLines, waitFor } from './workers.js';
 
 /**
  * SPEC §4.9 on PostgreSQL (§13), issue 14: the database server of a
@@ -107,29 +106,12 @@ describe('fault: PostgreSQL crashes (immediate shutdown) and restarts under a 3-
     for (const w of workers.all) {
       // The outage is reported once per instance, then its end, not once per tick.
       expect(w.find('backend').map((l) => l.state), `${w.label} backend events`).toEqual(['down', 'up']);
-      const logs = logLines(w.stderr);
+      const logs = stderrLogLines(w.stderr);
       expect(logs.filter((l) => l.message.includes(OUTAGE_LOG)).length, `${w.label} outage log lines`).toBe(1);
       // A crash is an outage, not a bug: no "backend call failed" (an error the backend did not classify as unreachable).
       expect(logs.filter((l) => l.message === 'backend call failed'), `${w.label} unclassified backend errors`).toEqual([]);
       // Nothing uncaught: every line on stderr is a log line (an uncaught error would print its stack).
-      expect(nonJsonLines(w.stderr), `${w.label} stderr lines that are not log lines`).toEqual([]);
+      expect(stderrOtherLines(w.stderr), `${w.label} stderr lines that are not log lines`).toEqual([]);
     }
   }, 120_000);
 });
-
-function logLines(stderr: string): LogLine[] {
-  return stderr
-    .split('\n')
-    .filter((t) => t.startsWith('{'))
-    .flatMap((t) => {
-      try {
-        return [JSON.parse(t) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function nonJsonLines(stderr: string): string[] {
-  return stderr.split('\n').filter((t) => t.trim() !== '' && !t.startsWith('{'));
-}

@@ -44,6 +44,25 @@ export function duplicateSlots(starts: LogLine[]): string[] {
   return [...seen].filter(([, n]) => n > 1).map(([k]) => k);
 }
 
+/** The JSON log lines a worker wrote on stderr (its logger's output), in order. */
+export function stderrLogLines(stderr: string): LogLine[] {
+  return stderr
+    .split('\n')
+    .filter((t) => t.startsWith('{'))
+    .flatMap((t) => {
+      try {
+        return [JSON.parse(t) as LogLine];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Lines on a worker's stderr that are not log lines (an uncaught error's stack would be one). */
+export function stderrOtherLines(stderr: string): string[] {
+  return stderr.split('\n').filter((t) => t.trim() !== '' && !t.startsWith('{'));
+}
+
 /** Resolves after `ms` of real time (the workers run on real time). */
 export const elapse = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
