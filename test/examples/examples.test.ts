@@ -165,14 +165,15 @@ describe('examples (real processes)', () => {
     const served = await app.waitForLine('metrics served', {}, 30_000);
     const url = String(served.url);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-    // sync-partner fails every 3 s and is retried once 200 ms later: one slot and its retry are enough.
+    // sync-partner fails every 3 s and is retried once 200 ms later; refresh-cache succeeds every 2 s: wait for both.
     const deadline = Date.now() + 20_000;
     let text = '';
     while (Date.now() < deadline) {
       const response = await fetch(url);
       expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       text = await response.text();
-      if (/schedkit_retries_total\{job="sync-partner",tenant=""\} [1-9]/.test(text) && /outcome="failed"\} [2-9]/.test(text)) break;
+      const counted = [/schedkit_retries_total\{job="sync-partner",tenant=""\} [1-9]/, /outcome="failed"\} [2-9]/, /job="refresh-cache",tenant="",outcome="success"\} [1-9]/];
+      if (counted.every((pattern) => pattern.test(text))) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect(text).toMatch(/schedkit_runs_total\{job="refresh-cache",tenant="",outcome="success"\} [1-9]/);
