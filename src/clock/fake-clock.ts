@@ -75,9 +75,11 @@ export class FakeClock implements Clock {
       this.timers.shift();
       if (next.at > this.current) this.current = next.at;
       next.fn();
-      // One macrotask turn drains every promise chain the timer started
-      // (the microtask queue empties before it); enough between timers.
-      await settle(1);
+      // Three macrotask turns between timers: a promise chain the timer
+      // started drains in the first, and the scheduler's batched backend
+      // calls (sent at the end of a turn, see CallBatcher) take one turn
+      // each: a claim, then the outcome of the run it started.
+      await settle(3);
     }
     if (target > this.current) this.current = target;
     await settle();

@@ -14,6 +14,15 @@ interface Waiting<In, Out> {
  * thousand jobs share a second, their claims, and then their outcomes, cost
  * one round trip each instead of a thousand. Each caller still gets its own
  * answer (or the call's error).
+ *
+ * A turn ends at `setImmediate`, after every microtask and every I/O
+ * callback of the loop's poll phase, not at the first microtask checkpoint:
+ * callers of one wake reach the batcher at different promise depths (a
+ * claim answered `taken` frees its permit at once, a run that was claimed
+ * frees its permit only after its handler's awaits), and a microtask flush
+ * would send those as separate calls. Split once, permits stay out of step
+ * for good, each group cycling on its own, and under a backlog the batches
+ * shrink towards one claim each: a round trip per run.
  */
 export class CallBatcher<In, Out> {
   private waiting: Array<Waiting<In, Out>> = [];
@@ -30,9 +39,7 @@ export class CallBatcher<In, Out> {
 
   call(input: In): Promise<Out> {
     return new Promise((resolve, reject) => {
-      // Flushed after the microtasks already queued: the other runs of the
-      // same wake reach this point in those, and join the batch.
-      if (this.waiting.length === 0) queueMicrotask(() => this.flush());
+      if (this.waiting.length === 0) setImmediate(() => this.flush());
       this.waiting.push({ input, resolve, reject });
     });
   }

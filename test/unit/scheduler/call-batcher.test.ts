@@ -31,6 +31,21 @@ describe('CallBatcher', () => {
     expect(sizes).toEqual([50]);
   });
 
+  it('gathers calls made at different promise depths of one turn, as a wake\'s taken claims and finished runs are', async () => {
+    const sizes: number[] = [];
+    const batcher = new CallBatcher<number, number>('echo', async (inputs) => {
+      sizes.push(inputs.length);
+      return inputs;
+    });
+    // Caller i first goes through i awaits: a claim answered `taken` calls again at once, a run only after its handler's awaits.
+    const calls = Array.from({ length: 20 }, async (_, i) => {
+      for (let hop = 0; hop < i; hop++) await Promise.resolve();
+      return batcher.call(i);
+    });
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(sizes).toEqual([20]);
+  });
+
   it(`splits a turn into calls of at most ${MAX_PER_CALL}`, async () => {
     const sizes: number[] = [];
     const batcher = new CallBatcher<number, number>('echo', async (inputs) => {
