@@ -7,6 +7,8 @@ export class ConcurrencyLimiter {
   private inUse = 0;
   private readonly waiters: Array<(granted: boolean) => void> = [];
   private head = 0;
+  /** Told when the last permit comes back (see `whenIdle`). */
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     readonly max: number,
@@ -49,6 +51,7 @@ export class ConcurrencyLimiter {
     }
     this.inUse = Math.max(0, this.inUse - 1);
     this.onFree();
+    this.notifyIfIdle();
   }
 
   /**
@@ -60,6 +63,27 @@ export class ConcurrencyLimiter {
       if (this.waiting > 0) this.release();
       else this.inUse = Math.max(0, this.inUse - 1);
     }
+    this.notifyIfIdle();
+  }
+
+  /**
+   * Resolves once no permit is taken. A permit is taken before a claim is
+   * sent and given back when the claimed run's handler settles, so at a stop
+   * (after `cancelWaiting`) this covers claims still on their way to the
+   * backend: a run they bring is then known to the runner and drained with
+   * the others, instead of starting after the stop returned and leaving its
+   * outcome to a closed backend.
+   */
+  whenIdle(): Promise<void> {
+    if (this.inUse === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIfIdle(): void {
+    if (this.inUse !== 0 || this.idleWaiters.length === 0) return;
+    const waiting = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiting) resolve();
   }
 
   cancelWaiting(): void {

@@ -121,10 +121,12 @@ export class RunRunner {
 
   /**
    * Waits until every run in flight has its outcome recorded, at most
-   * `timeoutMs`. Returns true when all were recorded in time.
+   * `timeoutMs`. Returns true when all were recorded in time. `before`: the
+   * runs to wait for are those in flight once it resolves (claims still
+   * being answered may add some), within the same `timeoutMs`.
    */
-  async drain(timeoutMs: number): Promise<boolean> {
-    const all = Promise.all([...this.inFlight].map((e) => e.recorded)).then(() => true);
+  async drain(timeoutMs: number, before: Promise<void> = Promise.resolve()): Promise<boolean> {
+    const all = before.then(() => Promise.all([...this.inFlight].map((e) => e.recorded))).then(() => true);
     if (timeoutMs <= 0) return this.inFlight.size === 0;
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     const timeout = new Promise<boolean>((resolve) => {

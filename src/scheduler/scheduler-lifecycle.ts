@@ -152,8 +152,10 @@ export class SchedulerLifecycle {
     this.teardownTimers();
     this.limiter.cancelWaiting();
     const inFlight = this.runner.size;
-    if (inFlight > 0) this.log.info('waiting for runs in flight', { runs: inFlight, shutdownTimeoutMs: this.config.shutdownTimeoutMs });
-    const drained = await this.runner.drain(this.config.shutdownTimeoutMs);
+    // Permits taken but not yet a run here are claims still being answered.
+    const claims = Math.max(0, this.limiter.running - inFlight);
+    if (inFlight + claims > 0) this.log.info('waiting for runs in flight', { runs: inFlight, claims, shutdownTimeoutMs: this.config.shutdownTimeoutMs });
+    const drained = await this.runner.drain(this.config.shutdownTimeoutMs, this.limiter.whenIdle());
     if (!drained) {
       this.log.warn('aborting runs still in flight after shutdownTimeoutMs', { runs: this.runner.size });
       this.runner.abortAll();
