@@ -182,7 +182,7 @@ export class Fleet {
         return line.result as InstanceResult;
       }),
     );
-    return this.steps.map((step, i) => fold(this.system, this.plan.jobs, results.slice(0, step.size), step, this.steps[i + 1]?.goAt ?? Infinity));
+    return this.steps.map((step, i) => fold(this.system, this.plan.jobs, results, step, this.steps[i + 1]?.goAt ?? Infinity));
   }
 
   /** Kills every process still alive (by pid). */
@@ -191,14 +191,22 @@ export class Fleet {
   }
 }
 
-function fold(system: System, jobs: number, results: InstanceResult[], step: Step, stepEnd: number): Row {
+/**
+ * `all`: every instance's result; the step's are its first `step.size`. An
+ * instance that joined in a later step may have run the last slots of this
+ * step's window, so every instance's runs count for runs, lateness,
+ * duplicates and missed, and only the step's own for the spread, CPU and
+ * commands.
+ */
+function fold(system: System, jobs: number, all: InstanceResult[], step: Step, stepEnd: number): Row {
+  const results = all.slice(0, step.size);
   const inWindow = (slot: number): boolean => slot >= step.windowStart && slot < step.windowEnd;
   const inStep = (at: number): boolean => at >= step.goAt && at < stepEnd;
   // Runs per (slot, job) over every instance: exact duplicate and miss counts.
   const counts = new Map<number, Uint16Array>();
   const late: number[] = [];
-  const runsPerInstance = results.map(() => 0);
-  results.forEach((result, index) => {
+  const runsPerInstance = all.map(() => 0);
+  all.forEach((result, index) => {
     for (const { slot, jobs: ran, lateMs } of result.slots) {
       if (!inStep(slot)) continue;
       let perJob = counts.get(slot);
@@ -229,6 +237,7 @@ function fold(system: System, jobs: number, results: InstanceResult[], step: Ste
   }
 
   const runs = runsPerInstance.reduce((a, b) => a + b, 0);
+  runsPerInstance.length = step.size;
   const windowSec = (step.windowEnd - step.windowStart) / 1000;
   // What the instances sent and spent between the window's two ticks.
   const sentByCommand: Record<string, number> = {};

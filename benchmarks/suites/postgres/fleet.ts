@@ -142,7 +142,7 @@ export class PgFleet {
     for (const size of this.plan.sizes) await this.step(size);
     await sleep(this.plan.windowMs === 0 ? 0 : this.plan.graceMs);
     const results = await this.finish();
-    return this.steps.map((step, i) => this.fold(results.slice(0, step.size), step, i === 0 ? -Infinity : step.goAt, this.steps[i + 1]?.goAt ?? Infinity));
+    return this.steps.map((step, i) => this.fold(results, step, i === 0 ? -Infinity : step.goAt, this.steps[i + 1]?.goAt ?? Infinity));
   }
 
   private async step(size: number): Promise<void> {
@@ -190,16 +190,24 @@ export class PgFleet {
     await database?.drop();
   }
 
-  private fold(results: PgInstanceResult[], step: Step, from: number, to: number): PgRow {
+  /**
+   * `all`: every instance's result. The step's instances are its first
+   * `step.size`; one that joined in a later step may still have run slots of
+   * this step's window (the last ones, still being claimed when it started),
+   * so every instance's runs count for runs, lateness, duplicates and
+   * missed, and only the step's own for the spread and client CPU.
+   */
+  private fold(all: PgInstanceResult[], step: Step, from: number, to: number): PgRow {
+    const results = all.slice(0, step.size);
     const { jobs } = this.plan;
     const period = this.period;
     const inWindow = (slot: number): boolean => slot >= step.windowStart && slot < step.windowEnd;
     const inStep = (at: number): boolean => at >= from && at < to;
     const counts = new Map<number, Uint16Array>();
     const late: number[] = [];
-    const runsPerInstance = results.map(() => 0);
+    const runsPerInstance = all.map(() => 0);
     let runsSeen = 0;
-    results.forEach((result, index) => {
+    all.forEach((result, index) => {
       for (const { slot, jobs: ran, lateMs } of result.slots) {
         if (!inStep(slot)) continue;
         runsSeen += ran.length;
@@ -230,6 +238,7 @@ export class PgFleet {
       if (none > 0) slotsWithMisses++;
     }
     const runs = runsPerInstance.reduce((a, b) => a + b, 0);
+    runsPerInstance.length = step.size;
     const windowMs = step.windowEnd - step.windowStart;
     let clientCpuMs = 0;
     if (windowMs > 0) {
