@@ -14,7 +14,7 @@ import { ErrorCode, SchedkitError } from '../errors/schedkit-error.js';
 import { jobLabel, messages } from '../errors/messages.js';
 import type { JobSync } from './job-sync.js';
 import { stallAttempts } from './job-slots.js';
-import type { JobEntry } from './job-timeline.js';
+import type { JobEntry } from './job-entry.js';
 import { checkOptions, keyOf, parseDate } from './public-arguments.js';
 import type { BackfillOptions, BackfillResult } from './types.js';
 

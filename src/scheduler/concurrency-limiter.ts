@@ -9,6 +9,8 @@ export class ConcurrencyLimiter {
   private head = 0;
   /** Told when the last permit comes back (see `whenIdle`). */
   private idleWaiters: Array<() => void> = [];
+  /** Claims sent without a permit and not yet done with (see `claimWithoutPermit`). */
+  private unpermitted = 0;
 
   constructor(
     readonly max: number,
@@ -75,12 +77,27 @@ export class ConcurrencyLimiter {
    * outcome to a closed backend.
    */
   whenIdle(): Promise<void> {
-    if (this.inUse === 0) return Promise.resolve();
+    if (this.inUse === 0 && this.unpermitted === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Counts a claim sent without a permit until the returned function is
+   * called (once its answer was acted on), so `whenIdle` waits for it too.
+   */
+  claimWithoutPermit(): () => void {
+    this.unpermitted++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.unpermitted--;
+      this.notifyIfIdle();
+    };
+  }
+
   private notifyIfIdle(): void {
-    if (this.inUse !== 0 || this.idleWaiters.length === 0) return;
+    if (this.inUse !== 0 || this.unpermitted !== 0 || this.idleWaiters.length === 0) return;
     const waiting = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiting) resolve();

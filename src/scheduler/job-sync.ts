@@ -11,7 +11,8 @@ import type { AlignedClock } from '../clock/aligned-clock.js';
 import type { Logger } from '../observability/logger.js';
 import { CallBatcher } from './call-batcher.js';
 import { nextAfter, stallAttempts } from './job-slots.js';
-import type { JobEntry, JobTimeline } from './job-timeline.js';
+import type { JobEntry } from './job-entry.js';
+import type { JobTimeline } from './job-timeline.js';
 
 const UPSERT_BATCH = 1000;
 

@@ -25,43 +25,7 @@ import type { SchedulerEventEmitter } from './events.js';
 import type { Membership } from './membership.js';
 import type { RunRunner } from './run-runner.js';
 import type { UnansweredClaims } from './unanswered-claims.js';
-
-/** A registered job and where this instance is in its schedule. */
-export interface JobEntry {
-  job: NormalizedJob;
-  /**
-   * When the definition first reached the store, by the store's clock (newest
-   * wins across instances); null until then: the store stamps it.
-   */
-  definedAt: number | null;
-  /** The slot the queue will fire next, or null when none is queued. */
-  nextSlot: number | null;
-  /** Bumped whenever the queued slot is replaced, so stale queue items are ignored. */
-  token: number;
-  /** Removed, replaced, or no slot will ever come again. */
-  done: boolean;
-  /**
-   * The newest slot whose claim by this instance the store answered
-   * (claimed, taken, skipped...): no slot up to it needs vouching for.
-   */
-  answeredThrough: number;
-}
-
-/**
- * A slot in the due queue, queued at the slot plus its jitter offset; stale
- * when its token no longer matches the entry's.
- */
-export interface QueueItem {
-  entry: JobEntry;
-  token: number;
-  slot: number;
-  /**
-   * The slots before this one whose claim by this instance the store had not
-   * answered when it was queued, newest first: its claim vouches for those
-   * still unanswered then (see `SlotClaim.previousSlots`).
-   */
-  previous: readonly number[];
-}
+import { MAX_PREVIOUS, NONE, unanswered, type JobEntry, type QueueItem } from './job-entry.js';
 
 /** A claim this instance makes later, as a slot's second (see `Membership`). */
 interface DelayedClaim {
@@ -73,10 +37,6 @@ interface DelayedClaim {
 
 /** Earliest representable instant: the baseline of a once job that never ran. */
 const BEGINNING_OF_TIME = -8.64e15;
-/** No previous slots: shared, never written. */
-const NONE: readonly number[] = Object.freeze([]);
-/** Most previous slots one claim vouches for (`SlotClaim.previousSlots`). */
-const MAX_PREVIOUS = 8;
 
 /** What the timeline works with, shared with the scheduler that owns it. */
 export interface JobTimelineDeps {
@@ -110,6 +70,7 @@ export class JobTimeline {
   private readonly metrics: MetricsCollector;
   private readonly events: SchedulerEventEmitter;
   private readonly limiter: ConcurrencyLimiter;
+  private readonly backend: Backend;
   private readonly claims: CallBatcher<SlotClaim, SlotClaimResult>;
   private readonly runner: RunRunner;
   private readonly health: BackendHealth;
@@ -143,9 +104,10 @@ export class JobTimeline {
     this.jobs = deps.jobs;
     this.claimFailed = deps.claimFailed;
     this.isStarted = deps.isStarted;
+    this.backend = deps.backend;
     this.claims = new CallBatcher('claimSlots', (claims) => deps.backend.claimSlots(claims));
     this.queue = new DueQueue(this.clock, (item, at) => this.onDue(item, at));
-    this.delayed = new DueQueue(this.clock, (claim) => void this.dispatchSlot(claim.entry, claim.slot, claim.overlap, true, false, claim.previous));
+    this.delayed = new DueQueue(this.clock, (claim) => void this.dispatchSlot(claim.entry, claim.slot, claim.overlap, true, false, claim.previous, true));
   }
 
   /** Starts firing slots (with the scheduler). */
@@ -237,7 +199,7 @@ export class JobTimeline {
     // older ones `taken`, and instances that each let a different slot of the
     // group go first would lose the older ones of a `run-all` catch-up.
     const dispatchAll = (): void => {
-      for (const slot of dueNow) void this.dispatchSlot(entry, slot, overlap, true);
+      for (const slot of dueNow) void this.dispatchSlot(entry, slot, overlap, true, false, NONE, delay > 0);
     };
     if (delay > 0) this.clock.setTimeout(dispatchAll, delay);
     else dispatchAll();
@@ -249,6 +211,20 @@ export class JobTimeline {
    * the first go first, or leaves the slot to the first two. `previous`:
    * slots before this one other instances were to claim (see `SlotClaim.previousSlots`). `rateLimited`: the rate
    * limit had no room for the slot until its next slot: record it skipped.
+   * `second`: this instance claims as the slot's second, after
+   * `takeoverDelayMs` (see `Membership`).
+   *
+   * A second's claim does not wait for a permit when none is free. Its first
+   * is usually alive and has claimed the slot, so the answer is `taken`; in
+   * a busy fleet, waiting in line would spend a permit on every such answer,
+   * and each instance would cycle its permits through twice as many claims
+   * as it runs, in more, smaller batches: lateness and store calls per run
+   * would grow with the number of instances instead of staying flat. When
+   * the first did not claim it (dead, stalled), the slot is this instance's:
+   * the run then waits for a permit like any other, its lease running since
+   * the claim; one that waited longer than a lease refresh period is given
+   * back (pending, due now) rather than started on a lease that may be close
+   * to its end.
    */
   private async dispatchSlot(
     entry: JobEntry,
@@ -257,6 +233,7 @@ export class JobTimeline {
     now = false,
     rateLimited = false,
     previous: readonly number[] = NONE,
+    second = false,
   ): Promise<void> {
     const delay = now ? 0 : this.membership.claimDelay(entry.job.key, slot);
     if (delay === null) return;
@@ -265,7 +242,10 @@ export class JobTimeline {
       return;
     }
     // A free permit is taken without an await: most slots find one.
-    if (!this.limiter.tryAcquire() && !(await this.limiter.acquire())) return;
+    let permitted = this.limiter.tryAcquire();
+    if (!permitted && !second && !(await this.limiter.acquire())) return;
+    permitted ||= !second;
+    const claimDone = permitted ? undefined : this.limiter.claimWithoutPermit();
     try {
       if (!this.isStarted() || entry.done || this.health.isDown) return;
       const { job } = entry;
@@ -298,6 +278,13 @@ export class JobTimeline {
       if (result.status !== 'early' && result.status !== 'limited' && slot > entry.answeredThrough) entry.answeredThrough = slot;
       switch (result.status) {
         case 'claimed':
+          if (!permitted) {
+            permitted = await this.limiter.acquire();
+            if (!permitted || this.clock.now() - result.run.claimedAt > job.lockRefreshMs) {
+              await this.giveBack(result.run.runId);
+              return;
+            }
+          }
           await this.runner.run(job, result.run);
           return;
         case 'skipped':
@@ -341,7 +328,18 @@ export class JobTimeline {
           return;
       }
     } finally {
-      this.limiter.release();
+      if (permitted) this.limiter.release();
+      claimDone?.();
+    }
+  }
+
+  /** Gives a claimed slot run back unstarted: pending, due now, for whichever instance has room (see `Backend.releaseClaims`). */
+  private async giveBack(runId: string): Promise<void> {
+    try {
+      await this.backend.releaseClaims(this.config.instanceId, [runId]);
+    } catch (error) {
+      this.log.warn('could not give back a claimed run; it is reaped as stalled once its lease runs out', { runId, err: error });
+      this.health.report(error);
     }
   }
 
@@ -388,12 +386,4 @@ export class JobTimeline {
     // instance could claim it (nothing was up, or the backend was down).
     this.plan(entry, baseline, this.clock.now(), 0);
   }
-}
-
-
-/** The slots of `previous` this instance has no answer for (see `JobEntry.answeredThrough`); `previous` itself when that is all of them. */
-function unanswered(entry: JobEntry, previous: readonly number[]): readonly number[] {
-  if (previous.length === 0 || previous[previous.length - 1]! > entry.answeredThrough) return previous;
-  const left = previous.filter((s) => s > entry.answeredThrough);
-  return left.length === 0 ? NONE : left;
 }

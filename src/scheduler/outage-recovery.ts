@@ -7,7 +7,7 @@
  */
 import type { KeyTable } from '../backend/key-table.js';
 import type { JobSync } from './job-sync.js';
-import type { JobEntry } from './job-timeline.js';
+import type { JobEntry } from './job-entry.js';
 import type { RunRunner } from './run-runner.js';
 import type { UnansweredClaims } from './unanswered-claims.js';
 

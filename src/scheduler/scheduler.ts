@@ -14,7 +14,8 @@ import { jobKeyOf, listJobInfos, readHistory, triggeredRun, triggerRequest } fro
 import { storedJobInfo, unsyncedJobInfo } from './job-info.js';
 import type { JobSync } from './job-sync.js';
 import { nextAfter, stallAttempts } from './job-slots.js';
-import type { JobEntry, JobTimeline } from './job-timeline.js';
+import type { JobEntry } from './job-entry.js';
+import type { JobTimeline } from './job-timeline.js';
 import { checkBoolean, checkOptions, keyOf, REGISTER_KEYS, REMOVE_KEYS, TRIGGER_KEYS } from './public-arguments.js';
 import { RunAdmin } from './run-admin.js';
 import type { RunRunner } from './run-runner.js';
