@@ -36,10 +36,18 @@ export class ConcurrencyLimiter {
     return true;
   }
 
-  /** Resolves true with a permit, or false when waiting was cancelled. */
-  acquire(): Promise<boolean> {
+  /** Resolves true with a permit, or false when waiting was cancelled. `first`: ahead of everyone waiting. */
+  acquire(first = false): Promise<boolean> {
     if (this.tryAcquire()) return Promise.resolve(true);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (first && this.inUse < this.max) {
+      this.inUse++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      if (!first) this.waiters.push(resolve);
+      else if (this.head > 0) this.waiters[--this.head] = resolve;
+      else this.waiters.unshift(resolve);
+    });
   }
 
   release(): void {

@@ -220,11 +220,12 @@ export class JobTimeline {
    * and each instance would cycle its permits through twice as many claims
    * as it runs, in more, smaller batches: lateness and store calls per run
    * would grow with the number of instances instead of staying flat. When
-   * the first did not claim it (dead, stalled), the slot is this instance's:
-   * the run then waits for a permit like any other, its lease running since
-   * the claim; one that waited longer than a lease refresh period is given
-   * back (pending, due now) rather than started on a lease that may be close
-   * to its end.
+   * the first did not claim it (dead, stalled, or busier), the slot is this
+   * instance's: the run then takes the next permit that frees, ahead of the
+   * claims waiting for one (held back, it would keep its job's next slot out
+   * as an overlap), its lease running since the claim; one that waited
+   * longer than a lease refresh period is given back (pending, due now)
+   * rather than started on a lease that may be close to its end.
    */
   private async dispatchSlot(
     entry: JobEntry,
@@ -279,7 +280,8 @@ export class JobTimeline {
       switch (result.status) {
         case 'claimed':
           if (!permitted) {
-            permitted = await this.limiter.acquire();
+            // Ahead of the claims waiting for a permit: this one holds a claim, they do not yet.
+            permitted = await this.limiter.acquire(true);
             if (!permitted || this.clock.now() - result.run.claimedAt > job.lockRefreshMs) {
               await this.giveBack(result.run.runId);
               return;
