@@ -261,9 +261,24 @@ async function launch(options: Launch, remove: () => void): Promise<PostgresServ
       await ready(postmaster);
     },
     freeze() {
+      // The postmaster first, so it forks no backend after its children are
+      // listed (one forked in between would go on answering queries); then
+      // its children, listed until no new one shows.
       const pid = postmaster.child.pid!;
-      frozen = [pid, ...childrenOf(pid)];
-      for (const each of frozen) process.kill(each, 'SIGSTOP');
+      process.kill(pid, 'SIGSTOP');
+      frozen = [pid];
+      for (let round = 0; round < 10; round++) {
+        const fresh = childrenOf(pid).filter((child) => !frozen.includes(child));
+        if (fresh.length === 0) break;
+        for (const child of fresh) {
+          try {
+            process.kill(child, 'SIGSTOP');
+            frozen.push(child);
+          } catch {
+            // exited meanwhile
+          }
+        }
+      }
     },
     thaw() {
       for (const each of frozen) {
