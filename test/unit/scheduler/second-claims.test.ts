@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Backend, SlotClaim, SlotClaimResult } from '../../../src/backend/backend.js';
+import type { Backend, SlotClaimResult } from '../../../src/backend/backend.js';
+import { interceptedBackend } from '../../helpers/intercepted-backend.js';
 import { createWorld, type Instance, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
@@ -20,27 +21,19 @@ interface SentClaim {
 function observed(world: World, options: { hang?: boolean } = {}): { backend: Backend; claims: SentClaim[]; givenBack: string[] } {
   const claims: SentClaim[] = [];
   const givenBack: string[] = [];
-  const store = world.backend;
-  const backend = new Proxy(store, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== 'function') return value;
-      if (prop === 'releaseClaims') {
-        return (instanceId: string, runIds: string[]) => {
-          givenBack.push(...runIds);
-          return store.releaseClaims(instanceId, runIds);
-        };
-      }
-      if (prop !== 'claimSlots') return (value as (...a: unknown[]) => unknown).bind(target);
-      return async (batch: SlotClaim[]) => {
-        if (options.hang === true) return new Promise<never>(() => undefined);
-        const at = world.clock.now();
-        const results = await store.claimSlots(batch);
-        batch.forEach((claim, i) => {
-          if (String(claim.key).endsWith('tick')) claims.push({ at, slot: claim.slot, status: results[i]!.status });
-        });
-        return results;
-      };
+  const backend = interceptedBackend(world.backend, {
+    releaseClaims: (original, instanceId, runIds) => {
+      givenBack.push(...runIds);
+      return original(instanceId, runIds);
+    },
+    claimSlots: async (original, batch) => {
+      if (options.hang === true) return new Promise<never>(() => undefined);
+      const at = world.clock.now();
+      const results = await original(batch);
+      batch.forEach((claim, i) => {
+        if (String(claim.key).endsWith('tick')) claims.push({ at, slot: claim.slot, status: results[i]!.status });
+      });
+      return results;
     },
   });
   return { backend, claims, givenBack };

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
+import { interceptedBackend, type Interceptors } from '../../helpers/intercepted-backend.js';
 import { createWorld, type World } from '../../helpers/scheduler-harness.js';
 
 let world: World;
@@ -15,18 +16,12 @@ function gated(store: Backend, method: 'claimSlots' | 'claimDueRuns') {
   const gate = new Promise<void>((resolve) => (open = resolve));
   let sent = 0;
   const state = { closed: false, afterClose: [] as string[] };
-  const backend = new Proxy(store, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (state.closed) state.afterClose.push(String(prop));
-        const call = (): unknown => (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (prop !== method) return call();
-        sent++;
-        return gate.then(call);
-      };
-    },
+  const hold = (original: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]): Promise<unknown> => {
+    sent++;
+    return gate.then(() => original(...args));
+  };
+  const backend = interceptedBackend(store, { [method]: hold } as Interceptors, (name) => {
+    if (state.closed) state.afterClose.push(name);
   });
   return { backend, open, state, sent: () => sent };
 }
